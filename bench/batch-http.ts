@@ -1,0 +1,115 @@
+/**
+ * One asynchronous operation of N × 200 KB PDFs at PAdES-B-T through the HTTP API, against a real
+ * server in a child process (so its memory is its own): time to upload (multipart, streamed), time
+ * until every document is signed, and the server's peak RSS. Baseline in the same run: the same
+ * upload at CAdES-B-B, where signing costs almost nothing — the difference is the PAdES+TSA work.
+ *
+ *   node --import tsx bench/batch-http.ts [documents=2500]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generatedPdf } from './support/generated-pdf.js';
+
+const COUNT = Number(process.argv[2] ?? 2500);
+const root = path.join(import.meta.dirname, '..');
+const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
+
+async function startServer(workFolder: string) {
+  const child = spawn(process.execPath, ['bin/signet.js', 'serve', '--port=0', '--host=127.0.0.1', `--work-folder=${workFolder}`, '--log-level=info', '--max-body-size=2gb', '--max-documents=5000'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      const match = /"msg":"signet is listening"/.test(buffer) && /"address":"(http:[^"]+)"/.exec(buffer);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', () => reject(new Error('server exited')));
+  });
+  child.stdout.resume();
+  return { child, url };
+}
+
+function peakRss(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)![1]) * 1024);
+}
+
+/** Streams a multipart body: the request part, then N copies of the PDF; nothing big is built in memory. */
+function upload(url: string, signature: object, pdf: Buffer): Promise<string> {
+  const boundary = 'signet-bench-boundary';
+  const documents = Array.from({ length: COUNT }, (_, i) => ({ name: `doc-${i}.pdf`, contentType: 'application/pdf', externalReference: `d-${i}` }));
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="request"\r\n\r\n` +
+      JSON.stringify({ externalReference: `bench-${Date.now()}`, signature, documents }) +
+      '\r\n',
+  );
+  const fileHead = (i: number) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="doc-${i}.pdf"\r\nContent-Type: application/pdf\r\n\r\n`);
+  const tail = Buffer.from(`--${boundary}--\r\n`);
+  let length = head.length + tail.length;
+  for (let i = 0; i < COUNT; i++) length += fileHead(i).length + pdf.length + 2;
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/v1/signatures`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': length },
+    }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(body).taskId) : reject(new Error(`${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    (async () => {
+      const write = (b: Buffer) => (req.write(b) ? Promise.resolve() : new Promise<void>((r) => req.once('drain', r)));
+      await write(head);
+      for (let i = 0; i < COUNT; i++) {
+        await write(fileHead(i));
+        await write(pdf);
+        await write(Buffer.from('\r\n'));
+      }
+      req.end(tail);
+    })().catch(reject);
+  });
+}
+
+async function waitDone(url: string, taskId: string): Promise<any> {
+  for (;;) {
+    const task = (await (await fetch(`${url}/v1/tasks/${taskId}`, { headers: { authorization: auth } })).json()) as any;
+    if (['SUCCEEDED', 'FAILED'].includes(task.status)) return task;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function run(label: string, signature: object, pdf: Buffer) {
+  const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-batch-'));
+  await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: { secret: 'bench-secret' } }));
+  const { child, url } = await startServer(workFolder);
+  try {
+    const start = performance.now();
+    const taskId = await upload(url, signature, pdf);
+    const uploaded = performance.now();
+    const task = await waitDone(url, taskId);
+    const done = performance.now();
+    const operation = (await (await fetch(`${url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json()) as any;
+    const signed = operation.documents.filter((d: any) => d.status === 'SIGNED').length;
+    const rss = await peakRss(child.pid!);
+    console.log(
+      `${label.padEnd(12)} ${task.status}, ${signed}/${COUNT} signed; upload ${((uploaded - start) / 1000).toFixed(1)} s, ` +
+        `signing ${((done - uploaded) / 1000).toFixed(1)} s, total ${((done - start) / 1000).toFixed(1)} s ` +
+        `(${(COUNT / ((done - start) / 1000)).toFixed(0)} docs/s), server peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB`,
+    );
+    return (done - start) / 1000;
+  } finally {
+    child.kill('SIGKILL');
+    await rm(workFolder, { recursive: true, force: true });
+  }
+}
+
+const pdf = generatedPdf();
+console.log(`${COUNT} × ${(pdf.length / 1024).toFixed(0)} KB PDFs in one multipart operation, Node ${process.version}`);
+const baseline = await run('CAdES-B-B', { format: 'CAdES', level: 'B-B' }, pdf);
+const pades = await run('PAdES-B-T', { format: 'PAdES', level: 'B-T' }, pdf);
+console.log(`ratio PAdES-B-T / CAdES-B-B total time: ${(pades / baseline).toFixed(2)}`);

@@ -1,0 +1,239 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { ClientServicesRegistry } from '../config/client-services-registry.js';
+import type { ServeConfig } from '../config/serve-config.js';
+import { serveConfigForLog } from '../config/serve-config.js';
+import type { CoreContext } from '../core/core-context.js';
+import { recordCallbackDelivery } from '../core/deliveries/callback-delivery.js';
+import { decideAfterAttempt } from '../core/deliveries/retry-schedule.js';
+import { createSignOperationHandler } from '../core/signatures/sign-operation-handler.js';
+import { createRegisterFileHandler } from '../core/registrations/register-file-handler.js';
+import { createRegisterUrlHandler } from '../core/registrations/register-url-handler.js';
+import { PageFetcher } from '../capture/fetch-page.js';
+import { BrowserSnapshotter } from '../capture/browser-snapshot.js';
+import { MailSender } from '../mail/mail-sender.js';
+import { outboxFolderTransport, smtpTransport } from '../mail/mail-transport.js';
+import { HttpTimestampClient } from '../crypto/tsp/http-timestamp-client.js';
+import { InProcessTimestampClient } from '../crypto/tsp/in-process-timestamp-client.js';
+import { TimestampAuthority } from '../crypto/tsp/timestamp-authority.js';
+import { closeDefaultXadesPool } from '../crypto/xml/xades-pool.js';
+import { DeliveryRunner } from '../engine/delivery-runner.js';
+import { TaskRunner } from '../engine/task-runner.js';
+import { buildApp } from '../http/app.js';
+import { AccessTokens } from '../http/auth/access-tokens.js';
+import { Authenticator } from '../http/auth/authenticator.js';
+import { FailedAttempts } from '../http/auth/failed-attempts.js';
+import { createMetrics, type Metrics } from '../http/ops/metrics.js';
+import { OutboundAddressPolicy } from '../outbound/address-policy.js';
+import { WebhookSender } from '../outbound/webhook-sender.js';
+import { openStore, type Store } from '../store/store.js';
+import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
+
+export interface RunningService {
+  app: FastifyInstance;
+  url: string;
+  store: Store;
+  runner: TaskRunner;
+  clients: ClientServicesRegistry;
+  /** Stage one: stop claiming, drain within `graceMs`, release the rest; `force` skips the drain. */
+  close(options?: { graceMs?: number; force?: boolean }): Promise<void>;
+}
+
+const packageJson = JSON.parse(
+  await readFile(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../package.json'), 'utf8'),
+) as { version: string };
+
+export function createLogger(level: ServeConfig['logLevel']): PinoLogger {
+  // Authorization headers and form secrets must never reach a log line (DESIGN invariant 6).
+  return pino({
+    level,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.client_secret', '*.secret'], censor: '[redacted]' },
+  });
+}
+
+/**
+ * The composition root: builds every layer from the configuration, listens, starts the workers.
+ * `signet serve` calls it, and so do integration tests (with port 0).
+ */
+export async function startService(config: ServeConfig, log: PinoLogger = createLogger(config.logLevel)): Promise<RunningService> {
+  await mkdir(config.workFolder, { recursive: true });
+  log.info({ config: serveConfigForLog(config) }, 'starting signet');
+
+  // Whatever was opened before a failure is closed again, so a refused start leaves nothing running.
+  const opened: Array<() => Promise<void>> = [];
+  try {
+    const clients = await ClientServicesRegistry.open(config.workFolder, { log });
+    opened.push(async () => clients.close());
+    // CRL distribution points in development certificates point here.
+    const publicBase = config.publicUrl ?? `http://${config.serverHostPort}`;
+    const signing = await setUpSigningKeys(config.workFolder, log, publicBase);
+    const store = await openStore({ databaseUrl: config.databaseUrl, workFolder: config.workFolder, log });
+    opened.push(() => store.close());
+    return await startWith(config, log, clients, signing, store);
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw error;
+  }
+}
+
+async function startWith(
+  config: ServeConfig,
+  log: PinoLogger,
+  clients: ClientServicesRegistry,
+  signing: SigningKeys,
+  store: Store,
+): Promise<RunningService> {
+
+  const authority = new TimestampAuthority({
+    signer: signing.tsa,
+    onSystemFailure: (error) => log.error({ err: error }, 'the built-in TSA failed to sign a token'),
+  });
+  const timestamps = config.tsaUrl ? new HttpTimestampClient(config.tsaUrl) : new InProcessTimestampClient(authority);
+  const context: CoreContext = {
+    store,
+    keys: signing.keys,
+    timestamps,
+    validationData: {
+      certificates: signing.chainCertificates,
+      async crlFor(issuer) {
+        const own = signing.crlIssuers.find((crlIssuer) => crlIssuer.issuerCertificateDer.equals(issuer));
+        return own ? own.current() : undefined;
+      },
+    },
+    host: config.serverHostPort,
+    maxDocuments: config.maxDocuments,
+    outbound: new OutboundAddressPolicy(config.outboundAllow),
+    registrations: {
+      publicUrl: config.publicUrl,
+      trustAnchorsPem: signing.trustAnchorsPem,
+      mailFrom: `Signet <signet@${new URL(config.publicUrl ?? `http://${config.serverHostPort}`).hostname}>`,
+      onMailQueued: () => mailSender.wake(),
+    },
+    log,
+  };
+  // URL captures: the same address policy as callbacks; pages up to --max-body-size, 30 s, 5 redirects.
+  const pageFetcher = new PageFetcher(context.outbound, { maxBytes: config.maxBodyBytes, timeoutMs: 30_000, maxRedirects: 5 });
+  // --capture-browser: Chromium renders a PDF and PNG; its requests go through pageFetcher too.
+  const snapshotter = config.captureBrowser ? new BrowserSnapshotter(config.captureBrowser, pageFetcher) : undefined;
+  // Account e-mails: SMTP with --smtp-url, else .eml files in <work>/outbox; retried, never blocking a task.
+  const mailSender = new MailSender({
+    outbox: store.mailOutbox,
+    transport: config.smtpUrl ? smtpTransport(config.smtpUrl) : outboxFolderTransport(path.join(config.workFolder, 'outbox')),
+    from: context.registrations.mailFrom,
+    log: log.child({ component: 'mail' }),
+  });
+  const tokens = new AccessTokens(Buffer.from(await store.settings.getOrCreate('token_signing_key', AccessTokens.generateKey), 'base64'));
+  const authenticator = new Authenticator(clients, tokens, new FailedAttempts());
+  const metrics = createMetrics();
+
+  const runner = new TaskRunner({
+    queue: store.queue,
+    handlers: {
+      sign: createSignOperationHandler(context),
+      'register-file': createRegisterFileHandler(context),
+      'register-url': createRegisterUrlHandler(context, pageFetcher, snapshotter),
+    },
+    concurrency: config.workers,
+    leaseMs: config.leaseTimeMs,
+    log: log.child({ component: 'engine' }),
+    onWake: (wake) => store.notifications.onCreated(wake),
+    onFinished: (task) => void store.notifications.taskFinished(task.id),
+  });
+  observeRunner(runner, metrics);
+
+  // Callbacks: recorded with the task's final state (same transaction), sent by the delivery runner.
+  const schedule = config.webhookRetryScheduleMs;
+  store.queue.onFinalState = (trx, task) => recordCallbackDelivery(store.deliveries, trx, task, schedule[0] ?? 0);
+  const sender = new WebhookSender(context.outbound, config.webhookTimeoutMs);
+  const deliveryRunner = new DeliveryRunner({
+    deliveries: store.deliveries,
+    send: async (delivery) => {
+      // A client removed from the configuration gets no more callbacks (they could not be signed).
+      const client = clients.get(delivery.client_id);
+      if (!client) return { error: 'the client service no longer exists; callback not sent', durationMs: 0, giveUp: true };
+      return sender.send({ id: delivery.id, url: delivery.url, body: delivery.body, secrets: client.webhookSecrets });
+    },
+    decide: (delivery, result, now) => decideAfterAttempt(schedule, delivery.attempts + 1, result, now),
+    perHostConcurrency: 8,
+    totalConcurrency: 128,
+    leaseMs: config.webhookTimeoutMs + 30_000,
+    log: log.child({ component: 'deliveries' }),
+    onWake: (wake) => {
+      const offFinished = store.notifications.onFinished(wake);
+      const offDue = store.notifications.onDeliveriesDue(wake);
+      return () => {
+        offFinished();
+        offDue();
+      };
+    },
+  });
+
+  const app = await buildApp({
+    context,
+    authenticator,
+    tokens,
+    metrics,
+    trustAnchorsPem: signing.trustAnchorsPem,
+    timestampAuthority: authority,
+    crlIssuers: signing.crlIssuers,
+    maxBodySize: config.maxBodyBytes,
+    tokenTtlSeconds: Math.round(config.tokenTtlMs / 1000),
+    logger: false,
+    loggerInstance: log,
+    version: packageJson.version,
+  });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as { port: number }).port;
+  // An advertised port 0 (the default with --port 0) must name the port actually bound.
+  if (config.serverHostPort.endsWith(':0')) context.host = `${config.serverHostPort.slice(0, -2)}:${port}`;
+  runner.start();
+  if (config.workers > 0) deliveryRunner.start();
+  if (config.workers > 0) mailSender.start();
+  log.info({ address, host: context.host, workers: config.workers }, 'signet is listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    store,
+    runner,
+    clients,
+    close(options = {}) {
+      closing ??= (async () => {
+        await runner.stop(options);
+        await deliveryRunner.stop();
+        await mailSender.stop();
+        await snapshotter?.close();
+        await pageFetcher.close();
+        await sender.close();
+        await closeDefaultXadesPool();
+        await app.close();
+        await clients.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function observeRunner(runner: TaskRunner, metrics: Metrics): void {
+  runner.on('claimed', () => metrics.tasksRunning.inc());
+  runner.on('succeeded', (task, ms) => {
+    metrics.tasksRunning.dec();
+    metrics.tasksFinished.inc({ kind: task.kind, outcome: 'succeeded' });
+    metrics.taskDuration.observe({ kind: task.kind }, ms / 1000);
+  });
+  runner.on('failed', (task) => {
+    metrics.tasksRunning.dec();
+    metrics.tasksFinished.inc({ kind: task.kind, outcome: 'failed' });
+  });
+  runner.on('retrying', (task) => {
+    metrics.tasksRunning.dec();
+    metrics.taskRetries.inc({ kind: task.kind });
+  });
+  runner.on('released', () => metrics.tasksRunning.dec());
+  runner.on('lost', () => metrics.tasksRunning.dec());
+}

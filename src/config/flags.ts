@@ -1,0 +1,201 @@
+import os from 'node:os';
+import { parseHostOrCidr } from './network-names.js';
+
+/**
+ * The flags of `signet serve`, as data: parsing (parse-flags.ts), `--help` and the typed
+ * ServeConfig all read this one table, so a flag cannot be documented but unparsed or the reverse.
+ */
+
+/** What a flag's value is; each kind has one parser and one expected form (flag-values.ts). */
+export type FlagKind =
+  | 'int'
+  | 'size'
+  | 'duration'
+  | 'duration-list'
+  | 'string'
+  | 'host'
+  | 'host-port'
+  | 'url'
+  | 'list'
+  | 'choice'
+  | 'boolean';
+
+/** Reads an already resolved flag; computed defaults use it (`--server.host.port` follows `--port`). */
+export type ResolvedFlag = (name: string) => unknown;
+
+export interface FlagSpec {
+  /** As typed after the dashes: `server.host.port`. */
+  readonly name: string;
+  /** The environment twin: SIGNET_ + the name in upper case with `.` and `-` as `_`. */
+  readonly env: string;
+  readonly kind: FlagKind;
+  /**
+   * Text as an operator would type it, parsed like any other value so defaults obey the same
+   * rules; a function when it depends on the machine or on an earlier flag. Absent: optional.
+   */
+  readonly default?: string | ((resolved: ResolvedFlag) => string);
+  /** How `--help` shows a computed default. */
+  readonly defaultHelp?: string;
+  /** One line, shown by `--help`. */
+  readonly description: string;
+  /** Bounds of an `int`, or of a `duration` in milliseconds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Allowed values of a `choice`. */
+  readonly choices?: readonly string[];
+  /** Allowed schemes of a `url`, with their colon: `https:`. */
+  readonly protocols?: readonly string[];
+  /** How a `list` item is read: normalized text, or undefined when the item is invalid. */
+  readonly item?: { readonly parse: (text: string) => string | undefined; readonly form: string };
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export const defaultWebhookRetrySchedule = '0s,5s,5m,30m,2h,5h,10h,14h,20h,24h';
+
+export const serveFlags: readonly FlagSpec[] = [
+  {
+    name: 'port',
+    env: 'SIGNET_PORT',
+    kind: 'int',
+    default: '8080',
+    min: 0,
+    max: 65535,
+    description: 'TCP port to listen on (0 picks a free one)',
+  },
+  {
+    name: 'host',
+    env: 'SIGNET_HOST',
+    kind: 'host',
+    default: '0.0.0.0',
+    description: 'address to bind (0.0.0.0 is every IPv4 interface, :: every interface)',
+  },
+  {
+    name: 'server.host.port',
+    env: 'SIGNET_SERVER_HOST_PORT',
+    kind: 'host-port',
+    default: (resolved) => `${os.hostname()}:${resolved('port')}`,
+    defaultHelp: '<hostname>:<port>',
+    description: 'HOST:PORT this instance advertises (the "host" of async answers, links without --public-url)',
+  },
+  {
+    name: 'work-folder',
+    env: 'SIGNET_WORK_FOLDER',
+    kind: 'string',
+    default: './work',
+    description: 'folder for client-services-config.json, keys, the embedded database, content and mail outbox',
+  },
+  {
+    name: 'database-url',
+    env: 'SIGNET_DATABASE_URL',
+    kind: 'url',
+    protocols: ['postgres:', 'postgresql:'],
+    description: 'PostgreSQL to share between instances; absent: embedded SQLite in the work folder',
+  },
+  {
+    name: 'tsa-url',
+    env: 'SIGNET_TSA_URL',
+    kind: 'url',
+    protocols: ['http:', 'https:'],
+    description: 'RFC 3161 time-stamping authority; absent: the built-in one',
+  },
+  {
+    name: 'smtp-url',
+    env: 'SIGNET_SMTP_URL',
+    kind: 'url',
+    protocols: ['smtp:', 'smtps:'],
+    description: 'mail server, smtp://user:pass@host:port; absent: .eml files in the work folder outbox',
+  },
+  {
+    name: 'max-body-size',
+    env: 'SIGNET_MAX_BODY_SIZE',
+    kind: 'size',
+    default: '512mb',
+    description: 'largest request body: bytes, or a number with kb, mb or gb (1024-based)',
+  },
+  {
+    name: 'max-documents',
+    env: 'SIGNET_MAX_DOCUMENTS',
+    kind: 'int',
+    default: '2500',
+    min: 1,
+    max: 1_000_000,
+    description: 'documents per signature operation',
+  },
+  {
+    name: 'outbound-allow',
+    env: 'SIGNET_OUTBOUND_ALLOW',
+    kind: 'list',
+    default: '',
+    item: { parse: parseHostOrCidr, form: 'a host, IP address or CIDR (e.g. 127.0.0.1, 10.0.0.0/8, hooks.internal)' },
+    description: 'comma-separated hosts or CIDRs that captures and callbacks may reach although loopback/private',
+  },
+  {
+    name: 'capture-browser',
+    env: 'SIGNET_CAPTURE_BROWSER',
+    kind: 'string',
+    description: 'Chromium executable (e.g. /usr/bin/chromium): URL registrations also render a full-page PDF and PNG; absent: raw capture only',
+  },
+  {
+    name: 'webhook-retry-schedule',
+    env: 'SIGNET_WEBHOOK_RETRY_SCHEDULE',
+    kind: 'duration-list',
+    default: defaultWebhookRetrySchedule,
+    description: 'comma-separated delays before each webhook delivery attempt (units ms, s, m, h, d)',
+  },
+  {
+    name: 'webhook-timeout',
+    env: 'SIGNET_WEBHOOK_TIMEOUT',
+    kind: 'duration',
+    default: '10s',
+    min: 100,
+    description: 'how long one webhook attempt may take (connect and answer) before it counts as failed',
+  },
+  {
+    name: 'workers',
+    env: 'SIGNET_WORKERS',
+    kind: 'int',
+    default: () => String(os.availableParallelism()),
+    defaultHelp: 'the CPU count',
+    min: 0,
+    max: 1024,
+    description: 'tasks this instance runs at once (0: answer the API only and leave the work to other instances)',
+  },
+  {
+    name: 'token-ttl',
+    env: 'SIGNET_TOKEN_TTL',
+    kind: 'duration',
+    default: '24h',
+    min: 1000,
+    description: 'lifetime of access tokens (a bare number is seconds)',
+  },
+  {
+    name: 'log-level',
+    env: 'SIGNET_LOG_LEVEL',
+    kind: 'choice',
+    default: 'info',
+    choices: logLevels,
+    description: `least severe log level written: ${logLevels.join('|')}`,
+  },
+  {
+    name: 'lease-time',
+    env: 'SIGNET_LEASE_TIME',
+    kind: 'duration',
+    default: '30s',
+    min: 1000,
+    description: 'how long a claimed task stays with a worker without a heartbeat before another may take it',
+  },
+  {
+    name: 'public-url',
+    env: 'SIGNET_PUBLIC_URL',
+    kind: 'url',
+    protocols: ['http:', 'https:'],
+    description: 'base URL for links in answers, webhooks and mails (e.g. https://signet.example)',
+  },
+];
+
+/** The environment twin of a flag name: `server.host.port` → `SIGNET_SERVER_HOST_PORT`. */
+export function envNameOf(flagName: string): string {
+  return `SIGNET_${flagName.toUpperCase().replace(/[.-]/g, '_')}`;
+}

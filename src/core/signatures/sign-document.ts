@@ -1,0 +1,80 @@
+import { addLongTermValidationData, type ValidationDataSource } from '../../crypto/cms/cades-baseline-lt.js';
+import { addSignatureTimestamp } from '../../crypto/cms/cades-baseline-t.js';
+import { createCadesDetachedSignature } from '../../crypto/cms/cades-detached.js';
+import type { Signer } from '../../crypto/keys/signer.js';
+import { padesCmsFactory } from '../../crypto/pdf/pades/pades-cms.js';
+import { extendPadesLevel } from '../../crypto/pdf/pades/pades-levels.js';
+import { signPdfDetailed } from '../../crypto/pdf/pades/sign-pdf.js';
+import type { TimestampClient } from '../../crypto/tsp/timestamp-client.js';
+import { signXades } from '../../crypto/xml/xades-sign.js';
+import { SignetError } from '../../errors/signet-error.js';
+import type { DocumentRow } from '../../store/document-repository.js';
+import type { ResolvedSignatureOptions } from './signature-options.js';
+
+export interface SigningTools {
+  signer: Signer;
+  timestamps: TimestampClient;
+  validationData: ValidationDataSource;
+  /** The stored document bytes (read only by the formats that embed the signature). */
+  readContent(): Promise<Buffer>;
+}
+
+/**
+ * Produces the signed artefact for one stored document at its format and level (ETSI baseline
+ * profiles). What is not available yet fails the document — only it — with a code saying so.
+ */
+export async function signDocument(document: DocumentRow, tools: SigningTools): Promise<Buffer> {
+  const options = JSON.parse(document.options_json) as Omit<ResolvedSignatureOptions, 'format' | 'level'> & {
+    signatureLocation?: string;
+  };
+  const level = document.level;
+  const signingTime = new Date();
+  switch (document.format) {
+    case 'CAdES': {
+      if (level === 'B-LTA') throw notYet('CAdES', level);
+      // Detached: the signature covers the digest computed while the upload was stored, so the
+      // content is not read again.
+      let cms = await createCadesDetachedSignature({ messageDigest: Buffer.from(document.sha256, 'hex'), signer: tools.signer, signingTime });
+      if (level !== 'B-B') cms = await addSignatureTimestamp(cms, tools.timestamps);
+      if (level === 'B-LT') cms = await addLongTermValidationData(cms, tools.validationData);
+      return cms;
+    }
+    case 'PAdES': {
+      const signed = await signPdfDetailed(await tools.readContent(), {
+        signer: tools.signer,
+        signingTime,
+        reason: options.reason,
+        location: options.location,
+        visible: options.visible,
+        existingField: options.field,
+        createCms: padesCmsFactory(tools.signer, level === 'B-B' ? {} : { timestampClient: tools.timestamps }),
+      });
+      if (level !== 'B-LT' && level !== 'B-LTA') return signed.pdf;
+      // B-LT adds a DSS, B-LTA then a document time-stamp: further incremental updates (pades-levels.ts).
+      const extended = await extendPadesLevel(signed.pdf, {
+        level,
+        validationData: tools.validationData,
+        timestampClient: tools.timestamps,
+        fieldName: signed.fieldName,
+      });
+      return extended.pdf;
+    }
+    case 'XAdES': {
+      if (level !== 'B-B' && level !== 'B-T') throw notYet('XAdES', level);
+      return signXades(await tools.readContent(), {
+        signer: tools.signer,
+        signingTime,
+        level,
+        timestampClient: tools.timestamps,
+        signatureLocation: options.signatureLocation,
+        mimeType: document.content_type.split(';')[0],
+      });
+    }
+    default:
+      throw new SignetError('unsupported_format', `Unknown signature format "${document.format}"`);
+  }
+}
+
+function notYet(format: string, level: string): SignetError {
+  return new SignetError('unsupported_level', `${format} level ${level} is not available yet; request B-B or B-T${format === 'CAdES' ? ' or B-LT' : ''}`);
+}

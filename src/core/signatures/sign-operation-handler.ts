@@ -1,0 +1,97 @@
+import type { TaskHandler } from '../../engine/task-runner.js';
+import { isSignetError, SignetError } from '../../errors/signet-error.js';
+import type { DocumentResult, DocumentRow } from '../../store/document-repository.js';
+import { mapLimit } from '../../util/map-limit.js';
+import { readAll } from '../../util/read-all.js';
+import type { CoreContext } from '../core-context.js';
+import { signDocument } from './sign-document.js';
+import { inputBlobKey, outputBlobKey } from './stage-document.js';
+
+/** Documents signed at once within one operation; the engine's slots add parallelism across operations. */
+const DOCUMENT_CONCURRENCY = 4;
+/**
+ * Documents whose results are flushed and recorded together. Per document, one fsync of the output
+ * and one database commit cost more than signing it; per batch of 64 they nearly vanish
+ * (bench/batch-http.ts).
+ */
+const RESULT_BATCH = 64;
+
+/**
+ * Runs a signature operation. Safe to run twice: documents already SIGNED or FAILED are skipped
+ * and a document's output is written under its own id, so a replay overwrites, never duplicates.
+ * A bad document fails only itself; a transient error (the TSA is down) fails the attempt so the
+ * whole task is retried later, keeping what was already recorded.
+ */
+export function createSignOperationHandler(context: CoreContext): TaskHandler {
+  return async ({ task, owner, signal }) => {
+    const documents = await context.store.documents.listForTask(task.id);
+    const waiting = documents.filter((doc) => doc.status === 'RECEIVED');
+    try {
+      await signInBatches(context, task.id, owner, waiting, signal);
+    } catch (error) {
+      // Out of retries (a TSA down for hours): the documents still waiting fail with the cause,
+      // and the operation ends by the usual rule — SUCCEEDED if any document was signed.
+      if (task.attempts < task.max_attempts || signal.aborted) throw error;
+      const cause = isSignetError(error) ? error : new SignetError('internal_error', 'Signing failed repeatedly; it was logged');
+      const left = (await context.store.documents.listForTask(task.id)).filter((doc) => doc.status === 'RECEIVED');
+      await context.store.documents.recordResults(
+        task.id,
+        owner,
+        left.map((doc) => ({ id: doc.id, status: 'FAILED' as const, code: cause.code, message: `Gave up after ${task.attempts} attempts: ${cause.message}` })),
+      );
+    }
+    const finished = await context.store.documents.listForTask(task.id);
+    const signed = finished.filter((doc) => doc.status === 'SIGNED').length;
+    const failed = finished.length - signed;
+    if (signed === 0) {
+      throw new SignetError(
+        'all_documents_failed',
+        `None of the ${finished.length} documents could be signed; see each document's error`,
+      );
+    }
+    return { signed, failed };
+  };
+}
+
+async function signInBatches(
+  context: CoreContext,
+  taskId: string,
+  owner: string,
+  waiting: DocumentRow[],
+  signal: AbortSignal,
+): Promise<void> {
+  for (let start = 0; start < waiting.length; start += RESULT_BATCH) {
+    signal.throwIfAborted();
+    const batch = waiting.slice(start, start + RESULT_BATCH);
+    const results = await mapLimit(batch, DOCUMENT_CONCURRENCY, (doc) => {
+      signal.throwIfAborted();
+      return signOne(context, doc);
+    });
+    // Outputs first reach stable storage, then the statuses that point at them are committed.
+    const signedKeys = results.filter((r) => r.status === 'SIGNED').map((r) => outputBlobKey(r.id));
+    await context.store.blobs.makeDurable(signedKeys);
+    if (!(await context.store.documents.recordResults(taskId, owner, results))) {
+      throw new SignetError('internal_error', 'The task lease was lost while signing; another attempt continues', { transient: true });
+    }
+  }
+}
+
+/** Signs one document; a permanent failure is its result, a transient one aborts the attempt. */
+async function signOne(context: CoreContext, doc: DocumentRow): Promise<DocumentResult> {
+  const key = JSON.parse(doc.options_json).key as string;
+  const signer = context.keys.get(key);
+  try {
+    if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
+    const signed = await signDocument(doc, {
+      signer,
+      timestamps: context.timestamps,
+      validationData: context.validationData,
+      readContent: () => readAll(context.store.blobs.createReadStream(inputBlobKey(doc.id))),
+    });
+    const stored = await context.store.blobs.write(outputBlobKey(doc.id), signed, { durable: false });
+    return { id: doc.id, status: 'SIGNED', signedSize: stored.size };
+  } catch (error) {
+    if (isSignetError(error) && !error.transient) return { id: doc.id, status: 'FAILED', code: error.code, message: error.message };
+    throw error;
+  }
+}

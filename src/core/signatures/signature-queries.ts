@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+import { SignetError } from '../../errors/signet-error.js';
+import type { DocumentRow } from '../../store/document-repository.js';
+import type { TaskRow } from '../../store/task-queue.js';
+import type { ClientIdentity, CoreContext } from '../core-context.js';
+import { getTask } from '../tasks/task-queries.js';
+import { outputBlobKey } from './stage-document.js';
+
+export interface SignatureOperation {
+  task: TaskRow;
+  documents: DocumentRow[];
+}
+
+export async function getSignatureOperation(context: CoreContext, client: ClientIdentity, id: string): Promise<SignatureOperation> {
+  const task = await getTask(context, client, id);
+  if (task.kind !== 'sign') throw new SignetError('not_found', `No signature operation ${id} for this client service`);
+  return { task, documents: await context.store.documents.listForTask(task.id) };
+}
+
+/** Status by reference: the operation with that reference, or those holding a document with it. */
+export async function findSignatureOperationsByReference(
+  context: CoreContext,
+  client: ClientIdentity,
+  externalReference: string,
+): Promise<SignatureOperation[]> {
+  const byOperation = await context.store.tasks.findByReference(client.id, 'sign', externalReference);
+  const byDocument = await context.store.documents.findTaskIdsByDocumentReference(client.id, externalReference);
+  const ids = new Set([...(byOperation ? [byOperation.id] : []), ...byDocument]);
+  const operations: SignatureOperation[] = [];
+  for (const id of ids) operations.push(await getSignatureOperation(context, client, id));
+  return operations.sort((a, b) => (a.task.id < b.task.id ? 1 : -1));
+}
+
+export const signedContentTypes: Record<string, string> = {
+  PAdES: 'application/pdf',
+  XAdES: 'application/xml',
+  CAdES: 'application/pkcs7-signature',
+};
+
+/** The name a signed document is offered under: CAdES adds `.p7s` to the original name. */
+export function signedFileName(doc: DocumentRow): string {
+  return doc.format === 'CAdES' ? `${doc.name}.p7s` : doc.name;
+}
+
+export async function openSignedDocument(
+  context: CoreContext,
+  client: ClientIdentity,
+  operationId: string,
+  documentId: string,
+): Promise<{ document: DocumentRow; stream: Readable; contentType: string; size: number }> {
+  const { documents } = await getSignatureOperation(context, client, operationId);
+  const document = documents.find((d) => d.id === documentId);
+  if (!document) throw new SignetError('not_found', `No document ${documentId} in operation ${operationId}`);
+  if (document.status !== 'SIGNED') {
+    throw new SignetError('document_not_signed', `Document ${documentId} is ${document.status}, not SIGNED`);
+  }
+  return {
+    document,
+    stream: context.store.blobs.createReadStream(outputBlobKey(document.id)),
+    contentType: signedContentTypes[document.format] ?? 'application/octet-stream',
+    size: document.signed_size ?? 0,
+  };
+}
+
+export function openSignedBlob(context: CoreContext, document: DocumentRow): Readable {
+  return context.store.blobs.createReadStream(outputBlobKey(document.id));
+}

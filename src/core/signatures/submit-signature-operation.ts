@@ -1,0 +1,130 @@
+import type { ErrorCode } from '../../errors/codes.js';
+import { SignetError } from '../../errors/signet-error.js';
+import type { ClientIdentity, CoreContext } from '../core-context.js';
+import {
+  assertKeyAllowed,
+  contentTypeForName,
+  resolveSignatureOptions,
+  type SignatureOptions,
+} from './signature-options.js';
+import { resolveCallbackUrl } from '../deliveries/resolve-callback-url.js';
+import { enqueueTask, type SubmitResult } from '../tasks/enqueue-task.js';
+import { discardStagedDocuments, makeStagedDocumentsDurable, type StagedDocument } from './stage-document.js';
+
+export interface SignatureDocumentRequest {
+  externalReference?: string;
+  name: string;
+  contentType?: string;
+  signature?: SignatureOptions;
+  /**
+   * Set by an adapter that already knows this document cannot be signed as asked (e.g. a Sign'Stash
+   * placement the PDF engine lacks): it is stored FAILED with this error, and only it fails.
+   */
+  rejected?: { code: ErrorCode; message: string };
+}
+
+/** An operation as the client describes it, without document bytes (those are staged already). */
+export interface SignatureOperationRequest {
+  externalReference: string;
+  description?: string;
+  callbackUrl?: string;
+  signature?: SignatureOptions;
+  documents: SignatureDocumentRequest[];
+}
+
+
+/**
+ * Attempts before a transient failure (a TSA or HSM down) is given up: backoff grows to 5 minutes,
+ * so 40 attempts keep trying for about three hours.
+ */
+const SIGN_MAX_ATTEMPTS = 40;
+
+/**
+ * SubmitSignatureOperation: validate, authorize the keys, then store the operation and its
+ * documents in one transaction. The same reference with the same content replays the existing
+ * operation; with other content it is a conflict. Staged bytes never owned by an operation are
+ * removed.
+ */
+export async function submitSignatureOperation(
+  context: CoreContext,
+  client: ClientIdentity,
+  request: SignatureOperationRequest,
+  staged: StagedDocument[],
+): Promise<SubmitResult> {
+  try {
+    const documents = planDocuments(context, client, request, staged);
+    const callbackUrl = await resolveCallbackUrl(context, client, request.callbackUrl);
+    // DESIGN invariant 1: the 202 promises the content survives a crash.
+    await makeStagedDocumentsDurable(context.store, staged);
+    const result = await enqueueTask(
+      context,
+      client,
+      {
+        kind: 'sign',
+        externalReference: request.externalReference,
+        // The request (minus reference) and each document's hash.
+        identity: { request: { ...request, externalReference: undefined }, sha256: staged.map((doc) => doc.sha256) },
+        requestJson: JSON.stringify({ signature: request.signature ?? null }),
+        description: request.description ?? null,
+        callbackUrl: callbackUrl ?? null,
+        maxAttempts: SIGN_MAX_ATTEMPTS,
+      },
+      (taskId) => documents.map((doc) => ({ ...doc, task_id: taskId })),
+    );
+    if (result.replayed) await discardStagedDocuments(context.store, staged);
+    return result;
+  } catch (error) {
+    await discardStagedDocuments(context.store, staged);
+    throw error;
+  }
+}
+
+function planDocuments(
+  context: CoreContext,
+  client: ClientIdentity,
+  request: SignatureOperationRequest,
+  staged: StagedDocument[],
+) {
+  if (request.documents.length === 0) {
+    throw new SignetError('invalid_request', 'An operation needs at least one document', { field: 'documents' });
+  }
+  if (request.documents.length > context.maxDocuments) {
+    throw new SignetError(
+      'too_many_documents',
+      `An operation holds at most ${context.maxDocuments} documents; split the batch (got ${request.documents.length})`,
+      { field: 'documents' },
+    );
+  }
+  if (staged.length !== request.documents.length) {
+    throw new SignetError(
+      'invalid_request',
+      `The request lists ${request.documents.length} documents but ${staged.length} contents were sent; send one file per document, in order`,
+      { field: 'files' },
+    );
+  }
+  const knownKeys = new Set(context.keys.keys());
+  return request.documents.map((doc, position) => {
+    const contentType = doc.contentType ?? contentTypeForName(doc.name);
+    const options = resolveSignatureOptions(request.signature, doc.signature, contentType);
+    assertKeyAllowed(options.key, client.keys, knownKeys, `documents[${position}].signature.key`);
+    const { format, level, ...rest } = options;
+    return {
+      id: staged[position].id,
+      client_id: client.id,
+      position,
+      external_reference: doc.externalReference ?? null,
+      name: doc.name,
+      content_type: contentType,
+      format,
+      level,
+      options_json: JSON.stringify(rest),
+      status: doc.rejected ? ('FAILED' as const) : ('RECEIVED' as const),
+      error_code: doc.rejected?.code ?? null,
+      error_message: doc.rejected?.message ?? null,
+      size: staged[position].size,
+      sha256: staged[position].sha256,
+      signed_size: null,
+      signed_at: null,
+    };
+  });
+}

@@ -1,0 +1,42 @@
+import { readTlv, tags } from './der.js';
+
+/*
+ * Certificate  ::=  SEQUENCE  {                       -- RFC 5280 §4.1
+ *   tbsCertificate       TBSCertificate,
+ *   signatureAlgorithm   AlgorithmIdentifier,
+ *   signatureValue       BIT STRING  }
+ *
+ * TBSCertificate  ::=  SEQUENCE  {
+ *   version         [0]  EXPLICIT Version DEFAULT v1,
+ *   serialNumber         CertificateSerialNumber,
+ *   signature            AlgorithmIdentifier,
+ *   issuer               Name,
+ *   ... }
+ */
+
+export interface CertificateIssuerAndSerial {
+  /** The issuer Name exactly as encoded in the certificate (a SEQUENCE TLV). */
+  issuer: Buffer;
+  /** The serialNumber INTEGER exactly as encoded in the certificate (TLV). */
+  serialNumber: Buffer;
+}
+
+/**
+ * Copies issuer and serial number out of a DER certificate byte for byte. Re-encoding them from a parsed
+ * form risks a different string type or serial padding, and then no verifier finds the certificate.
+ */
+export function readIssuerAndSerial(certificateDer: Buffer): CertificateIssuerAndSerial {
+  const certificate = readTlv(certificateDer, 0);
+  const tbs = readTlv(certificateDer, certificate.contentStart);
+  if (certificate.tag !== tags.sequence || tbs.tag !== tags.sequence) throw new TypeError('Not a DER certificate');
+  let field = readTlv(certificateDer, tbs.contentStart);
+  if (field.tag === tags.contextConstructed(0)) field = readTlv(certificateDer, field.end); // skip version
+  const serial = field;
+  const signatureAlgorithm = readTlv(certificateDer, serial.end);
+  const issuer = readTlv(certificateDer, signatureAlgorithm.end);
+  if (serial.tag !== tags.integer || issuer.tag !== tags.sequence) throw new TypeError('Not a DER certificate');
+  return {
+    issuer: certificateDer.subarray(issuer.start, issuer.end),
+    serialNumber: certificateDer.subarray(serial.start, serial.end),
+  };
+}

@@ -1,0 +1,134 @@
+import { X509Certificate, constants, createPrivateKey, privateEncrypt, type KeyObject } from 'node:crypto';
+import { createEcdsaDigestSigner } from './ecdsa-digest-signature.js';
+import { KeyMaterialError, assertDigestLength, type Signer, type SignerHash } from './signer.js';
+
+export interface PemSignerInput {
+  name: string;
+  /** Unencrypted PKCS#8 or traditional (PKCS#1 / SEC1) private key PEM. */
+  keyPem: string;
+  certificatePem: string;
+  /** Issuer certificates, nearest issuer first, up to the root; any number of PEM blocks. */
+  chainPem?: string;
+}
+
+/*
+ * DigestInfo ::= SEQUENCE {                   -- RFC 8017 §9.2, note 1
+ *   digestAlgorithm  AlgorithmIdentifier,     -- parameters NULL
+ *   digest           OCTET STRING }
+ *
+ * For a given hash everything before the digest bytes is constant, so it is kept as a prefix;
+ * these are the exact prefixes RFC 8017 lists.
+ */
+const digestInfoPrefixes: Readonly<Record<SignerHash, Buffer>> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+
+/**
+ * A Signer over a PEM private key and certificate. RSA signs PKCS#1 v1.5 over the digest with
+ * `privateEncrypt` (type 1 padding of DigestInfo is exactly RSASSA-PKCS1-v1_5); EC signs the digest with
+ * ECDSA (see ecdsa-digest-signature.ts). Refuses, with a KeyMaterialError, key material that could only
+ * produce signatures nobody can verify: a key that is not the certificate's, or a chain that does not
+ * issue the certificate.
+ */
+export function createPemSigner(input: PemSignerInput): Signer {
+  const label = `Signing key "${input.name}"`;
+  const privateKey = readPrivateKey(input.keyPem, label);
+  const certificate = readCertificate(input.certificatePem, `${label}: certificate`);
+  const keyAlgorithm = keyAlgorithmOf(privateKey, label);
+  const keyMatches =
+    certificate.publicKey.asymmetricKeyType === privateKey.asymmetricKeyType && certificate.checkPrivateKey(privateKey);
+  if (!keyMatches) {
+    throw new KeyMaterialError(
+      `${label}: the private key does not match the certificate "${certificate.subject.replace(/\n/g, ', ')}"; ` +
+        'configure the key that belongs to this certificate',
+    );
+  }
+  const chain = readChain(input.chainPem ?? '', label);
+  checkChainIssues(certificate, chain, label);
+
+  const signDigest = keyAlgorithm === 'RSA' ? rsaDigestSigner(privateKey) : ecDigestSigner(privateKey, label);
+  return Object.freeze({
+    name: input.name,
+    certificateDer: certificate.raw,
+    chainDer: chain.map((issuer) => issuer.raw),
+    keyAlgorithm,
+    async signDigest(digest: Buffer, hash: SignerHash): Promise<Buffer> {
+      assertDigestLength(digest, hash);
+      return signDigest(digest, hash);
+    },
+  });
+}
+
+function rsaDigestSigner(privateKey: KeyObject): (digest: Buffer, hash: SignerHash) => Buffer {
+  return (digest, hash) =>
+    privateEncrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([digestInfoPrefixes[hash], digest]),
+    );
+}
+
+function ecDigestSigner(privateKey: KeyObject, label: string): (digest: Buffer, hash: SignerHash) => Buffer {
+  try {
+    const sign = createEcdsaDigestSigner(privateKey);
+    return (digest) => sign(digest);
+  } catch (error) {
+    throw new KeyMaterialError(`${label}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function keyAlgorithmOf(privateKey: KeyObject, label: string): Signer['keyAlgorithm'] {
+  switch (privateKey.asymmetricKeyType) {
+    case 'rsa':
+      return 'RSA';
+    case 'ec':
+      return 'EC';
+    default:
+      throw new KeyMaterialError(
+        `${label}: ${privateKey.asymmetricKeyType ?? 'unknown'} keys are not supported; ` +
+          'use an RSA key (PKCS#1 v1.5 signatures) or an EC key on P-256, P-384 or P-521',
+      );
+  }
+}
+
+function readPrivateKey(pem: string, label: string): KeyObject {
+  try {
+    return createPrivateKey({ key: pem, format: 'pem' });
+  } catch (error) {
+    throw new KeyMaterialError(
+      `${label}: the private key PEM cannot be read (it must be an unencrypted PKCS#8, PKCS#1 or SEC1 key)`,
+      { cause: error },
+    );
+  }
+}
+
+function readCertificate(pem: string, what: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (error) {
+    throw new KeyMaterialError(`${what} is not a readable X.509 certificate`, { cause: error });
+  }
+}
+
+const pemCertificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function readChain(pem: string, label: string): X509Certificate[] {
+  return (pem.match(pemCertificateBlock) ?? []).map((block, index) =>
+    readCertificate(block, `${label}: chain certificate #${index + 1}`),
+  );
+}
+
+/** The chain must run from the certificate's issuer upwards, each one signed by the next. */
+function checkChainIssues(certificate: X509Certificate, chain: X509Certificate[], label: string): void {
+  let child = certificate;
+  for (const [index, issuer] of chain.entries()) {
+    if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) {
+      throw new KeyMaterialError(
+        `${label}: chain certificate #${index + 1} ("${issuer.subject.replace(/\n/g, ', ')}") did not issue ` +
+          `"${child.subject.replace(/\n/g, ', ')}"; list the chain nearest issuer first`,
+      );
+    }
+    child = issuer;
+  }
+}

@@ -1,0 +1,125 @@
+import { SignetError } from '../../../errors/signet-error.js';
+import {
+  signatureValidationData,
+  timeStampValidationData,
+  type LongTermValidationData,
+  type ValidationDataSource,
+} from '../../cms/cades-baseline-lt.js';
+import { DerShapeError } from '../../cms/der-reader.js';
+import type { TimestampClient } from '../../tsp/timestamp-client.js';
+import { PdfString, isName } from '../objects.js';
+import { asDocumentError, invalidPdf } from '../pdf-error.js';
+import { PdfReader } from '../reader/pdf-reader.js';
+import { addDocumentTimestamp } from './document-timestamp.js';
+import { appendDss, readDss } from './dss.js';
+import { filledSignatureFields, type FilledSignatureField } from './signature-field.js';
+
+/*
+ * PAdES baseline levels above B-T (ETSI EN 319 142-1 §6.3, §6.4), each one more incremental update on a
+ * signed document:
+ *
+ *   B-LT  = B-T + a DSS (ISO 32000-2 §12.8.4.3) with every certificate of the signer's and the signature
+ *           time-stamp TSA's chains and a current CRL from each issuer, /VRI keyed by the signature;
+ *   B-LTA = B-LT + a document time-stamp (ISO 32000-2 §12.8.5) over the whole file, DSS included, and
+ *           the validation data of that time-stamp's TSA in the DSS as well.
+ */
+
+export type PadesExtendedLevel = 'B-LT' | 'B-LTA';
+
+export interface ExtendPadesOptions {
+  level: PadesExtendedLevel;
+  /** Issuer certificates and CRLs, as for CAdES-B-LT (cades-baseline-lt.ts). */
+  validationData: ValidationDataSource;
+  /** The TSA of the document time-stamp; required for B-LTA. */
+  timestampClient?: TimestampClient;
+  /** Fully qualified name of the signature field to extend; default the newest signature in the file. */
+  fieldName?: string;
+  /** The time CRLs must be current at; default now. */
+  now?: Date;
+}
+
+export interface ExtendedPdf {
+  pdf: Buffer;
+  /** The B-LTA document time-stamp's field name. */
+  documentTimestampField?: string;
+}
+
+/**
+ * Extends a PAdES-B-T signature of `signedPdf` to B-LT or B-LTA. All validation data is gathered before
+ * anything is written: when a chain cannot be completed or a CRL is missing, stale or not the CA's, it
+ * fails with `validation_data_unavailable` (`certificate_revoked` for a listed certificate) instead of
+ * producing a B-LT that is not one. The bytes of `signedPdf` are kept; only updates are appended.
+ */
+export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOptions): Promise<ExtendedPdf> {
+  if (options.level === 'B-LTA' && !options.timestampClient) throw new TypeError('B-LTA needs a timestampClient for the document time-stamp');
+  const now = options.now ?? new Date();
+  const signature = asDocumentError(() => findSignature(PdfReader.open(signedPdf), options.fieldName));
+  const data = await signatureValidationData(cmsOf(signature), options.validationData, now).catch((error: unknown) => {
+    // Not B-T (no signature time-stamp), or a CMS we did not make and cannot take apart.
+    if (error instanceof TypeError || error instanceof DerShapeError) throw new SignetError('invalid_request', `The signature "${signature.name}" cannot be extended: ${error.message}`, { cause: error });
+    throw error;
+  });
+  const withDss = appendDss(signedPdf, { signatureContents: [contentsOf(signature)], ...data });
+  if (options.level === 'B-LT') return { pdf: withDss };
+
+  const stamped = await addDocumentTimestamp(withDss, { timestampClient: options.timestampClient! });
+  // The document time-stamp's TSA usually is the signature time-stamp's, whose data is in the DSS already;
+  // when it is another, its chain and CRLs follow in one more DSS update (ETSI EN 319 142-1 §5.4.2.1).
+  const timestampData = await timeStampValidationData(stamped.contents, options.validationData, now);
+  const missing = notYetStored(timestampData, asDocumentError(() => PdfReader.open(stamped.pdf)));
+  if (missing.certificates.length === 0 && missing.crls.length === 0) return { pdf: stamped.pdf, documentTimestampField: stamped.fieldName };
+  const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stamped.pdf), stamped.fieldName)));
+  return {
+    pdf: appendDss(stamped.pdf, { signatureContents: [timestampContents], ...timestampData }),
+    documentTimestampField: stamped.fieldName,
+  };
+}
+
+/** The named signature, or the newest one: the signature whose /ByteRange reaches furthest into the file. */
+function findSignature(reader: PdfReader, fieldName: string | undefined): FilledSignatureField {
+  const signatures = filledSignatureFields(reader).filter((field) => !isName(reader.resolve(field.value.get('Type')), 'DocTimeStamp'));
+  if (fieldName !== undefined) {
+    const named = filledSignatureFields(reader).find((field) => field.name === fieldName);
+    if (!named) throw new SignetError('signature_field_not_found', `The PDF has no signed field "${fieldName}"`);
+    return named;
+  }
+  let newest: FilledSignatureField | undefined;
+  let newestEnd = -1;
+  for (const field of signatures) {
+    const range = reader.resolve(field.value.get('ByteRange'));
+    const end = Array.isArray(range) && range.length === 4 && typeof range[2] === 'number' && typeof range[3] === 'number' ? range[2] + range[3] : -1;
+    if (end >= newestEnd) [newest, newestEnd] = [field, end];
+  }
+  if (!newest) throw new SignetError('invalid_request', 'The PDF has no signature to extend');
+  return newest;
+}
+
+/** §12.8.1: the /Contents string, every byte (VRI keys hash it whole, padding included). */
+function contentsOf(field: FilledSignatureField): Buffer {
+  const contents = field.value.get('Contents');
+  if (!(contents instanceof PdfString)) throw invalidPdf(`the signature "${field.name}" has no /Contents string`);
+  return contents.bytes;
+}
+
+/** The DER CMS in /Contents without the zero padding after it (its length from the outer SEQUENCE header). */
+function cmsOf(field: FilledSignatureField): Buffer {
+  const bytes = contentsOf(field);
+  if (bytes.length < 2 || bytes[0] !== 0x30) throw invalidPdf(`the /Contents of "${field.name}" is not a DER CMS`);
+  let length = bytes[1];
+  let header = 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets === 0 || octets > 4) throw invalidPdf(`the /Contents of "${field.name}" is not a DER CMS (length form)`);
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i];
+    header += octets;
+  }
+  if (header + length > bytes.length) throw invalidPdf(`the CMS in /Contents of "${field.name}" is truncated`);
+  return bytes.subarray(0, header + length);
+}
+
+function notYetStored(data: LongTermValidationData, reader: PdfReader): LongTermValidationData {
+  const dss = readDss(reader);
+  const absent = (stored: Buffer[] | undefined) => (der: Buffer) => !stored?.some((present) => present.equals(der));
+  return { certificates: data.certificates.filter(absent(dss?.certificates)), crls: data.crls.filter(absent(dss?.crls)) };
+}

@@ -1,0 +1,15 @@
+/**
+ * Obtains RFC 3161 time-stamp tokens. Same shape as a Signer ("digest in, token out"): the built-in
+ * authority answers in-process, an external TSA over HTTP (`--tsa-url`); signing code above does not
+ * know which.
+ */
+export interface TimestampClient {
+  /** Where the tokens come from, for logs and GetRegistrationInfo's `proof.tsa`. */
+  readonly name: string;
+  /**
+   * A TimeStampToken (DER ContentInfo holding SignedData with TSTInfo) whose messageImprint is
+   * `digest`. An unreachable or failing TSA throws a transient SignetError, so the task is retried
+   * later rather than signed below the requested level.
+   */
+  timestamp(digest: Buffer, hash: 'sha256' | 'sha384' | 'sha512'): Promise<Buffer>;
+}

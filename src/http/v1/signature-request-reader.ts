@@ -1,0 +1,100 @@
+import type { FastifyRequest } from 'fastify';
+import { Value } from '@sinclair/typebox/value';
+import type { CoreContext } from '../../core/core-context.js';
+import { discardStagedDocuments, stageBase64Documents, stageDocument, type StagedDocument } from '../../core/signatures/stage-document.js';
+import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
+import { SignetError } from '../../errors/signet-error.js';
+import { SignatureRequestPart, type SignatureRequestJson } from './schemas.js';
+import { readJsonFilePart, signatureMultipartLimits } from '../multipart-limits.js';
+
+export interface ReadSignatureRequest {
+  request: SignatureOperationRequest;
+  staged: StagedDocument[];
+}
+
+/** JSON body: each document's base64 content is checked, decoded and staged one at a time. */
+export async function stageJsonRequest(context: CoreContext, body: SignatureRequestJson): Promise<ReadSignatureRequest> {
+  const { documents, ...operation } = body;
+  assertDocumentCount(context, documents.length);
+  const staged = await stageBase64Documents(
+    context.store,
+    documents.map((doc) => doc.content),
+    (index) => `documents[${index}].content`,
+  );
+  return { request: { ...operation, documents: documents.map(({ content: _content, ...rest }) => rest) }, staged };
+}
+
+/**
+ * multipart/form-data: a `request` part (JSON, as a field or a file part), then one `files` part
+ * per document, each streamed to disk while hashed — nothing is held whole in memory.
+ */
+export async function stageMultipartRequest(
+  context: CoreContext,
+  httpRequest: FastifyRequest,
+  maxBodySize: number,
+): Promise<ReadSignatureRequest> {
+  const staged: StagedDocument[] = [];
+  let request: SignatureOperationRequest | undefined;
+  let total = 0;
+  try {
+    const parts = httpRequest.parts({ limits: signatureMultipartLimits(context.maxDocuments, maxBodySize) });
+    for await (const part of parts) {
+      if (part.fieldname === 'request') {
+        // A field sent with `Content-Type: application/json` arrives already parsed.
+        const value = part.type === 'file' ? await readJsonFilePart(part.file, part.fieldname) : part.value;
+        request = parseRequestPart(value);
+        assertDocumentCount(context, request.documents.length);
+      } else if (part.fieldname === 'files' || part.fieldname === 'file') {
+        if (part.type !== 'file') {
+          throw new SignetError('invalid_request', 'files parts must be file uploads', { field: 'files' });
+        }
+        // The request part normally comes first; if it comes later the count is checked then.
+        if (request && staged.length >= request.documents.length) {
+          throw new SignetError('invalid_request', `More files than the ${request.documents.length} documents listed in "request"`, {
+            field: 'files',
+          });
+        }
+        const doc = await stageDocument(context.store, part.file);
+        staged.push(doc);
+        total += doc.size;
+        if (part.file.truncated || total > maxBodySize) {
+          throw new SignetError('payload_too_large', `The upload exceeds the ${maxBodySize}-byte limit`);
+        }
+      } else if (part.type === 'file') {
+        part.file.resume();
+      }
+    }
+    if (!request) throw new SignetError('invalid_request', 'The multipart body needs a "request" part', { field: 'request' });
+    return { request, staged };
+  } catch (error) {
+    await discardStagedDocuments(context.store, staged);
+    throw error;
+  }
+}
+
+function parseRequestPart(raw: unknown): SignatureOperationRequest {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new SignetError('invalid_json', `The "request" part is not valid JSON: ${(error as Error).message}`, { field: 'request' });
+    }
+  }
+  if (!Value.Check(SignatureRequestPart, value)) {
+    const first = Value.Errors(SignatureRequestPart, value).First();
+    const field = (first?.path ?? '').split('/').filter(Boolean).reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+    throw new SignetError('invalid_request', `request.${field || '(root)'}: ${first?.message ?? 'is not valid'}`, {
+      field: field ? `request.${field}` : 'request',
+    });
+  }
+  return value;
+}
+
+function assertDocumentCount(context: CoreContext, count: number): void {
+  if (count > context.maxDocuments) {
+    throw new SignetError('too_many_documents', `An operation holds at most ${context.maxDocuments} documents (got ${count}); split the batch`, {
+      field: 'documents',
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { CoreContext } from '../../core/core-context.js';
+import { cancelTask, getTask, listTasks } from '../../core/tasks/task-queries.js';
+import { Problem, Task, TaskIdParams, TaskList, TaskListQuery } from './schemas.js';
+import { taskView } from './views.js';
+
+/** GetTaskInfo, the task list and cancel — common to every kind of task (API.md §2). */
+export const tasksRoutes: FastifyPluginAsyncTypebox<{ context: CoreContext }> = async (app, { context }) => {
+  app.get(
+    '/tasks/:taskId',
+    {
+      schema: {
+        summary: 'GetTaskInfo: the state of one task',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        response: { 200: Type.Ref(Task), 404: Type.Ref(Problem) },
+      },
+    },
+    async (request) => taskView(await getTask(context, request.client, request.params.taskId)),
+  );
+
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        summary: 'List tasks, newest first',
+        tags: ['tasks'],
+        querystring: TaskListQuery,
+        response: { 200: TaskList },
+      },
+    },
+    async (request) => {
+      const { items, nextCursor } = await listTasks(context, request.client, request.query);
+      return { items: items.map(taskView), nextCursor };
+    },
+  );
+
+  app.post(
+    '/tasks/:taskId/cancel',
+    {
+      schema: {
+        summary: 'Cancel a PENDING task',
+        tags: ['tasks'],
+        params: TaskIdParams,
+        response: { 200: Type.Ref(Task), 404: Type.Ref(Problem), 409: Type.Ref(Problem) },
+      },
+    },
+    async (request) => taskView(await cancelTask(context, request.client, request.params.taskId)),
+  );
+};

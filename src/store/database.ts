@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+export interface StoreDatabase {
+  db: Kysely<Database>;
+  dialect: SqlDialect;
+  /** PostgreSQL only: a pool for LISTEN connections (Kysely's pool releases clients after each query). */
+  pgPool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** BIGINT (OID 20) comes back from pg as a string by default; our BIGINTs are milliseconds and sizes. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: any) {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function openDatabase(options: { databaseUrl?: string; workFolder: string }): StoreDatabase {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  return openSqlite(path.join(options.workFolder, 'signet.sqlite'));
+}
+
+function openPostgres(connectionString: string): StoreDatabase {
+  const pool = new pg.Pool({ connectionString, max: 10, types: pgTypes });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', pgPool: pool, close: () => db.destroy() };
+}
+
+function openSqlite(file: string): StoreDatabase {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new BetterSqlite3(file);
+  // WAL lets readers proceed during writes; synchronous=FULL makes each commit durable on power
+  // loss too, which a 202 promises (DESIGN invariant 1). busy_timeout covers a second process
+  // (a CLI command) touching the same file.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}

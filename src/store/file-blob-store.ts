@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { mapLimit } from '../util/map-limit.js';
+import { assertBlobKey, type BlobStore, type StoredBlob } from './blob-store.js';
+
+/**
+ * Blobs as files in the work folder (the embedded default). Uploads stream straight to disk while
+ * being hashed, so memory never holds a whole document. Each write goes to a temporary name, is fsynced,
+ * then renamed, and the directory fsynced — after `write` resolves, the bytes survive a crash.
+ *
+ * Keys are `<area>/<id>` (e.g. `in/<documentId>`); files are spread over 256 subfolders by the id's
+ * last two hex digits (UUIDv7 ids share their leading, time-based digits).
+ */
+export class FileBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  pathOf(key: string): string {
+    const { area, id } = assertBlobKey(key);
+    return path.join(this.root, area, id.slice(-2), id);
+  }
+
+  /** Streams `source` to the blob, hashing as it goes; rejects (and leaves nothing) on error. */
+  async write(key: string, source: Readable | Buffer, options: { durable?: boolean } = {}): Promise<StoredBlob> {
+    const durable = options.durable ?? true;
+    const finalPath = this.pathOf(key);
+    await mkdir(path.dirname(finalPath), { recursive: true });
+    const tempPath = `${finalPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      if (Buffer.isBuffer(source)) {
+        hash.update(source);
+        size = source.length;
+        const handle = await open(tempPath, 'w');
+        try {
+          await handle.writeFile(source);
+          if (durable) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } else {
+        const hasher = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            hash.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        const out = createWriteStream(tempPath, { flags: 'w' });
+        await pipeline(source, hasher, out);
+        if (durable) await syncFile(tempPath);
+      }
+      await rename(tempPath, finalPath);
+      if (durable) await syncDirectory(path.dirname(finalPath));
+    } catch (error) {
+      await rm(tempPath, { force: true });
+      throw error;
+    }
+    return { size, sha256: hash.digest('hex') };
+  }
+
+  /**
+   * Measured with bench/batch-http.ts: one fsync of file and folder per blob made a 200-document
+   * upload cost ~9 ms per document; flushing the batch together, in parallel, lets the filesystem
+   * journal commit many at once.
+   */
+  async makeDurable(keys: readonly string[]): Promise<void> {
+    const files = keys.map((key) => this.pathOf(key));
+    await mapLimit(files, 16, syncFile);
+    await mapLimit([...new Set(files.map((file) => path.dirname(file)))], 16, syncDirectory);
+  }
+
+  createReadStream(key: string): Readable {
+    return createReadStream(this.pathOf(key));
+  }
+
+  async size(key: string): Promise<number> {
+    return (await stat(this.pathOf(key))).size;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return stat(this.pathOf(key)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  /** Checks the blob folder is writable (readiness probe). */
+  async checkWritable(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const probe = path.join(this.root, `.probe-${process.pid}`);
+    const handle = await open(probe, 'w');
+    await handle.close();
+    await rm(probe, { force: true });
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { sql } from 'kysely';
+import { silentLogger, type Logger } from '../util/logger.js';
+import type { BlobStore } from './blob-store.js';
+import { DatabaseBlobStore } from './database-blob-store.js';
+import { FileBlobStore } from './file-blob-store.js';
+import { openDatabase, type SqlDialect, type StoreDatabase } from './database.js';
+import { DeliveryRepository } from './delivery-repository.js';
+import { DocumentRepository } from './document-repository.js';
+import { migrate } from './migrate.js';
+import { RegistrationRepository } from './registration-repository.js';
+import { SettingsRepository } from './settings-repository.js';
+import { SignstashRepository } from './signstash-repository.js';
+import { TaskNotifications } from './task-notifications.js';
+import { TaskQueue } from './task-queue.js';
+import { TaskRepository } from './task-repository.js';
+import { MailOutboxRepository, UserRepository } from './user-repository.js';
+
+/** Everything the core needs from persistence, behind one object built once at start. */
+export interface Store {
+  dialect: SqlDialect;
+  database: StoreDatabase;
+  tasks: TaskRepository;
+  queue: TaskQueue;
+  documents: DocumentRepository;
+  deliveries: DeliveryRepository;
+  settings: SettingsRepository;
+  signstash: SignstashRepository;
+  registrations: RegistrationRepository;
+  users: UserRepository;
+  mailOutbox: MailOutboxRepository;
+  notifications: TaskNotifications;
+  blobs: BlobStore;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStore(options: { databaseUrl?: string; workFolder: string; log?: Logger }): Promise<Store> {
+  const database = openDatabase(options);
+  try {
+    await migrate(database.db, database.dialect);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  // Embedded: files in the work folder. PostgreSQL: rows in the shared database, so that every
+  // instance can serve every document (instances need not share a work folder).
+  const blobs: BlobStore =
+    database.dialect === 'postgres' ? new DatabaseBlobStore(database.db) : new FileBlobStore(path.join(options.workFolder, 'blobs'));
+  const notifications = new TaskNotifications(database.pgPool, options.log ?? silentLogger);
+  await notifications.start();
+  return {
+    dialect: database.dialect,
+    database,
+    tasks: new TaskRepository(database.db),
+    queue: new TaskQueue(database.db, database.dialect),
+    documents: new DocumentRepository(database.db, database.dialect),
+    deliveries: new DeliveryRepository(database.db, database.dialect),
+    settings: new SettingsRepository(database.db),
+    registrations: new RegistrationRepository(database.db),
+    users: new UserRepository(database.db),
+    mailOutbox: new MailOutboxRepository(database.db),
+    signstash: new SignstashRepository(database.db),
+    notifications,
+    blobs,
+    async ping() {
+      await sql`SELECT 1`.execute(database.db);
+      await blobs.checkWritable();
+    },
+    async close() {
+      await notifications.close();
+      await database.close();
+    },
+  };
+}

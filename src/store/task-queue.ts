@@ -1,0 +1,233 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { SqlDialect } from './database.js';
+import type { Database, TaskTable } from './schema.js';
+
+export type TaskRow = Selectable<TaskTable>;
+
+/**
+ * The tasks table is the queue. Each transition below is one statement, and every transition out
+ * of RUNNING names the lease owner, so a worker whose lease expired (and whose task someone else
+ * reclaimed) can no longer complete, fail or release it.
+ *
+ * Claim strategy, measured alternatives (graphile-worker's comment habit):
+ * - SELECT then UPDATE in two statements races between instances; rejected.
+ * - UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING: one round trip,
+ *   no blocking between instances on PostgreSQL; on SQLite the single writer serialises claims,
+ *   so the same statement without the locking clause is already atomic. Chosen.
+ * Expired leases are claimable directly (no separate sweeper needed), which is how a crashed
+ * instance's work comes back.
+ */
+export class TaskQueue {
+  /**
+   * Runs inside the transaction that makes a task SUCCEEDED or FAILED — where the callback
+   * delivery is recorded, so that no finished task can miss its callback even if the process dies
+   * right after the commit.
+   */
+  onFinalState?: (trx: Transaction<Database>, task: TaskRow) => Promise<void>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async claimNextTask(owner: string, leaseMs: number, now = Date.now()): Promise<TaskRow | undefined> {
+    const next = this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'PENDING'), eb('run_at', '<=', now)]),
+          // An expired lease with attempts left; one without is failed by failAbandonedTasks.
+          eb.and([eb('status', '=', 'RUNNING'), eb('lease_until', '<', now), eb('attempts', '<', eb.ref('max_attempts'))]),
+        ]),
+      )
+      .orderBy('run_at')
+      .limit(1)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+    return this.db.transaction().execute(async (trx) => {
+      const task = await trx
+        .updateTable('tasks')
+        .set((eb) => ({
+          status: 'RUNNING',
+          lease_owner: owner,
+          lease_until: now + leaseMs,
+          attempts: eb('attempts', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(now)),
+        }))
+        .where('id', '=', next)
+        .returningAll()
+        .executeTakeFirst();
+      if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
+      return task;
+    });
+  }
+
+  /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
+  async renewLease(id: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({ lease_until: now + leaseMs })
+      .where('id', '=', id)
+      .where('status', '=', 'RUNNING')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async completeTask(id: string, owner: string, result: unknown, now = Date.now()): Promise<boolean> {
+    return this.finish(id, owner, 'succeeded', now, (trx) =>
+      trx
+        .updateTable('tasks')
+        .set({
+          status: 'SUCCEEDED',
+          result_json: JSON.stringify(result ?? null),
+          finished_at: now,
+          lease_owner: null,
+          lease_until: null,
+          error_code: null,
+          error_message: null,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .returningAll()
+        .executeTakeFirst(),
+    );
+  }
+
+  /** Final failure: FAILED with its error. */
+  async failTask(id: string, owner: string, code: string, message: string, now = Date.now()): Promise<boolean> {
+    return this.finish(id, owner, 'failed', now, (trx) =>
+      trx
+        .updateTable('tasks')
+        .set({
+          status: 'FAILED',
+          error_code: code,
+          error_message: message,
+          finished_at: now,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .returningAll()
+        .executeTakeFirst(),
+    );
+  }
+
+  /** Transient failure: back to PENDING, due again at `runAt`; the error stays visible meanwhile. */
+  async retryTaskLater(
+    id: string,
+    owner: string,
+    runAt: number,
+    code: string,
+    message: string,
+    now = Date.now(),
+  ): Promise<boolean> {
+    return this.finish(id, owner, 'retry-scheduled', now, (trx) =>
+      trx
+        .updateTable('tasks')
+        .set({ status: 'PENDING', run_at: runAt, lease_owner: null, lease_until: null, error_code: code, error_message: message })
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .returningAll()
+        .executeTakeFirst(),
+    );
+  }
+
+  /** Shutdown: hand unfinished work back without counting the interrupted attempt. */
+  async releaseTask(id: string, owner: string, now = Date.now()): Promise<boolean> {
+    return this.finish(id, owner, 'released', now, (trx) =>
+      trx
+        .updateTable('tasks')
+        .set((eb) => ({
+          status: 'PENDING',
+          run_at: now,
+          lease_owner: null,
+          lease_until: null,
+          attempts: eb('attempts', '-', 1),
+        }))
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .returningAll()
+        .executeTakeFirst(),
+    );
+  }
+
+  /**
+   * Tasks whose every attempt ended with the worker gone (a crash, an out-of-memory kill) would be
+   * reclaimed forever and take each instance down in turn; once out of attempts they fail instead.
+   */
+  async failAbandonedTasks(now = Date.now()): Promise<number> {
+    const abandoned = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('status', '=', 'RUNNING')
+      .where('lease_until', '<', now)
+      .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+      .limit(20)
+      .execute();
+    let failed = 0;
+    for (const { id } of abandoned) {
+      const done = await this.finish(id, 'abandoned', 'failed', now, (trx) =>
+        trx
+          .updateTable('tasks')
+          .set({
+            status: 'FAILED',
+            error_code: 'internal_error',
+            error_message: 'Every attempt ended with its worker gone (crashed or stopped); the task was given up',
+            finished_at: now,
+            lease_owner: null,
+            lease_until: null,
+          })
+          .where('id', '=', id)
+          .where('status', '=', 'RUNNING')
+          .where('lease_until', '<', now)
+          .returningAll()
+          .executeTakeFirst(),
+      );
+      if (done) failed++;
+    }
+    return failed;
+  }
+
+  /** The earliest time a task becomes runnable, so idle workers sleep exactly until then. */
+  async nextRunAt(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.min('run_at').as('next'))
+      .where('status', '=', 'PENDING')
+      .executeTakeFirst();
+    return row?.next == null ? undefined : Number(row.next);
+  }
+
+  private async finish(
+    id: string,
+    owner: string,
+    event: string,
+    now: number,
+    update: (trx: Transaction<Database>) => Promise<TaskRow | undefined>,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await update(trx);
+      if (!row) return false;
+      await recordEvent(trx, id, event, row.attempts, owner, now);
+      if (row.status === 'SUCCEEDED' || row.status === 'FAILED') await this.onFinalState?.(trx, row);
+      return true;
+    });
+  }
+}
+
+export async function recordEvent(
+  trx: Kysely<Database>,
+  taskId: string,
+  event: string,
+  attempt: number,
+  detail: string | null,
+  at = Date.now(),
+): Promise<void> {
+  await trx.insertInto('task_events').values({ task_id: taskId, at, event, attempt, detail }).execute();
+}

@@ -1,0 +1,114 @@
+import type { Insertable, Kysely } from 'kysely';
+import type { DocumentTable, Database, TaskKind, TaskStatus, TaskTable } from './schema.js';
+import { recordEvent, type TaskRow } from './task-queue.js';
+
+export type NewTask = Insertable<TaskTable>;
+export type NewDocument = Insertable<DocumentTable>;
+
+export interface TaskFilter {
+  status?: TaskStatus;
+  kind?: TaskKind;
+  externalReference?: string;
+  /** Exclusive upper bound on id: tasks are listed newest first and ids are time-ordered. */
+  before?: string;
+  limit: number;
+}
+
+/** Task reads and writes outside the queue transitions; every query is scoped by client id. */
+export class TaskRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Stores a new task and its documents in one transaction. Returns `created: false` with the
+   * existing task when the (client, kind, externalReference) is already taken.
+   */
+  async insertTask(task: NewTask, documents: NewDocument[]): Promise<{ created: boolean; task: TaskRow }> {
+    try {
+      const inserted = await this.db.transaction().execute(async (trx) => {
+        const row = await trx.insertInto('tasks').values(task).returningAll().executeTakeFirstOrThrow();
+        // SQLite caps bound parameters per statement; 100 rows × 17 columns stays well under it.
+        for (let i = 0; i < documents.length; i += 100) {
+          await trx.insertInto('documents').values(documents.slice(i, i + 100)).execute();
+        }
+        await recordEvent(trx, row.id, 'created', 0, null, row.created_at);
+        return row;
+      });
+      return { created: true, task: inserted };
+    } catch (error) {
+      if (task.external_reference == null || !isUniqueViolation(error)) throw error;
+      const existing = await this.findByReference(task.client_id, task.kind, task.external_reference);
+      if (!existing) throw error;
+      return { created: false, task: existing };
+    }
+  }
+
+  async findById(clientId: string, id: string): Promise<TaskRow | undefined> {
+    return this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Unscoped read, for the engine only (it runs tasks of every client). */
+  async findByIdForEngine(id: string): Promise<TaskRow | undefined> {
+    return this.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findByReference(clientId: string, kind: TaskKind, externalReference: string): Promise<TaskRow | undefined> {
+    return this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('kind', '=', kind)
+      .where('external_reference', '=', externalReference)
+      .executeTakeFirst();
+  }
+
+  async list(clientId: string, filter: TaskFilter): Promise<TaskRow[]> {
+    return this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
+      .$if(filter.kind !== undefined, (q) => q.where('kind', '=', filter.kind!))
+      .$if(filter.externalReference !== undefined, (q) => q.where('external_reference', '=', filter.externalReference!))
+      .$if(filter.before !== undefined, (q) => q.where('id', '<', filter.before!))
+      .orderBy('id', 'desc')
+      .limit(filter.limit)
+      .execute();
+  }
+
+  /** PENDING → CANCELLED in one statement; undefined when the task was not PENDING. */
+  async cancel(clientId: string, id: string, now = Date.now()): Promise<TaskRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('tasks')
+        .set({ status: 'CANCELLED', finished_at: now })
+        .where('client_id', '=', clientId)
+        .where('id', '=', id)
+        .where('status', '=', 'PENDING')
+        .returningAll()
+        .executeTakeFirst();
+      if (row) await recordEvent(trx, id, 'cancelled', row.attempts, null, now);
+      return row;
+    });
+  }
+
+  async countEvents(taskId: string, event: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('task_events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('task_id', '=', taskId)
+      .where('event', '=', event)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string };
+  // PostgreSQL unique_violation; better-sqlite3's constraint codes.
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,138 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Database, MailOutboxTable, UserAccountTable, UserIdTable } from './schema.js';
+
+export type UserAccountRow = Selectable<UserAccountTable>;
+export type UserIdRow = Selectable<UserIdTable>;
+export type MailRow = Selectable<MailOutboxTable>;
+
+/** What a new account brings along: its first user id and the e-mail that tells it its password. */
+export interface NewAccount {
+  account: Insertable<UserAccountTable>;
+  userId: Insertable<UserIdTable>;
+  mail: Insertable<MailOutboxTable>;
+}
+
+/**
+ * User accounts and the client systems' user ids linked to them (API.md §4), scoped by client id.
+ * Each write is one transaction guarded by a unique index, so two registrations racing for the same
+ * new user end with one account and one e-mail: the loser sees a unique violation and reads again.
+ */
+export class UserRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findUserId(clientId: string, userId: string): Promise<(UserIdRow & { email: string; account_created_at: number }) | undefined> {
+    return this.db
+      .selectFrom('user_ids')
+      .innerJoin('user_accounts', 'user_accounts.id', 'user_ids.account_id')
+      .selectAll('user_ids')
+      .select(['user_accounts.email as email', 'user_accounts.created_at as account_created_at'])
+      .where('user_ids.client_id', '=', clientId)
+      .where('user_ids.user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  async findAccountByEmail(clientId: string, emailKey: string): Promise<UserAccountRow | undefined> {
+    return this.db
+      .selectFrom('user_accounts')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('email_key', '=', emailKey)
+      .executeTakeFirst();
+  }
+
+  async linkUserId(row: Insertable<UserIdTable>): Promise<void> {
+    await this.db.insertInto('user_ids').values(row).execute();
+  }
+
+  /** The account, its first user id and its welcome e-mail: all or nothing. */
+  async createAccount(created: NewAccount): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('user_accounts').values(created.account).execute();
+      await trx.insertInto('user_ids').values(created.userId).execute();
+      await trx.insertInto('mail_outbox').values(created.mail).execute();
+    });
+  }
+
+  async countAccounts(clientId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('user_accounts')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+}
+
+/**
+ * The mail outbox: a small queue. A sender claims a due message with a lease (the lease time is
+ * the claim's token), marks it sent — emptying the message, which holds a password — or schedules
+ * another attempt. A crashed sender's lease expires and the message is due again.
+ */
+export class MailOutboxRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async claimDue(leaseMs: number, now = Date.now()): Promise<MailRow | undefined> {
+    const due = (await this.db
+      .selectFrom('mail_outbox')
+      .select('id')
+      .where('status', '=', 'PENDING')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .orderBy('next_attempt_at')
+      .limit(1)
+      .executeTakeFirst()) as { id: string } | undefined;
+    if (!due) return undefined;
+    // The conditions again in the UPDATE: of two senders that picked the same row, one gets it.
+    return this.db
+      .updateTable('mail_outbox')
+      .set({ lease_until: now + leaseMs })
+      .where('id', '=', due.id)
+      .where('status', '=', 'PENDING')
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async markSent(mail: MailRow, now = Date.now()): Promise<void> {
+    await this.db
+      .updateTable('mail_outbox')
+      .set((eb) => ({ status: 'SENT', message: '', sent_at: now, lease_until: null, attempts: eb('attempts', '+', 1), last_error: null }))
+      .where('id', '=', mail.id)
+      .where('lease_until', '=', mail.lease_until)
+      .execute();
+  }
+
+  async retryLater(mail: MailRow, at: number, error: string): Promise<void> {
+    await this.db
+      .updateTable('mail_outbox')
+      .set((eb) => ({ next_attempt_at: at, lease_until: null, attempts: eb('attempts', '+', 1), last_error: error.slice(0, 500) }))
+      .where('id', '=', mail.id)
+      .where('lease_until', '=', mail.lease_until)
+      .execute();
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('mail_outbox')
+      .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+      .where('status', '=', 'PENDING')
+      .executeTakeFirst();
+    return row?.at == null ? undefined : Number(row.at);
+  }
+
+  async listForRecipient(clientId: string, recipient: string): Promise<MailRow[]> {
+    return this.db
+      .selectFrom('mail_outbox')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('recipient', '=', recipient)
+      .orderBy('created_at')
+      .execute();
+  }
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string };
+  // PostgreSQL unique_violation; better-sqlite3's constraint codes.
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { basicAuth, createTestDatabase, startTestService, testStores, waitUntilFinal, type TestService } from './support/test-service.js';
+
+// Several instances on one PostgreSQL database: whichever instance a client reaches answers.
+if (testStores().includes('postgres')) {
+  describe('two instances sharing PostgreSQL', () => {
+    let database: Awaited<ReturnType<typeof createTestDatabase>>;
+    let apiOnly: TestService;
+    let worker: TestService;
+    const auth = basicAuth('client-a', 'secret-a');
+
+    before(async () => {
+      database = await createTestDatabase();
+      // The first instance answers the API only; the second does the work. Separate work folders.
+      apiOnly = await startTestService({ databaseUrl: database.url, flags: ['--workers=0'] });
+      worker = await startTestService({ databaseUrl: database.url });
+    });
+    after(async () => {
+      await apiOnly.stop();
+      await worker.stop();
+      await database.drop();
+    });
+
+    test('submitted on one instance, signed by another, downloaded from either', async () => {
+      const content = Buffer.alloc(3 * 1024 * 1024 + 17, 7); // several blob chunks
+      const submit = await fetch(`${apiOnly.url}/v1/signatures`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json', prefer: 'wait=20' },
+        body: JSON.stringify({
+          externalReference: 'shared-1',
+          signature: { format: 'CAdES', level: 'B-B' },
+          documents: [{ name: 'big.bin', content: content.toString('base64') }],
+        }),
+      });
+      // Prefer: wait on the API-only instance hears about completion on the other one (NOTIFY).
+      assert.equal(submit.status, 200);
+      const operation = (await submit.json()) as any;
+      assert.equal(operation.status, 'SUCCEEDED');
+      assert.equal(operation.host.split(':')[1], new URL(apiOnly.url).port, 'host names the instance that accepted it');
+
+      const task = await waitUntilFinal(worker.url, auth, operation.id);
+      assert.equal(task.status, 'SUCCEEDED');
+      for (const service of [apiOnly, worker]) {
+        const signature = await fetch(`${service.url}${operation.documents[0].links.content}`, { headers: { authorization: auth } });
+        assert.equal(signature.status, 200);
+        assert.equal(signature.headers.get('content-type'), 'application/pkcs7-signature');
+        assert.ok((await signature.arrayBuffer()).byteLength > 500);
+      }
+      assert.equal(await worker.store.blobs.size(`in/${operation.documents[0].id}`), content.length);
+    });
+
+    test('tokens issued by one instance work on the other', async () => {
+      const response = await fetch(`${apiOnly.url}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token } = (await response.json()) as any;
+      const tasks = await fetch(`${worker.url}/v1/tasks`, { headers: { authorization: `Bearer ${access_token}` } });
+      assert.equal(tasks.status, 200);
+    });
+  });
+}
+
+if (testStores().includes('postgres')) {
+  describe('callbacks with two instances sharing PostgreSQL', () => {
+    test('every callback is sent once, whichever instance sends it', { timeout: 60_000 }, async () => {
+      const { createServer } = await import('node:http');
+      const seen = new Map<string, number>();
+      const receiver = createServer((req, res) => {
+        const id = String(req.headers['webhook-id']);
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        req.resume();
+        req.on('end', () => res.writeHead(200).end());
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      const callbackUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const database = await createTestDatabase();
+      const flags = ['--outbound-allow=127.0.0.1'];
+      const clients = { 'client-a': { secret: 'secret-a', callbackUrl } };
+      const one = await startTestService({ databaseUrl: database.url, flags, clients });
+      const two = await startTestService({ databaseUrl: database.url, flags, clients });
+      try {
+        const auth = basicAuth('client-a', 'secret-a');
+        const ids = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            const response = await fetch(`${(i % 2 ? one : two).url}/v1/signatures`, {
+              method: 'POST',
+              headers: { authorization: auth, 'content-type': 'application/json' },
+              body: JSON.stringify({ externalReference: `shared-cb-${i}`, signature: { format: 'CAdES', level: 'B-B' }, documents: [{ name: 'a.txt', content: 'YQ==' }] }),
+            });
+            return ((await response.json()) as any).taskId as string;
+          }),
+        );
+        const deadline = Date.now() + 30_000;
+        while (seen.size < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(seen.size, ids.length);
+        assert.ok([...seen.values()].every((n) => n === 1), `some callbacks were sent twice: ${JSON.stringify([...seen.values()])}`);
+      } finally {
+        await one.stop();
+        await two.stop();
+        await database.drop();
+        receiver.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TaskRunner, type TaskHandler } from '../src/engine/task-runner.js';
+import { SignetError } from '../src/errors/signet-error.js';
+import { openStore, type Store } from '../src/store/store.js';
+import { uuid7 } from '../src/util/uuid7.js';
+import { silentLogger } from '../src/util/logger.js';
+import { createTestDatabase, testStores } from './support/test-service.js';
+
+async function addTask(store: Store, options: { maxAttempts?: number; runAt?: number } = {}): Promise<string> {
+  const now = Date.now();
+  const id = uuid7(now);
+  await store.tasks.insertTask(
+    {
+      id,
+      client_id: 'c',
+      kind: 'sign',
+      status: 'PENDING',
+      external_reference: null,
+      request_fingerprint: 'f',
+      request_json: '{}',
+      description: null,
+      callback_url: null,
+      host: 'h:1',
+      attempts: 0,
+      max_attempts: options.maxAttempts ?? 5,
+      run_at: options.runAt ?? now,
+      lease_owner: null,
+      lease_until: null,
+      created_at: now,
+      started_at: null,
+      finished_at: null,
+      error_code: null,
+      error_message: null,
+      result_json: null,
+    },
+    [],
+  );
+  await store.notifications.taskCreated();
+  return id;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const kind of testStores()) {
+  describe(`task runner (${kind})`, () => {
+    let store: Store;
+    let folder: string;
+    let dropDatabase: (() => Promise<void>) | undefined;
+    const runners: TaskRunner[] = [];
+
+    before(async () => {
+      folder = await mkdtemp(path.join(tmpdir(), 'signet-engine-'));
+      const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+      dropDatabase = database?.drop;
+      store = await openStore({ workFolder: folder, databaseUrl: database?.url });
+    });
+    after(async () => {
+      await Promise.all(runners.map((r) => r.stop({ force: true })));
+      await store.close();
+      await dropDatabase?.();
+      await rm(folder, { recursive: true, force: true });
+    });
+
+    function runner(handler: TaskHandler, options: { concurrency?: number; leaseMs?: number } = {}): TaskRunner {
+      const r = new TaskRunner({
+        queue: store.queue,
+        handlers: { sign: handler },
+        concurrency: options.concurrency ?? 2,
+        leaseMs: options.leaseMs ?? 5000,
+        log: silentLogger,
+        onWake: (wake) => store.notifications.onCreated(wake),
+        onFinished: (task) => void store.notifications.taskFinished(task.id),
+        pollIntervalMs: 200,
+      });
+      runners.push(r);
+      r.start();
+      return r;
+    }
+    const status = async (id: string) => (await store.tasks.findByIdForEngine(id))!;
+
+    test('runs every task exactly once with concurrency, each recorded as succeeded once', async () => {
+      const seen = new Map<string, number>();
+      const r = runner(async ({ task }) => {
+        seen.set(task.id, (seen.get(task.id) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return { ok: true };
+      }, { concurrency: 4 });
+      const ids = await Promise.all(Array.from({ length: 40 }, () => addTask(store)));
+      await until(async () => (await Promise.all(ids.map(status))).every((t) => t.status === 'SUCCEEDED'));
+      await r.stop();
+      for (const id of ids) {
+        assert.equal(seen.get(id), 1);
+        assert.equal(await store.tasks.countEvents(id, 'succeeded'), 1);
+        assert.equal(JSON.parse((await status(id)).result_json!).ok, true);
+      }
+    });
+
+    test('a transient failure is retried with backoff; a permanent one ends FAILED with its code', async () => {
+      let calls = 0;
+      const r = runner(async ({ task }) => {
+        if (task.request_fingerprint === 'f' && task.attempts < 3) {
+          calls++;
+          throw new SignetError('internal_error', 'the TSA is down', { transient: true });
+        }
+        return 'done';
+      });
+      const id = await addTask(store);
+      await until(async () => (await status(id)).status === 'SUCCEEDED', 20_000);
+      await r.stop();
+      const task = await status(id);
+      assert.equal(task.attempts, 3);
+      assert.equal(calls, 2);
+      assert.equal(await store.tasks.countEvents(id, 'retry-scheduled'), 2);
+      assert.equal(task.error_code, null);
+
+      const failing = runner(async () => {
+        throw new SignetError('invalid_pdf', 'not a PDF');
+      });
+      const bad = await addTask(store);
+      await until(async () => (await status(bad)).status === 'FAILED');
+      await failing.stop();
+      const failed = await status(bad);
+      assert.equal(failed.error_code, 'invalid_pdf');
+      assert.equal(failed.attempts, 1, 'a permanent failure is not retried');
+    });
+
+    test('transient failures stop at max_attempts', async () => {
+      const r = runner(async () => {
+        throw new SignetError('internal_error', 'still down', { transient: true });
+      });
+      const id = await addTask(store, { maxAttempts: 2 });
+      await until(async () => (await status(id)).status === 'FAILED', 20_000);
+      await r.stop();
+      assert.equal((await status(id)).attempts, 2);
+    });
+
+    test('an expired lease is reclaimed by another worker; the old holder can no longer finish it', async () => {
+      const id = await addTask(store);
+      const stale = await store.queue.claimNextTask('crashed-worker', 100);
+      assert.equal(stale?.id, id);
+      assert.equal(await store.queue.claimNextTask('other', 5000), undefined, 'leased tasks are not claimable');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const r = runner(async () => 'recovered');
+      await until(async () => (await status(id)).status === 'SUCCEEDED');
+      await r.stop();
+      assert.equal(await store.queue.completeTask(id, 'crashed-worker', 'late'), false);
+      assert.equal(JSON.parse((await status(id)).result_json!), 'recovered');
+      assert.equal((await status(id)).attempts, 2);
+    });
+
+    test('a task whose last attempt crashed its worker is failed, not reclaimed forever', async () => {
+      const id = await addTask(store, { maxAttempts: 1 });
+      assert.equal((await store.queue.claimNextTask('crashing-worker', 100))?.id, id);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      let ran = false;
+      const r = runner(async () => {
+        ran = true;
+        return 'should not run';
+      });
+      await until(async () => (await status(id)).status === 'FAILED');
+      await r.stop();
+      assert.equal(ran, false);
+      assert.equal((await status(id)).error_code, 'internal_error');
+    });
+
+    test('heartbeats keep a long task leased beyond its lease time', async () => {
+      let runs = 0;
+      const r1 = runner(async () => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        return 'long';
+      }, { leaseMs: 400, concurrency: 1 });
+      const id = await addTask(store);
+      await until(async () => (await status(id)).status === 'RUNNING');
+      // A second worker, eager for work, while the first holds the task three lease times long.
+      const r2 = runner(async () => {
+        runs++;
+        return 'stolen';
+      }, { leaseMs: 400, concurrency: 1 });
+      await until(async () => (await status(id)).status === 'SUCCEEDED');
+      await Promise.all([r1.stop(), r2.stop()]);
+      assert.equal(runs, 1);
+      assert.equal(await store.tasks.countEvents(id, 'claimed'), 1);
+      assert.equal(JSON.parse((await status(id)).result_json!), 'long');
+    });
+
+    test('shutdown drains running tasks; a forced stop releases them to the queue without counting the attempt', async () => {
+      const drained = runner(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return 'drained';
+      }, { concurrency: 1 });
+      const a = await addTask(store);
+      await until(async () => (await status(a)).status === 'RUNNING');
+      await drained.stop({ graceMs: 5000 });
+      assert.equal((await status(a)).status, 'SUCCEEDED');
+
+      const forced = runner(async ({ signal }) => {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 30_000);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      }, { concurrency: 1 });
+      const b = await addTask(store);
+      await until(async () => (await status(b)).status === 'RUNNING');
+      await forced.stop({ force: true });
+      const released = await status(b);
+      assert.equal(released.status, 'PENDING');
+      assert.equal(released.attempts, 0);
+      assert.equal(released.lease_owner, null);
+      assert.equal(await store.tasks.countEvents(b, 'released'), 1);
+      // Picked up again by the next runner.
+      const next = runner(async () => 'again');
+      await until(async () => (await status(b)).status === 'SUCCEEDED');
+      await next.stop();
+    });
+
+    test('a task due later is not run early', async () => {
+      const r = runner(async () => 'later');
+      const id = await addTask(store, { runAt: Date.now() + 600 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await status(id)).status, 'PENDING');
+      await until(async () => (await status(id)).status === 'SUCCEEDED');
+      await r.stop();
+    });
+  });
+}
