@@ -5,6 +5,8 @@
  * upload at CAdES-B-B, where signing costs almost nothing — the difference is the PAdES+TSA work.
  *
  *   node --import tsx bench/batch-http.ts [documents=2500]
+ *
+ * BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +20,8 @@ const root = path.join(import.meta.dirname, '..');
 const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
 
 async function startServer(workFolder: string) {
-  const child = spawn(process.execPath, ['bin/signet.js', 'serve', '--port=0', '--host=127.0.0.1', `--work-folder=${workFolder}`, '--log-level=info', '--max-body-size=2gb', '--max-documents=5000'], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/signet.js', 'serve', '--port=0', '--host=127.0.0.1', `--work-folder=${workFolder}`, '--log-level=info', '--max-body-size=2gb', '--max-documents=5000'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -103,6 +106,10 @@ async function run(label: string, signature: object, pdf: Buffer) {
     );
     return (done - start) / 1000;
   } finally {
+    // SIGTERM lets a profiling server write its profile; SIGKILL if it does not stop.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
     child.kill('SIGKILL');
     await rm(workFolder, { recursive: true, force: true });
   }

@@ -15,7 +15,7 @@ import { KeyMaterialError } from '../src/crypto/keys/signer.js';
 import { HttpTimestampClient } from '../src/crypto/tsp/http-timestamp-client.js';
 import { InProcessTimestampClient } from '../src/crypto/tsp/in-process-timestamp-client.js';
 import { SIGNET_TSA_POLICY } from '../src/crypto/tsp/oids.js';
-import { parseTimeStampToken, verifyTimeStampTokenSignature } from '../src/crypto/tsp/parse-time-stamp-token.js';
+import { parseTimeStampToken, TimeStampTokenError, verifyTimeStampTokenSignature } from '../src/crypto/tsp/parse-time-stamp-token.js';
 import { timeStampReq } from '../src/crypto/tsp/time-stamp-req.js';
 import { decodeTimeStampResp } from '../src/crypto/tsp/time-stamp-resp.js';
 import { TimestampAuthority } from '../src/crypto/tsp/timestamp-authority.js';
@@ -242,6 +242,21 @@ describe('TimestampAuthority', () => {
     const at = tampered.indexOf(Buffer.from('4940ab4da320b29e', 'hex'));
     tampered[at] ^= 0x01;
     assert.throws(() => verifyTimeStampTokenSignature(tampered), /messageDigest/);
+  });
+
+  test('a BER token (indefinite lengths) reads the same as its DER form, through the general parser', () => {
+    const der = readFileSync(join(TESTDATA, 'disig.tst'));
+    // The outer ContentInfo re-encoded with an indefinite length: not DER, still valid BER.
+    const lengthOctets = der[1] & 0x80 ? 1 + (der[1] & 0x7f) : 1;
+    const ber = Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(1 + lengthOctets), Buffer.from([0, 0])]);
+    const fromDer = parseTimeStampToken(der);
+    const fromBer = parseTimeStampToken(ber);
+    assert.equal(fromBer.serial, fromDer.serial);
+    assert.equal(fromBer.genTime.getTime(), fromDer.genTime.getTime());
+    assert.ok(fromBer.tstInfoDer.equals(fromDer.tstInfoDer));
+    assert.deepEqual(fromBer.certificatesDer, fromDer.certificatesDer);
+    verifyTimeStampTokenSignature(ber);
+    assert.throws(() => parseTimeStampToken(ber.subarray(0, ber.length - 2)), TimeStampTokenError);
   });
 });
 

@@ -16,6 +16,9 @@ import { assertBlobKey, type BlobStore, type StoredBlob } from './blob-store.js'
  * last two hex digits (UUIDv7 ids share their leading, time-based digits).
  */
 export class FileBlobStore implements BlobStore {
+  /** Folders known to exist: a recursive mkdir per blob cost more than writing a 200 KB document. */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   pathOf(key: string): string {
@@ -27,7 +30,7 @@ export class FileBlobStore implements BlobStore {
   async write(key: string, source: Readable | Buffer, options: { durable?: boolean } = {}): Promise<StoredBlob> {
     const durable = options.durable ?? true;
     const finalPath = this.pathOf(key);
-    await mkdir(path.dirname(finalPath), { recursive: true });
+    await this.ensureFolder(path.dirname(finalPath));
     const tempPath = `${finalPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     const hash = createHash('sha256');
     let size = 0;
@@ -61,6 +64,12 @@ export class FileBlobStore implements BlobStore {
       throw error;
     }
     return { size, sha256: hash.digest('hex') };
+  }
+
+  private async ensureFolder(folder: string): Promise<void> {
+    if (this.folders.has(folder)) return;
+    await mkdir(folder, { recursive: true });
+    this.folders.add(folder);
   }
 
   /**
