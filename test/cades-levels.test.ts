@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { addLongTermValidationData, type ValidationDataSource } from '../src/crypto/cms/cades-baseline-lt.js';
+import { addArchiveTimestamp } from '../src/crypto/cms/cades-baseline-lta.js';
 import { addSignatureTimestamp } from '../src/crypto/cms/cades-baseline-t.js';
 import { createCadesDetachedSignature } from '../src/crypto/cms/cades-detached.js';
 import { objectIdentifier } from '../src/crypto/cms/der.js';
@@ -27,6 +28,7 @@ import { SignetError } from '../src/errors/signet-error.js';
 import { sendProblem } from '../src/http/problem.js';
 import { crlRoutes } from '../src/http/public/crl-routes.js';
 import { tsaRoutes } from '../src/http/public/tsa-routes.js';
+import { checkArchiveTimestamp } from './support/cades-archive.js';
 
 const HELLO_WORLD = fileURLToPath(new URL('../../shared/testdata/cms/hello-world.txt', import.meta.url));
 const ID_AA_SIGNATURE_TIME_STAMP_TOKEN = '1.2.840.113549.1.9.16.2.14';
@@ -251,6 +253,145 @@ describe('CAdES B-LT and the development CRL', () => {
     const number = (crl: Buffer) => BigInt(`0x${/X509v3 CRL Number:\s*\n?\s*([0-9A-F:]+|\d+)/.exec(opensslOk('crl', '-inform', 'DER', '-in', write('n.crl', crl), '-noout', '-text'))![1].replace(/:/g, '')}`);
     assert.ok(number(second) > number(first));
     assert.equal(await issuer.crlFor(pki.tsa.certificateDer), undefined, 'only the CA it belongs to');
+  });
+});
+
+describe('CAdES B-LTA: archive-time-stamp-v3 with its ats-hash-index-v3', () => {
+  const contentDigest = createHash('sha256').update(readFileSync(HELLO_WORLD)).digest();
+  const source = (): ValidationDataSource => ({
+    certificates: [new X509Certificate(pki.caCertificatePem).raw],
+    crlFor: (issuer) => crlIssuer.crlFor(issuer),
+  });
+  async function signBLT(): Promise<Buffer> {
+    return addLongTermValidationData(await addSignatureTimestamp(await signBB(), inProcess), source());
+  }
+  const check = (cms: Buffer, name: string, digest = contentDigest, caFile = caPath) =>
+    checkArchiveTimestamp(cms, digest, { scratch: work, caFile, name });
+
+  test('cms -verify still passes; openssl ts -verify accepts the archive token over an imprint recomputed from asn1parse', async () => {
+    const blt = await signBLT();
+    const blta = await addArchiveTimestamp(blt, { contentDigest, timestampClient: inProcess, validationData: source() });
+    const file = write('blta.p7s', blta);
+    assert.match(cmsVerify(file).output, /Verification successful/);
+    assert.match(cmsVerify(file, '-crl_check_all').output, /Verification successful/);
+
+    // Unsigned only: the signed parts and the validation data of the B-LT are unchanged.
+    const before = readSignedData(blt);
+    const after = readSignedData(blta);
+    assert.ok(after.head.equals(before.head));
+    assert.ok(after.signerInfos[0].signedPart.equals(before.signerInfos[0].signedPart));
+    assert.deepEqual(after.certificates, before.certificates, 'the archive TSA is the signature TSA: its chain is there already');
+    assert.deepEqual(after.crls, before.crls);
+    assert.equal(after.signerInfos[0].unsignedAttributes.length, 2);
+
+    const archive = check(blta, 'blta');
+    assert.equal(archive.verify.status, 0, archive.verify.output);
+    assert.match(archive.verify.output, /Verification: OK/);
+    // The index in the token is the one recomputed from the signature: every certificate, the CRL and the
+    // signature time-stamp, nothing else.
+    assert.deepEqual(archive.counts, { certificates: 3, crls: 1, attributeValues: 1 });
+    assert.deepEqual(archive.unmatchedEntries, []);
+    assert.equal(archive.indexInToken.toString('hex'), archive.recomputedIndex.toString('hex'));
+    const info = parseTimeStampToken(archive.token);
+    assert.deepEqual(info.tsaCertificateDer, pki.tsa.certificateDer);
+    assert.ok(Math.abs(info.genTime.getTime() - Date.now()) < 5000);
+
+    // The same check over another document's digest fails: the test can fail.
+    const other = check(blta, 'blta-other-content', createHash('sha256').update('another document').digest());
+    assert.notEqual(other.verify.status, 0);
+    assert.match(other.verify.output, /message imprint mismatch/);
+  });
+
+  test('altering the signature value, a certificate or the CRL in SignedData breaks the archive time-stamp', async () => {
+    const blta = await addArchiveTimestamp(await signBLT(), { contentDigest, timestampClient: inProcess, validationData: source() });
+    const flipLastByteOf = (part: Buffer): Buffer => {
+      const at = blta.indexOf(part);
+      assert.ok(at > 0);
+      const altered = Buffer.from(blta);
+      altered[at + part.length - 1] ^= 0x01;
+      return altered;
+    };
+
+    const signatureValue = readSignedData(blta).signerInfos[0].signatureValue;
+    const badSignature = flipLastByteOf(signatureValue);
+    assert.notEqual(cmsVerify(write('blta-bad-signature.p7s', badSignature)).status, 0);
+    const signatureCheck = check(badSignature, 'blta-bad-signature');
+    assert.deepEqual(signatureCheck.unmatchedEntries, [], 'the signature is in the imprint, not in the index');
+    assert.notEqual(signatureCheck.verify.status, 0);
+    assert.match(signatureCheck.verify.output, /message imprint mismatch/);
+
+    const [crl] = readSignedData(blta).crls;
+    for (const [name, part] of [
+      ['CA certificate', new X509Certificate(pki.caCertificatePem).raw],
+      ['TSA certificate', pki.tsa.certificateDer],
+      ['CRL', crl],
+    ] as const) {
+      const altered = check(flipLastByteOf(part), `blta-bad-${name.replace(/\W+/g, '-')}`);
+      assert.equal(altered.unmatchedEntries.length, 1, `${name}: one index entry now names nothing (§5.5.2: the index is invalid)`);
+      assert.notEqual(altered.indexInToken.toString('hex'), altered.recomputedIndex.toString('hex'));
+      assert.notEqual(altered.verify.status, 0, name);
+      assert.match(altered.verify.output, /message imprint mismatch/, name);
+    }
+  });
+
+  test('an archive time-stamp from another TSA: its chain and CRL are added first, so its own index covers them', async () => {
+    const other = await ensureDevelopmentPki(join(work, 'archive-other-pki'), { crlBaseUrl: baseUrl });
+    const otherCa = new X509Certificate(other.caCertificatePem).raw;
+    const otherCrls = developmentCrlIssuer(other);
+    const otherTsa = new InProcessTimestampClient(
+      new TimestampAuthority({ keyPem: other.tsa.keyPem, certificatePem: other.tsa.certificatePem, chainPem: other.caCertificatePem }),
+    );
+    const both: ValidationDataSource = {
+      certificates: [...source().certificates, otherCa],
+      crlFor: async (issuer) => (await crlIssuer.crlFor(issuer)) ?? otherCrls.crlFor(issuer),
+    };
+    const blt = await signBLT();
+    // Without the other CA the archive TSA's chain cannot be completed: refused, as B-LT would.
+    await assert.rejects(addArchiveTimestamp(blt, { contentDigest, timestampClient: otherTsa, validationData: source() }), (error: unknown) => {
+      assert.ok(error instanceof SignetError);
+      assert.equal(error.code, 'validation_data_unavailable');
+      return true;
+    });
+
+    const blta = await addArchiveTimestamp(blt, { contentDigest, timestampClient: otherTsa, validationData: both });
+    const parts = readSignedData(blta);
+    assert.equal(parts.certificates.length, 5, 'signer, CA, TSA, other TSA, other CA');
+    assert.ok(parts.certificates.some((der) => der.equals(otherCa)));
+    assert.ok(parts.certificates.some((der) => der.equals(other.tsa.certificateDer)));
+    assert.equal(parts.crls.length, 2);
+    assert.match(cmsVerify(write('blta-other-tsa.p7s', blta), '-crl_check').output, /Verification successful/);
+
+    const bothRoots = write('both-roots.pem', Buffer.from(`${readFileSync(caPath, 'utf8')}\n${other.caCertificatePem}`));
+    const archive = check(blta, 'blta-other-tsa', contentDigest, join(work, bothRoots));
+    assert.equal(archive.verify.status, 0, archive.verify.output);
+    assert.deepEqual(archive.counts, { certificates: 5, crls: 2, attributeValues: 1 });
+    assert.equal(archive.indexInToken.toString('hex'), archive.recomputedIndex.toString('hex'), 'the other TSA\'s chain and CRL are in the index');
+    assert.deepEqual(parseTimeStampToken(archive.token).tsaCertificateDer, other.tsa.certificateDer);
+    // The other TSA's root is not in our CA file: openssl refuses the token, so the trust check is real.
+    assert.notEqual(check(blta, 'blta-other-tsa-untrusted').verify.status, 0);
+  });
+
+  test('B-LTA refuses what it cannot build honestly', async () => {
+    const blt = await signBLT();
+    await assert.rejects(addArchiveTimestamp(await signBB(), { contentDigest, timestampClient: inProcess, validationData: source() }), /B-LT is built on B-T/);
+    await assert.rejects(
+      addArchiveTimestamp(blt, { contentDigest: createHash('sha256').update('x').digest(), timestampClient: inProcess, validationData: source() }),
+      /not the digest of the content the signature covers/,
+    );
+    const liar: TimestampClient = { name: 'liar', timestamp: (_digest, hash) => authority.issueToken(createHash(hash).update('x').digest(), hash) };
+    await assert.rejects(addArchiveTimestamp(blt, { contentDigest, timestampClient: liar, validationData: source() }), (error: unknown) => {
+      assert.ok(error instanceof SignetError);
+      assert.equal(error.code, 'tsa_failed');
+      assert.match(error.message, /not over the archive-time-stamp-v3 imprint/);
+      return true;
+    });
+    const down = new HttpTimestampClient(`http://127.0.0.1:${await freePort()}/tsa`, { timeoutMs: 1000 });
+    await assert.rejects(addArchiveTimestamp(blt, { contentDigest, timestampClient: down, validationData: source() }), (error: unknown) => {
+      assert.ok(error instanceof SignetError);
+      assert.equal(error.code, 'tsa_unavailable');
+      assert.equal(error.transient, true);
+      return true;
+    });
   });
 });
 

@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { asn1parse, checkArchiveTimestamp } from './support/cades-archive.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
 
@@ -125,17 +127,39 @@ describe('signature formats and levels through the API', () => {
     });
   }
 
-  for (const level of ['B-B', 'B-T', 'B-LT'] as const) {
-    test(`CAdES-${level} verifies with openssl cms -verify${level === 'B-LT' ? ' -crl_check from the embedded CRL' : ''}`, async () => {
+  for (const level of ['B-B', 'B-T', 'B-LT', 'B-LTA'] as const) {
+    const longTerm = level === 'B-LT' || level === 'B-LTA';
+    test(`CAdES-${level} verifies with openssl cms -verify${longTerm ? ' -crl_check from the embedded CRL' : ''}`, async () => {
       const content = Buffer.from(`CAdES ${level}\n`);
-      const { file } = await sign(`cades-${level}`, 'note.txt', content, { format: 'CAdES', level });
+      const { document, signed, file } = await sign(`cades-${level}`, 'note.txt', content, { format: 'CAdES', level });
+      assert.equal(document.level, level);
       const contentFile = path.join(scratch, `cades-${level}.txt`);
       await writeFile(contentFile, content);
       const args = ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file, '-content', contentFile, '-CAfile', caFile, '-out', '/dev/null'];
-      const verified = run('openssl', level === 'B-LT' ? [...args, '-crl_check'] : args);
+      const verified = run('openssl', longTerm ? [...args, '-crl_check'] : args);
       assert.equal(verified.status, 0, verified.stderr);
       const printed = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', file]).stdout;
       assert.equal(/id-smime-aa-timeStampToken/.test(printed), level !== 'B-B');
+      // B-LTA: the archive-time-stamp-v3 (0.4.0.1733.2.4) verifies with openssl ts over an imprint recomputed
+      // in the test from asn1parse output and the content's own SHA-256; a changed signature value fails it.
+      assert.equal(printed.includes('0.4.0.1733.2.4'), level === 'B-LTA');
+      if (level !== 'B-LTA') return;
+      const contentSha256 = createHash('sha256').update(content).digest();
+      const archive = checkArchiveTimestamp(signed, contentSha256, { scratch, caFile, name: 'api-cades-blta' });
+      assert.equal(archive.verify.status, 0, archive.verify.output);
+      assert.match(archive.verify.output, /Verification: OK/);
+      assert.deepEqual(archive.unmatchedEntries, []);
+      assert.equal(archive.indexInToken.toString('hex'), archive.recomputedIndex.toString('hex'));
+      assert.equal(archive.counts.crls, 1);
+      assert.equal(archive.counts.attributeValues, 1, 'the signature time-stamp');
+      // Flip the last octet of the SignerInfo's signature value (found with asn1parse): the archive check fails.
+      const signerInfo = asn1parse(signed).children[1].children[0].children.at(-1)!.children[0];
+      const signatureValue = signerInfo.children.find((node) => node.tag === 'OCTET STRING')!.bytes;
+      const tampered = Buffer.from(signed);
+      tampered[signatureValue.byteOffset - signed.byteOffset + signatureValue.length - 1] ^= 0x01;
+      const broken = checkArchiveTimestamp(tampered, contentSha256, { scratch, caFile, name: 'api-cades-blta-tampered' });
+      assert.notEqual(broken.verify.status, 0);
+      assert.match(broken.verify.output, /message imprint mismatch/);
     });
   }
 

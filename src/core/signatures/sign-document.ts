@@ -1,4 +1,5 @@
 import { addLongTermValidationData, type ValidationDataSource } from '../../crypto/cms/cades-baseline-lt.js';
+import { addArchiveTimestamp } from '../../crypto/cms/cades-baseline-lta.js';
 import { addSignatureTimestamp } from '../../crypto/cms/cades-baseline-t.js';
 import { createCadesDetachedSignature } from '../../crypto/cms/cades-detached.js';
 import type { Signer } from '../../crypto/keys/signer.js';
@@ -31,12 +32,16 @@ export async function signDocument(document: DocumentRow, tools: SigningTools): 
   const signingTime = new Date();
   switch (document.format) {
     case 'CAdES': {
-      if (level === 'B-LTA') throw notYet('CAdES', level);
-      // Detached: the signature covers the digest computed while the upload was stored, so the
-      // content is not read again.
-      let cms = await createCadesDetachedSignature({ messageDigest: Buffer.from(document.sha256, 'hex'), signer: tools.signer, signingTime });
+      // Detached: the signature (and B-LTA's archive time-stamp) covers the digest computed while the
+      // upload was stored, so the content is not read again.
+      const messageDigest = Buffer.from(document.sha256, 'hex');
+      let cms = await createCadesDetachedSignature({ messageDigest, signer: tools.signer, signingTime });
       if (level !== 'B-B') cms = await addSignatureTimestamp(cms, tools.timestamps);
       if (level === 'B-LT') cms = await addLongTermValidationData(cms, tools.validationData);
+      // B-LTA = B-LT + archive-time-stamp-v3: addArchiveTimestamp embeds B-LT's validation data first.
+      if (level === 'B-LTA') {
+        cms = await addArchiveTimestamp(cms, { contentDigest: messageDigest, timestampClient: tools.timestamps, validationData: tools.validationData });
+      }
       return cms;
     }
     case 'PAdES': {
@@ -60,7 +65,7 @@ export async function signDocument(document: DocumentRow, tools: SigningTools): 
       return extended.pdf;
     }
     case 'XAdES': {
-      if (level !== 'B-B' && level !== 'B-T') throw notYet('XAdES', level);
+      if (level !== 'B-B' && level !== 'B-T') throw notYet('XAdES', level, ['B-B', 'B-T']);
       return signXades(await tools.readContent(), {
         signer: tools.signer,
         signingTime,
@@ -75,6 +80,6 @@ export async function signDocument(document: DocumentRow, tools: SigningTools): 
   }
 }
 
-function notYet(format: string, level: string): SignetError {
-  return new SignetError('unsupported_level', `${format} level ${level} is not available yet; request B-B or B-T${format === 'CAdES' ? ' or B-LT' : ''}`);
+function notYet(format: string, level: string, available: string[]): SignetError {
+  return new SignetError('unsupported_level', `${format} level ${level} is not available yet; request ${available.slice(0, -1).join(', ')} or ${available.at(-1)}`);
 }

@@ -29,13 +29,14 @@ export async function addSignatureTimestamp(cmsDer: Buffer, client: TimestampCli
 
 /**
  * The clients check this already; a TimestampClient of another make that returns a token over something
- * else would otherwise give a B-T signature whose time-stamp proves nothing.
+ * else would otherwise give a B-T (or B-LTA) signature whose time-stamp proves nothing. `over` names what
+ * the SHA-256 `digest` is of, for the error.
  */
-function checkImprint(token: Buffer, digest: Buffer, tsaName: string): void {
+export function checkImprint(token: Buffer, digest: Buffer, tsaName: string, over = 'the signature value'): void {
   try {
     const { messageImprint } = parseTimeStampToken(token);
     if (messageImprint.hashAlgorithm !== ID_SHA256 || !messageImprint.digest.equals(digest)) {
-      throw new TimeStampTokenError('the token is not over the signature value');
+      throw new TimeStampTokenError(`the token is not over ${over}`);
     }
   } catch (error) {
     if (!(error instanceof TimeStampTokenError)) throw error;
