@@ -20,6 +20,8 @@ export interface BlobStore {
   /** Flushes blobs written with `{ durable: false }` to stable storage. */
   makeDurable(keys: readonly string[]): Promise<void>;
   createReadStream(key: string): Readable;
+  /** The whole blob in memory, for the formats that need all of it (a PDF to sign). */
+  readAll(key: string): Promise<Buffer>;
   size(key: string): Promise<number>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;

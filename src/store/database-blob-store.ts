@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
+import { readAll } from '../util/read-all.js';
 import { uuid7 } from '../util/uuid7.js';
 import { assertBlobKey, type BlobStore, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
@@ -65,6 +66,10 @@ export class DatabaseBlobStore implements BlobStore {
   async makeDurable(_keys: readonly string[]): Promise<void> {}
 
   /** Reads one chunk per query as the consumer asks, so memory stays at about one chunk. */
+  readAll(key: string): Promise<Buffer> {
+    return readAll(this.createReadStream(key));
+  }
+
   createReadStream(key: string): Readable {
     assertBlobKey(key);
     const db = this.db;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -85,6 +85,11 @@ export class FileBlobStore implements BlobStore {
 
   createReadStream(key: string): Readable {
     return createReadStream(this.pathOf(key));
+  }
+
+  /** One open, read and close: a read stream's 64 KB chunks cost four times the calls for 200 KB. */
+  readAll(key: string): Promise<Buffer> {
+    return readFile(this.pathOf(key));
   }
 
   async size(key: string): Promise<number> {

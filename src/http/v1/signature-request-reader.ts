@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { CoreContext } from '../../core/core-context.js';
-import { discardStagedDocuments, stageBase64Documents, stageDocument, type StagedDocument } from '../../core/signatures/stage-document.js';
+import { stageBase64Documents, UploadStager, type StagedDocument } from '../../core/signatures/stage-document.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { SignatureRequestPart, type SignatureRequestJson } from './schemas.js';
@@ -26,16 +26,16 @@ export async function stageJsonRequest(context: CoreContext, body: SignatureRequ
 
 /**
  * multipart/form-data: a `request` part (JSON, as a field or a file part), then one `files` part
- * per document, each streamed to disk while hashed — nothing is held whole in memory.
+ * per document, staged by UploadStager: small parts written in the background, large ones streamed,
+ * so memory stays bounded whatever the batch size.
  */
 export async function stageMultipartRequest(
   context: CoreContext,
   httpRequest: FastifyRequest,
   maxBodySize: number,
 ): Promise<ReadSignatureRequest> {
-  const staged: StagedDocument[] = [];
+  const stager = new UploadStager(context.store);
   let request: SignatureOperationRequest | undefined;
-  let total = 0;
   try {
     const parts = httpRequest.parts({ limits: signatureMultipartLimits(context.maxDocuments, maxBodySize) });
     for await (const part of parts) {
@@ -49,15 +49,13 @@ export async function stageMultipartRequest(
           throw new SignetError('invalid_request', 'files parts must be file uploads', { field: 'files' });
         }
         // The request part normally comes first; if it comes later the count is checked then.
-        if (request && staged.length >= request.documents.length) {
+        if (request && stager.count >= request.documents.length) {
           throw new SignetError('invalid_request', `More files than the ${request.documents.length} documents listed in "request"`, {
             field: 'files',
           });
         }
-        const doc = await stageDocument(context.store, part.file);
-        staged.push(doc);
-        total += doc.size;
-        if (part.file.truncated || total > maxBodySize) {
+        await stager.stage(part.file);
+        if (part.file.truncated || stager.size > maxBodySize) {
           throw new SignetError('payload_too_large', `The upload exceeds the ${maxBodySize}-byte limit`);
         }
       } else if (part.type === 'file') {
@@ -65,9 +63,9 @@ export async function stageMultipartRequest(
       }
     }
     if (!request) throw new SignetError('invalid_request', 'The multipart body needs a "request" part', { field: 'request' });
-    return { request, staged };
+    return { request, staged: await stager.finish() };
   } catch (error) {
-    await discardStagedDocuments(context.store, staged);
+    await stager.discard();
     throw error;
   }
 }
