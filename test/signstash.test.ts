@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, testStores, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
 
@@ -444,11 +445,143 @@ for (const store of testStores()) describe(`Sign'Stash compatibility surface (${
     assert.match(text, /\/Rect\s*\[\s*20(\.0+)?\s+30(\.0+)?\s+220(\.0+)?\s+90(\.0+)?\s*\]/);
     assert.match(text, /Signet Development Signing/, 'the template names the signer');
 
+    // A JPEG cut short in its first segment is refused at once, by its Sign'Stash name; nothing is signed.
     const jpg = await exampleRequest('visible-2');
     Object.assign(jpg.documents[0].signatureInfo.visibleSignatureInfo, { imageType: 'IMAGE_JPG', imageValue: '/9j/4AAQSkZJRg==' });
     const refused = await call('POST', '/api/v0/document/sign/base64/', jpg);
     assert.equal(refused.status, 400);
-    assert.match(refused.body.causeMessage, /IMAGE_JPG/);
+    assert.equal(refused.body.errorCode, '0.0.3');
+    assert.match(refused.body.causeMessage, /^signDocumentRequest\.documents\[0\]\.signatureInfo\.visibleSignatureInfo\.imageValue cannot be used: .*overruns/);
+    assert.equal((await call('GET', '/api/v0/async/operation/status/withExternalReference/visible-2')).status, 404);
+    Object.assign(jpg.documents[0].signatureInfo.visibleSignatureInfo, { imageValue: tinyPng().toString('base64') });
+    const pngAsJpg = await call('POST', '/api/v0/document/sign/base64/', jpg);
+    assert.equal(pngAsJpg.status, 400);
+    assert.match(pngAsJpg.body.causeMessage, /imageValue cannot be used: it is not a JPEG/);
+  });
+
+  test('visibleSignatureInfo: an IMAGE_JPG stamp is embedded as JPEG (DCTDecode) and the signature verifies', async () => {
+    const jpegFile = path.join(scratch, 'stamp');
+    assert.equal(run('pdftoppm', ['-jpeg', '-scale-to-x', '48', '-scale-to-y', '24', '-singlefile', path.join(testdata, 'pdf/minimal.pdf'), jpegFile]).status, 0);
+    const jpeg = await readFile(`${jpegFile}.jpg`);
+    const request = await exampleRequest('visible-jpg-1');
+    Object.assign(request.documents[0].signatureInfo.visibleSignatureInfo, { imageType: 'IMAGE_JPG', imageValue: jpeg.toString('base64') });
+    const { status, body } = await call('POST', '/api/v0/document/sign/base64/', request);
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.documentList.map((d: any) => d.signStatus), ['SIGNED', 'SIGNED']);
+    const pdf = Buffer.from(body.documentList[0].signedContent, 'base64');
+    assert.match(await pdfsig('visible-jpg-1.pdf', pdf), /Signature is Valid\./);
+    const images = run('pdfimages', ['-list', path.join(scratch, 'visible-jpg-1.pdf')]).stdout;
+    assert.match(images, /\s48\s+24\s+rgb\s+3\s+8\s+jpeg\s/, images);
+    assert.ok(pdf.includes(jpeg), 'the JPEG bytes are embedded unchanged');
+  });
+
+  test('PLACEHOLDER: the stamp goes where the page shows the text (plain and FlateDecode content); a PDF without it fails alone', async () => {
+    // Line 1 at (72, 700) moved by cm to (122, 700); T* goes down 14; "Sign here: " is 11 glyphs of 6 pt and
+    // the kerning -500 moves 6 pt more: the placeholder's baseline origin is (194, 686).
+    const invoice = 'q 1 0 0 1 50 0 cm\nBT /F1 12 Tf 14 TL 72 700 Td (Invoice 2026-001) Tj T* [(Sign here: ) -500 ({{signature}})] TJ ET\nQ\n';
+    const plain = textPdf([invoice]);
+    // Two pages, compressed: SIGN_HERE only on page 2 (its page object is 8 0 R), at (300, 120).
+    const flate = textPdf(['BT /F1 12 Tf 72 700 Td (Page one) Tj ET', 'BT /F1 12 Tf 300 120 Td (SIGN_HERE) Tj ET'], { flate: true });
+    assert.ok(!flate.includes(Buffer.from('SIGN_HERE')), 'the page text is compressed');
+    const request = await exampleRequest('placeholder-2', { pdf: plain });
+    request.documents[0].signatureInfo.visibleSignatureInfo = { locationType: 'PLACEHOLDER', locationValue: '{{signature}}', area: 'width=120,height=40' };
+    const pdfDocument = (reference: string, pdf: Buffer, placeholder: string) => ({
+      documentRequest: { externalReference: reference, name: `${reference}.pdf`, contentType: 'application/pdf', base64Content: pdf.toString('base64') },
+      signatureInfo: { signatureType: 'PAdES', visibleSignatureInfo: { locationType: 'PLACEHOLDER', locationValue: placeholder } },
+    });
+    request.documents.push(pdfDocument('placeholder-2-flate', flate, 'SIGN_HERE'), pdfDocument('placeholder-2-none', minimalPdf, '{{signature}}'));
+    const { status, body } = await call('POST', '/api/v0/document/sign/base64/', request);
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.status, 'EXECUTED');
+    assert.deepEqual(body.documentList.map((d: any) => [d.signStatus, d.signError]), [
+      ['SIGNED', undefined],
+      ['SIGNED', undefined],
+      ['SIGNED', undefined],
+      ['ERROR_SIGNING', 'CONFIGURATION_SIGN_ERROR'],
+    ]);
+
+    const rects = async (name: string, pdf: Buffer) => {
+      assert.match(await pdfsig(name, pdf), /Signature is Valid\./);
+      return [...pdf.toString('latin1').matchAll(/\/Rect\s*\[([^\]]*)\]/g)].map((m) => m[1].trim().split(/\s+/).map(Number));
+    };
+    const first = Buffer.from(body.documentList[0].signedContent, 'base64');
+    assert.deepEqual(await rects('placeholder-2.pdf', first), [[194, 686, 314, 726]]);
+    // Poppler finds the same text at that place (its box holds our baseline, its left edge is our x).
+    const words = run('pdftotext', ['-bbox', path.join(scratch, 'placeholder-2.pdf'), '-']).stdout;
+    const box = /<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">\{\{signature\}\}<\/word>/.exec(words);
+    assert.ok(box, words);
+    assert.ok(Math.abs(Number(box[1]) - 194) < 0.5 && 842 - Number(box[3]) < 686 && 842 - Number(box[2]) > 686, box[0]);
+
+    const second = Buffer.from(body.documentList[2].signedContent, 'base64');
+    // Default area 155×50, on page 2: the widget names page object 8 as its page, and page 2 lists it.
+    assert.deepEqual(await rects('placeholder-2-flate.pdf', second), [[300, 120, 455, 170]]);
+    const widget = /\/Subtype\s*\/Widget[\s\S]*?endobj/.exec(second.toString('latin1'))?.[0] ?? '';
+    assert.match(widget, /\/P\s+8 0 R/, widget);
+    const annots = run('mutool', ['show', path.join(scratch, 'placeholder-2-flate.pdf'), 'pages/2/Annots']);
+    assert.match(annots.stdout, /\d+ 0 R/, annots.stdout + annots.stderr);
+    assert.doesNotMatch(run('mutool', ['show', path.join(scratch, 'placeholder-2-flate.pdf'), 'pages/1/Annots']).stdout, /\d+ 0 R/);
+
+    // The native view of the same operation names the stable code and the placeholder.
+    const native = await fetch(`${service.url}/v1/signatures?externalReference=placeholder-2`, { headers: { authorization: `Bearer ${token}` } });
+    const failed = ((await native.json()) as any).items[0].documents[3];
+    assert.equal(failed.error.code, 'placeholder_not_found');
+    assert.match(failed.error.message, /\{\{signature\}\}/);
+  });
+
+  test('signed content above --max-inline-content is refused with 413 naming the ZIP route; the ZIP still serves it', async () => {
+    const small = await startTestService({ store, flags: ['--max-inline-content=1kb'] });
+    try {
+      const smallToken = (await requestToken(small.url)).access_token;
+      const smallCall = async (method: string, route: string, body?: unknown) => {
+        const response = await fetch(`${small.url}${BASE}${route}`, {
+          method,
+          headers: { authorization: `Bearer ${smallToken}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as any };
+      };
+      const pdfDocument = (reference: string) => ({
+        documentRequest: { externalReference: reference, name: `${reference}.pdf`, contentType: 'application/pdf', base64Content: minimalPdf.toString('base64') },
+        signatureInfo: { signatureType: 'PAdES' },
+      });
+
+      // Two PDFs of 739 bytes cannot come back in 1 KiB: refused before anything is signed.
+      const before = await smallCall('POST', '/api/v0/document/sign/base64/', { externalReference: 'cap-1', returnSignedContent: true, documents: [pdfDocument('cap-1-a'), pdfDocument('cap-1-b')] });
+      assert.equal(before.status, 413, JSON.stringify(before.body));
+      assert.deepEqual(Object.keys(before.body).sort(), ['causeMessage', 'errorCode', 'errorCodeDescription']);
+      assert.match(before.body.causeMessage, /Nothing was signed.*returnSignedContent false.*api\/v0\/operation\/sign\/detail\/\{operationId\}\/documents/);
+      assert.equal((await smallCall('GET', '/api/v0/async/operation/status/withExternalReference/cap-1')).status, 404);
+
+      // One PDF fits before signing, not after (the signature adds its reserved room): signed, then 413 naming the operation.
+      const after = await smallCall('POST', '/api/v0/document/sign/base64/', { externalReference: 'cap-2', returnSignedContent: true, documents: [pdfDocument('cap-2-a')] });
+      assert.equal(after.status, 413, JSON.stringify(after.body));
+      const number = Number(/Operation (\d+) holds/.exec(after.body.causeMessage)?.[1]);
+      assert.ok(number > 0, after.body.causeMessage);
+      assert.match(after.body.causeMessage, new RegExp(`api/v0/operation/sign/detail/${number}/documents`));
+      assert.equal((await smallCall('GET', `/api/v0/operation/status/${number}`)).body.status, 'EXECUTED');
+
+      for (const route of [`/api/v0/operation/sign/detail/${number}/contentInResponse/true`, '/api/v0/async/operation/detail/withExternalReference/cap-2']) {
+        const refused = await smallCall('GET', route);
+        assert.equal(refused.status, 413, route);
+        assert.match(refused.body.causeMessage, /--max-inline-content/);
+      }
+      const withoutContent = await smallCall('GET', `/api/v0/operation/sign/detail/${number}/contentInResponse/false`);
+      assert.equal(withoutContent.status, 200);
+      assert.equal(withoutContent.body.documentList[0].signStatus, 'SIGNED');
+      assert.ok(withoutContent.body.documentList[0].contentLength > 1024);
+      const withoutReturn = await smallCall('POST', '/api/v0/document/sign/base64/', { externalReference: 'cap-3', returnSignedContent: false, documents: [pdfDocument('cap-3-a'), pdfDocument('cap-3-b')] });
+      assert.equal(withoutReturn.status, 200, 'without returnSignedContent the limit does not apply');
+
+      const zip = await fetch(`${small.url}${BASE}/api/v0/operation/sign/detail/${number}/documents`, { headers: { authorization: `Bearer ${smallToken}` } });
+      assert.equal(zip.status, 200);
+      const zipFile = path.join(scratch, 'cap-2.zip');
+      await writeFile(zipFile, Buffer.from(await zip.arrayBuffer()));
+      const unzipped = path.join(scratch, 'cap-2');
+      assert.equal(run('unzip', ['-o', zipFile, '-d', unzipped]).status, 0);
+      assert.match(await pdfsig('cap-2.pdf', await readFile(path.join(unzipped, 'cap-2-a.cap-2-a.pdf'))), /Signature is Valid\./);
+    } finally {
+      await small.stop();
+    }
   });
 
   test('100 documents through the sync base64 route are all signed and verify', async () => {

@@ -180,6 +180,7 @@ async function startWith(
     timestampAuthority: authority,
     crlIssuers: signing.crlIssuers,
     maxBodySize: config.maxBodyBytes,
+    maxInlineContent: config.maxInlineContentBytes,
     tokenTtlSeconds: Math.round(config.tokenTtlMs / 1000),
     logger: false,
     loggerInstance: log,

@@ -115,6 +115,15 @@ export const serveFlags: readonly FlagSpec[] = [
     description: 'largest request body: bytes, or a number with kb, mb or gb (1024-based)',
   },
   {
+    name: 'max-inline-content',
+    env: 'SIGNET_MAX_INLINE_CONTENT',
+    kind: 'size',
+    default: '256mb',
+    description:
+      "largest total of signed bytes a Sign'Stash answer carries inline as base64 (returnSignedContent, …/contentInResponse/true); " +
+      'more: 413, fetch the …/documents ZIP instead',
+  },
+  {
     name: 'max-documents',
     env: 'SIGNET_MAX_DOCUMENTS',
     kind: 'int',

@@ -23,6 +23,8 @@ export interface ServeConfig {
   /** Base for links, without a trailing slash; absent: derived from `serverHostPort`. */
   readonly publicUrl?: string;
   readonly maxBodyBytes: number;
+  /** Signed bytes a Sign'Stash answer may carry inline (base64 in JSON); more is refused. */
+  readonly maxInlineContentBytes: number;
   readonly maxDocuments: number;
   /** Normalized hosts, IP addresses and CIDR blocks (`10.0.0.0/8`). */
   readonly outboundAllow: readonly string[];
@@ -55,6 +57,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     smtpUrl: get('smtp-url'),
     publicUrl: get<string | undefined>('public-url')?.replace(/\/+$/, ''),
     maxBodyBytes: get('max-body-size'),
+    maxInlineContentBytes: get('max-inline-content'),
     maxDocuments: get('max-documents'),
     outboundAllow: get('outbound-allow'),
     captureBrowser: get('capture-browser'),

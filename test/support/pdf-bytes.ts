@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
 
 /** One signature (or document time-stamp) as the file's bytes show it. */
 export interface EmbeddedSignature {
@@ -47,4 +48,29 @@ export function buildPdf(bodies: string[], trailer = '/Root 1 0 R'): Buffer {
   for (const offset of offsets) text += `${String(offset).padStart(10, '0')} 00000 n \n`;
   text += `trailer\n<< /Size ${bodies.length + 1} ${trailer} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(text, 'latin1');
+}
+
+/**
+ * A PDF whose pages show the given content streams (one per page, A4, MediaBox from `mediaBox`), with
+ * /F1 a simple font whose every glyph is 500/1000 em wide (so text positions can be computed by
+ * hand) and /F2 a Type0 Identity-H font. `flate` compresses the content streams (FlateDecode).
+ */
+export function textPdf(pages: string[], options: { flate?: boolean; mediaBox?: number[] } = {}): Buffer {
+  const pageCount = pages.length;
+  // Objects: 1 catalog, 2 pages, 3 F1, 4 F2, 5 its CIDFont, then per page: page, contents.
+  const pageRefs = pages.map((_, i) => `${6 + 2 * i} 0 R`);
+  const widths = new Array(95).fill(500).join(' ');
+  const bodies = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${pageRefs.join(' ')}] /Count ${pageCount} /MediaBox [${(options.mediaBox ?? [0, 0, 595, 842]).join(' ')}] >>`,
+    `<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [${widths}] >>`,
+    '<< /Type /Font /Subtype /Type0 /BaseFont /Identity /Encoding /Identity-H /DescendantFonts [5 0 R] >>',
+    '<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Identity /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>',
+  ];
+  pages.forEach((content, i) => {
+    bodies.push(`<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents ${7 + 2 * i} 0 R >>`);
+    const data = options.flate ? deflateSync(Buffer.from(content, 'latin1')) : Buffer.from(content, 'latin1');
+    bodies.push(`<< /Length ${data.length}${options.flate ? ' /Filter /FlateDecode' : ''} >>\nstream\n${data.toString('latin1')}\nendstream`);
+  });
+  return buildPdf(bodies);
 }

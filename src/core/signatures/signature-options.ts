@@ -5,14 +5,18 @@ export const signatureLevels = ['B-B', 'B-T', 'B-LT', 'B-LTA'] as const;
 export type SignatureFormat = (typeof signatureFormats)[number];
 export type SignatureLevel = (typeof signatureLevels)[number];
 
+/** API.md §3 `visible`: at page/x/y, or (Sign'Stash PLACEHOLDER) at the text `placeholder` of the page content. */
 export interface VisibleStamp {
-  page: number;
-  x: number;
-  y: number;
+  page?: number;
+  x?: number;
+  y?: number;
+  /** Placed at this text where the PDF shows it; resolved when the document is signed. */
+  placeholder?: string;
   width: number;
   height: number;
   text?: string;
   imagePng?: string;
+  imageJpeg?: string;
 }
 
 /** Signature settings as a client may give them, per operation and per document (API.md §3). */

@@ -1,6 +1,7 @@
 import type { SignatureOptions, VisibleStamp } from '../../core/signatures/signature-options.js';
 import { contentTypeForName, formatForContentType } from '../../core/signatures/signature-options.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
+import { jpegInfo } from '../../crypto/pdf/pades/jpeg-image.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { uuid7 } from '../../util/uuid7.js';
 import { MissingAttribute } from './errors.js';
@@ -35,19 +36,11 @@ export function toOperationRequest(body: SignRequestDocument, stamp: StampContex
       const { name, externalReference, contentType } = doc.documentRequest;
       if (name == null || name === '') throw new MissingAttribute(`${at}.documentRequest.name`);
       const type = contentType ?? contentTypeForName(name);
-      const placement = doc.signatureInfo?.visibleSignatureInfo?.locationType;
       return {
         name,
         contentType: type,
         ...(externalReference != null && { externalReference }),
         signature: toSignatureOptions(doc.signatureInfo ?? undefined, type, `${at}.signatureInfo`, stamp),
-        // PLACEHOLDER needs a text search the PDF engine does not have: this document fails, the others sign.
-        ...(placement === 'PLACEHOLDER' && {
-          rejected: {
-            code: 'unsupported_format' as const,
-            message: `${at}.signatureInfo.visibleSignatureInfo.locationType PLACEHOLDER is not supported yet; use COORDINATE or SIGN_FIELD`,
-          },
-        }),
       };
     }),
   };
@@ -92,23 +85,35 @@ type VisibleInfo = NonNullable<SignatureInfo['visibleSignatureInfo']>;
  * COORDINATE: `locationValue` `page=1,x=70,y=100` and `area` `width=155,height=50`, in PDF user-space
  * units (1/72 in, what Sign'Stash calls pixels) from the page's lower-left corner. SIGN_FIELD: the
  * empty signature field named by `locationValue` is filled (a document without it fails with
- * signature_field_not_found; with no name, the first empty field). PLACEHOLDER: the document fails
- * (see toOperationRequest).
+ * signature_field_not_found; with no name, the first empty field). PLACEHOLDER: `locationValue` is a
+ * text of the page content (`{{signature}}`); the stamp's lower-left corner goes to the baseline
+ * origin of its first occurrence. The PDF engine finds it when it signs (this layer never parses a
+ * PDF); a document without it fails with placeholder_not_found.
  */
 function toVisibleStamp(info: VisibleInfo, at: string, stamp: StampContext): VisibleStamp | undefined {
   const locationType = info.locationType ?? (info.locationValue != null ? 'COORDINATE' : undefined);
   if (locationType === undefined) return undefined;
   if (locationType === 'SIGN_FIELD') return undefined;
-  if (locationType === 'PLACEHOLDER') return undefined;
   if (info.locationValue == null) throw new MissingAttribute(`${at}.locationValue`);
-  const location = keyValues(info.locationValue, `${at}.locationValue`, ['page', 'x', 'y']);
   const area = info.area == null ? DEFAULT_AREA : keyValues(info.area, `${at}.area`, ['width', 'height']);
-  const page = location.page ?? 1;
-  if (!Number.isInteger(page) || page < 1) {
-    throw new SignetError('invalid_request', `${at}.locationValue: page must be a page number starting at 1`, { field: `${at}.locationValue` });
-  }
-  if (location.x === undefined || location.y === undefined) {
-    throw new SignetError('invalid_request', `${at}.locationValue must look like page=1,x=70,y=100`, { field: `${at}.locationValue` });
+  let place: Pick<VisibleStamp, 'page' | 'x' | 'y' | 'placeholder'>;
+  if (locationType === 'PLACEHOLDER') {
+    if (info.locationValue.trim() === '') {
+      throw new SignetError('invalid_request', `${at}.locationValue must be the placeholder text for PLACEHOLDER, e.g. {{signature}}`, {
+        field: `${at}.locationValue`,
+      });
+    }
+    place = { placeholder: info.locationValue };
+  } else {
+    const location = keyValues(info.locationValue, `${at}.locationValue`, ['page', 'x', 'y']);
+    const page = location.page ?? 1;
+    if (!Number.isInteger(page) || page < 1) {
+      throw new SignetError('invalid_request', `${at}.locationValue: page must be a page number starting at 1`, { field: `${at}.locationValue` });
+    }
+    if (location.x === undefined || location.y === undefined) {
+      throw new SignetError('invalid_request', `${at}.locationValue must look like page=1,x=70,y=100`, { field: `${at}.locationValue` });
+    }
+    place = { page, x: location.x, y: location.y };
   }
   const width = area.width ?? DEFAULT_AREA.width;
   const height = area.height ?? DEFAULT_AREA.height;
@@ -116,16 +121,25 @@ function toVisibleStamp(info: VisibleInfo, at: string, stamp: StampContext): Vis
     throw new SignetError('invalid_request', `${at}.area must look like width=155,height=50 with positive sizes`, { field: `${at}.area` });
   }
   const template = info.templateType === 'ONE_OFF' && info.oneOffTemplate != null ? info.oneOffTemplate : DEFAULT_TEMPLATE;
-  const visible: VisibleStamp = { page, x: location.x, y: location.y, width, height, text: fillTemplate(template, stamp) };
+  const visible: VisibleStamp = { ...place, width, height, text: fillTemplate(template, stamp) };
   if (info.imageValue != null && info.imageValue !== '') {
     if (info.imageType === 'IMAGE_JPG') {
-      throw new SignetError('invalid_request', `${at}.imageType IMAGE_JPG is not supported yet; send the image as IMAGE_PNG`, {
-        field: `${at}.imageType`,
-      });
+      // Only the markers are read (no decoding): a file that is no usable JPEG is refused now, by its Sign'Stash name.
+      jpegInfo(base64Image(info.imageValue, `${at}.imageValue`), `${at}.imageValue`);
+      visible.imageJpeg = info.imageValue;
+    } else {
+      visible.imagePng = info.imageValue;
     }
-    visible.imagePng = info.imageValue;
   }
   return visible;
+}
+
+function base64Image(value: string, at: string): Buffer {
+  const base64 = value.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
+    throw new SignetError('invalid_request', `${at} is not valid base64`, { field: at });
+  }
+  return Buffer.from(base64, 'base64');
 }
 
 /** "page=1,x=70,y=100" → {page: 1, x: 70, y: 100}; only the named keys, each a finite number. */

@@ -11,12 +11,14 @@ import {
   signedFileName,
   type SignatureOperation,
 } from '../../core/signatures/signature-queries.js';
+import { discardStagedDocuments } from '../../core/signatures/stage-document.js';
 import { submitSignatureOperation } from '../../core/signatures/submit-signature-operation.js';
 import { waitForTask } from '../../core/tasks/task-queries.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { requireClient } from '../auth/authenticate-plugin.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { sendSignstashError } from './errors.js';
+import { assertInlineWithinLimit, assertInlineWithinLimitBeforeSigning, DEFAULT_MAX_INLINE_CONTENT } from './inline-content.js';
 import type { StampContext } from './request-mapping.js';
 import { stageBase64Request, stageMultipartRequest, type ReadSignstashRequest } from './request-reader.js';
 import {
@@ -37,6 +39,8 @@ export interface SignstashOptions {
   context: CoreContext;
   authenticator: Authenticator;
   maxBodySize: number;
+  /** Most signed bytes one answer carries inline as base64 (--max-inline-content); more is 413. */
+  maxInlineContent?: number;
   /** How long the synchronous routes hold the answer before answering PENDING_EXECUTION. */
   syncWaitMs?: number;
 }
@@ -52,6 +56,7 @@ const DEFAULT_SYNC_WAIT_MS = 5 * 60_000;
 export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = async (app, options) => {
   const { context, authenticator, maxBodySize } = options;
   const syncWaitMs = options.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS;
+  const maxInlineContent = options.maxInlineContent ?? DEFAULT_MAX_INLINE_CONTENT;
   const stamp: StampContext = { signerCommonName: signerCommonName(context) };
 
   requireClient(app, authenticator);
@@ -62,6 +67,8 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
   app.addSchema(ErrorBody);
 
   const errors = { 400: Type.Ref(ErrorBody), 401: Type.Ref(ErrorBody), 404: Type.Ref(ErrorBody), 409: Type.Ref(ErrorBody) };
+  /** Answers that inline signed content: over --max-inline-content they are 413. */
+  const inlineErrors = { ...errors, 413: Type.Ref(ErrorBody) };
   const tags = ["Sign'Stash compatibility"];
 
   /** Submits through the native core and names the operation by its number. */
@@ -74,6 +81,7 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
     const number = await operationNumber(context, client, operation.task.id);
     const contents = new Map<string, string>();
     if (includeContent) {
+      assertInlineWithinLimit(operation.documents, maxInlineContent, number);
       for (const doc of operation.documents) {
         if (doc.status === 'SIGNED') contents.set(doc.id, (await readAll(openSignedBlob(context, doc))).toString('base64'));
       }
@@ -83,6 +91,14 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
 
   /** Sync routes: hold the answer until the operation is final (or the wait ends: PENDING_EXECUTION). */
   async function signAndWait(client: ClientIdentity, read: ReadSignstashRequest) {
+    if (read.returnSignedContent) {
+      try {
+        assertInlineWithinLimitBeforeSigning(read.request, read.staged.map((doc) => doc.size), maxInlineContent);
+      } catch (error) {
+        await discardStagedDocuments(context.store, read.staged);
+        throw error;
+      }
+    }
     const { task } = await submit(client, read);
     await waitForTask(context, client, task.id, syncWaitMs);
     return signOperation(client, await getSignatureOperation(context, client, task.id), read.returnSignedContent);
@@ -187,10 +203,10 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
     '/api/v0/operation/sign/detail/:operationId/contentInResponse/:includeContent',
     {
       schema: {
-        summary: 'An operation and its documents (SignOperation), with the signed content in base64 if asked',
+        summary: 'An operation and its documents (SignOperation), with the signed content in base64 if asked (413 above --max-inline-content: use …/documents)',
         tags,
         params: DetailParams,
-        response: { 200: SignOperation, ...errors },
+        response: { 200: SignOperation, ...inlineErrors },
       },
     },
     async (request) => {
@@ -248,10 +264,10 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
     '/api/v0/async/operation/detail/withExternalReference/:externalReference',
     {
       schema: {
-        summary: 'The newest operation with this external reference (SignOperation), with every signed document in base64',
+        summary: 'The newest operation with this external reference (SignOperation), with every signed document in base64 (413 above --max-inline-content)',
         tags,
         params: ReferenceParams,
-        response: { 200: SignOperation, ...errors },
+        response: { 200: SignOperation, ...inlineErrors },
       },
     },
     async (request) => signOperation(request.client, await newestByReference(request.client, request.params.externalReference), true),

@@ -40,6 +40,7 @@ export function signError(code: string | null): SignError {
     case 'unsupported_format':
     case 'unsupported_level':
     case 'signature_field_not_found':
+    case 'placeholder_not_found':
     case 'certified_no_changes_allowed':
     case 'invalid_request':
     case 'key_not_allowed':

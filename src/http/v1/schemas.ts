@@ -62,15 +62,26 @@ const Text = (maxLength: number) => Type.String({ maxLength });
 
 export const VisibleStamp = Type.Object(
   {
-    page: Type.Integer({ minimum: 1 }),
-    x: Type.Number(),
-    y: Type.Number(),
+    page: Type.Optional(Type.Integer({ minimum: 1 })),
+    x: Type.Optional(Type.Number()),
+    y: Type.Optional(Type.Number()),
+    placeholder: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description:
+          'Instead of page, x and y: a text the PDF shows (e.g. {{signature}}); the stamp\'s lower-left corner goes to the ' +
+          'baseline origin of its first occurrence. Not found: the document fails with placeholder_not_found.',
+      }),
+    ),
     width: Type.Number({ exclusiveMinimum: 0 }),
     height: Type.Number({ exclusiveMinimum: 0 }),
     text: Type.Optional(Text(2000)),
     imagePng: Type.Optional(Type.String()),
+    imageJpeg: Type.Optional(Type.String({ description: 'A JPEG (base64) instead of imagePng, embedded as it is' })),
   },
-  { additionalProperties: false },
+  // Either a position or a placeholder (placeholder with x/y is refused when the document is signed).
+  { additionalProperties: false, anyOf: [{ required: ['page', 'x', 'y'] }, { required: ['placeholder'] }] },
 );
 
 export const SignatureOptions = Type.Object(

@@ -1,28 +1,44 @@
 import { SignetError } from '../../../errors/signet-error.js';
 import type { Signer } from '../../keys/signer.js';
-import type { PdfRef } from '../objects.js';
+import type { PdfRef, PdfStream } from '../objects.js';
 import { asDocumentError } from '../pdf-error.js';
 import { assertNoDuplicateObjects } from '../reader/duplicate-objects.js';
+import { findText } from '../reader/find-text.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { IncrementalUpdate } from '../writer/incremental-update.js';
 import { signatureAppearance } from './appearance.js';
 import { assertSigningPermitted } from './docmdp.js';
 import { padesCmsFactory, type PadesCmsFactory } from './pades-cms.js';
 import { pdfaPart } from './pdfa.js';
-import { pngImage, type PngImage } from './png-image.js';
+import { jpegImage } from './jpeg-image.js';
+import { pngImage } from './png-image.js';
 import { prepareSignatureField, type FieldPlacement } from './signature-field.js';
 import { fillByteRange, layOutByteRangeUpdate, type LaidOutFile } from './byte-range.js';
 
-/** API.md §3 `visible`: page is 1-based; x, y, width, height in PDF points from the page's lower-left corner. */
+/**
+ * API.md §3 `visible`: page is 1-based; x, y, width, height in PDF points from the page's lower-left
+ * corner. Instead of page, x and y, `placeholder` names a text shown on a page: the stamp's lower-left
+ * corner goes to the baseline origin of its first occurrence (reader/find-text.ts).
+ */
 export interface VisibleSignature {
-  page: number;
-  x: number;
-  y: number;
+  page?: number;
+  x?: number;
+  y?: number;
+  placeholder?: string;
   width: number;
   height: number;
   text?: string;
   /** A PNG drawn left of the text (or alone), base64 as API.md gives it, or bytes. */
   imagePng?: string | Buffer;
+  /** A JPEG, the same way (embedded as it is, DCTDecode); at most one of imagePng and imageJpeg. */
+  imageJpeg?: string | Buffer;
+}
+
+/** An image XObject for the stamp, with its size in pixels. */
+interface StampImage {
+  width: number;
+  height: number;
+  xobject: PdfStream;
 }
 
 export type { PadesCmsFactory } from './pades-cms.js';
@@ -73,7 +89,8 @@ const CMS_OVERHEAD = 2 * 1024;
  *
  * Throws SignetError: invalid_pdf / encrypted_pdf for documents it cannot sign, unsupported_format
  * for a certified document that allows no changes, invalid_request for a visible stamp on a page the
- * document does not have or with text on a PDF/A document.
+ * document does not have or with text on a PDF/A document, placeholder_not_found when the text a
+ * stamp should be placed at is not on any page.
  */
 export async function signPdf(pdf: Buffer, options: SignPdfOptions): Promise<Buffer> {
   return (await signPdfDetailed(pdf, options)).pdf;
@@ -83,9 +100,11 @@ export async function signPdfDetailed(pdf: Buffer, options: SignPdfOptions): Pro
   const createCms = options.createCms ?? padesCmsFactory(options.signer);
   const reader = readForSigning(pdf);
   if (options.visible?.text?.trim()) assertTextAllowed(reader);
-  const image = options.visible?.imagePng === undefined ? undefined : pngImage(pngBytes(options.visible.imagePng));
+  const image = stampImage(options.visible);
+  // Resolved once: the layout below may run twice (a CMS larger than the room reserved).
+  const placement = asDocumentError(() => placementOf(reader, options.visible));
   const capacity = options.contentsCapacity ?? defaultContentsCapacity(options.signer);
-  const signed = await fillByteRange((room) => prepare(reader, options, room, image), capacity, createCms);
+  const signed = await fillByteRange((room) => prepare(reader, options, room, placement, image), capacity, createCms);
   return { pdf: signed.pdf, fieldName: signed.fieldName, byteRange: signed.byteRange };
 }
 
@@ -120,7 +139,13 @@ function assertTextAllowed(reader: PdfReader): void {
   }
 }
 
-function prepare(reader: PdfReader, options: SignPdfOptions, capacity: number, image: PngImage | undefined): LaidOutFile {
+function prepare(
+  reader: PdfReader,
+  options: SignPdfOptions,
+  capacity: number,
+  placement: FieldPlacement | undefined,
+  image: StampImage | undefined,
+): LaidOutFile {
   return asDocumentError(() => {
     const update = new IncrementalUpdate(reader);
     const signatureRef = update.allocate();
@@ -131,7 +156,7 @@ function prepare(reader: PdfReader, options: SignPdfOptions, capacity: number, i
     }
     const field = prepareSignatureField(reader, update, {
       signatureRef,
-      placement: placementOf(options.visible),
+      placement,
       // A requested stamp is framed; a field the document had gets an empty appearance (see appearance.ts).
       appearance: (width, height) =>
         signatureAppearance(
@@ -160,10 +185,11 @@ function prepare(reader: PdfReader, options: SignPdfOptions, capacity: number, i
   });
 }
 
-function placementOf(visible: VisibleSignature | undefined): FieldPlacement | undefined {
+function placementOf(reader: PdfReader, visible: VisibleSignature | undefined): FieldPlacement | undefined {
   if (!visible) return undefined;
+  if (visible.placeholder !== undefined) return placeholderPlacement(reader, visible);
   const { page, x, y, width, height } = visible;
-  if (!Number.isInteger(page) || page < 1) {
+  if (typeof page !== 'number' || !Number.isInteger(page) || page < 1) {
     throw new SignetError('invalid_request', 'visible.page must be a page number starting at 1', { field: 'visible.page' });
   }
   for (const [key, value] of Object.entries({ x, y, width, height })) {
@@ -173,14 +199,57 @@ function placementOf(visible: VisibleSignature | undefined): FieldPlacement | un
       });
     }
   }
-  return { pageIndex: page - 1, x, y, width, height };
+  return { pageIndex: page - 1, x: x as number, y: y as number, width, height };
 }
 
-function pngBytes(value: string | Buffer): Buffer {
+/**
+ * The stamp at a text of the page content (Sign'Stash PLACEHOLDER): its lower-left corner at the
+ * baseline origin of the text's first occurrence, its size as given. A document without the text
+ * fails with placeholder_not_found.
+ */
+function placeholderPlacement(reader: PdfReader, visible: VisibleSignature): FieldPlacement {
+  const { placeholder, width, height } = visible;
+  if (typeof placeholder !== 'string' || placeholder.trim() === '') {
+    throw new SignetError('invalid_request', 'visible.placeholder must be a non-empty text', { field: 'visible.placeholder' });
+  }
+  if (visible.page !== undefined || visible.x !== undefined || visible.y !== undefined) {
+    throw new SignetError('invalid_request', 'visible.placeholder places the stamp itself; send it without page, x and y', {
+      field: 'visible.placeholder',
+    });
+  }
+  for (const [key, value] of Object.entries({ width, height })) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new SignetError('invalid_request', `visible.${key} must be a positive number of points`, { field: `visible.${key}` });
+    }
+  }
+  const { position, pageCount, complete } = findText(reader, placeholder);
+  if (!position) {
+    throw new SignetError(
+      'placeholder_not_found',
+      `The placeholder "${placeholder}" is not in the text of the PDF (${pageCount} page${pageCount === 1 ? '' : 's'} searched` +
+        `${complete ? '' : '; some content could not be read'}). Text in fonts with two-byte encodings (Type0, Identity-H) cannot be searched.`,
+      { field: 'visible.placeholder' },
+    );
+  }
+  // FieldPlacement is relative to the MediaBox's lower-left corner (signature-field.ts adds it back).
+  const [originX, originY] = position.page.mediaBox ?? [0, 0];
+  return { pageIndex: position.pageIndex, x: position.x - originX, y: position.y - originY, width, height };
+}
+
+function stampImage(visible: VisibleSignature | undefined): StampImage | undefined {
+  if (visible?.imagePng !== undefined && visible.imageJpeg !== undefined) {
+    throw new SignetError('invalid_request', 'A stamp has one image: send visible.imagePng or visible.imageJpeg, not both', { field: 'visible.imageJpeg' });
+  }
+  if (visible?.imagePng !== undefined) return pngImage(imageBytes(visible.imagePng, 'visible.imagePng'));
+  if (visible?.imageJpeg !== undefined) return jpegImage(imageBytes(visible.imageJpeg, 'visible.imageJpeg'), 'visible.imageJpeg');
+  return undefined;
+}
+
+function imageBytes(value: string | Buffer, field: string): Buffer {
   if (Buffer.isBuffer(value)) return value;
   const base64 = value.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
-    throw new SignetError('invalid_request', 'visible.imagePng is not valid base64', { field: 'visible.imagePng' });
+    throw new SignetError('invalid_request', `${field} is not valid base64`, { field });
   }
   return Buffer.from(base64, 'base64');
 }

@@ -12,6 +12,8 @@ export interface PageInfo {
   mediaBox?: number[];
   /** /Rotate, inheritable, a multiple of 90 (default 0). */
   rotate: number;
+  /** /Resources (required, inheritable), as found: a dictionary or a reference to one; undefined when absent. */
+  resources?: PdfObject;
 }
 
 /** More page-tree nodes than this is an attack, not a document. */
@@ -48,7 +50,7 @@ export function findPage(reader: PdfReader, pageIndex: number): { page?: PageInf
   let count = 0;
   let found: PageInfo | undefined;
   const foundAt = (ref: PdfRef, dict: PdfDict, inherited: Inherited) => {
-    found = { ref, dict, index: pageIndex, mediaBox: inherited.mediaBox?.length === 4 ? inherited.mediaBox : undefined, rotate: normaliseRotation(inherited.rotate ?? 0) };
+    found = { ref, dict, index: pageIndex, mediaBox: inherited.mediaBox?.length === 4 ? inherited.mediaBox : undefined, rotate: normaliseRotation(inherited.rotate ?? 0), resources: inherited.resources };
   };
   while (stack.length > 0) {
     const { ref, parent } = stack.pop()!;
@@ -88,13 +90,17 @@ export function findPage(reader: PdfReader, pageIndex: number): { page?: PageInf
 interface Inherited {
   mediaBox?: number[];
   rotate?: number;
+  resources?: PdfObject;
 }
 
-/** §7.7.3.4: MediaBox and Rotate (among others) are inherited from the nearest ancestor that has them. */
+/** §7.7.3.4: MediaBox, Rotate and Resources (among others) are inherited from the nearest ancestor that has them. */
 function inherit(reader: PdfReader, node: PdfDict, parent: Inherited | undefined): Inherited {
+  const resources = node.get('Resources');
   return {
     mediaBox: numberArray(reader.resolve(node.get('MediaBox'))) ?? parent?.mediaBox,
     rotate: numberOf(reader.resolve(node.get('Rotate'))) ?? parent?.rotate,
+    // Kept unresolved: only a text search reads it, and most callers never do.
+    resources: resources ?? parent?.resources,
   };
 }
 
