@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { groupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -39,13 +40,14 @@ function openPostgres(connectionString: string): StoreDatabase {
 function openSqlite(file: string): StoreDatabase {
   mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
-  // WAL lets readers proceed during writes; synchronous=FULL makes each commit durable on power
-  // loss too, which a 202 promises (DESIGN invariant 1). busy_timeout covers a second process
-  // (a CLI command) touching the same file.
+  // WAL lets readers proceed during writes. Each commit is durable on power loss too, which a 202
+  // promises (DESIGN invariant 1): synchronous=NORMAL leaves the WAL sync to the group-commit
+  // dialect, which does it before the transaction resolves (sqlite-group-commit.ts). busy_timeout
+  // covers a second process (a CLI command) touching the same file.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: groupCommitSqliteDialect(sqlite).dialect });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

@@ -1,6 +1,7 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SqlDialect } from './database.js';
 import type { Database, TaskTable } from './schema.js';
+import { withoutWaitingForFlush } from './sqlite-group-commit.js';
 
 export type TaskRow = Selectable<TaskTable>;
 
@@ -31,46 +32,64 @@ export class TaskQueue {
   ) {}
 
   async claimNextTask(owner: string, leaseMs: number, now = Date.now()): Promise<TaskRow | undefined> {
-    const next = this.db
+    // Two single-index lookups, each O(1) by its partial index. One query with both conditions OR-ed
+    // had to sort every runnable task to find the oldest: with 3,000 queued registrations a claim
+    // cost 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
+    const expired = this.db
       .selectFrom('tasks')
       .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'PENDING'), eb('run_at', '<=', now)]),
-          // An expired lease with attempts left; one without is failed by failAbandonedTasks.
-          eb.and([eb('status', '=', 'RUNNING'), eb('lease_until', '<', now), eb('attempts', '<', eb.ref('max_attempts'))]),
-        ]),
-      )
+      // An expired lease with attempts left; one without is failed by failAbandonedTasks.
+      .where('status', '=', 'RUNNING')
+      .where('lease_until', '<', now)
+      .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+      .orderBy('lease_until')
+      .limit(1)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+    const due = this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('status', '=', 'PENDING')
+      .where('run_at', '<=', now)
       .orderBy('run_at')
       .limit(1)
       .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
-    return this.db.transaction().execute(async (trx) => {
-      const task = await trx
-        .updateTable('tasks')
-        .set((eb) => ({
-          status: 'RUNNING',
-          lease_owner: owner,
-          lease_until: now + leaseMs,
-          attempts: eb('attempts', '+', 1),
-          started_at: eb.fn.coalesce('started_at', eb.val(now)),
-        }))
-        .where('id', '=', next)
-        .returningAll()
-        .executeTakeFirst();
-      if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
-      return task;
-    });
+    // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
+    // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
+    return withoutWaitingForFlush(() =>
+      this.db.transaction().execute(async (trx) => {
+        if (this.dialect === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
+        const claim = (next: typeof due) =>
+          trx
+            .updateTable('tasks')
+            .set((eb) => ({
+              status: 'RUNNING',
+              lease_owner: owner,
+              lease_until: now + leaseMs,
+              attempts: eb('attempts', '+', 1),
+              started_at: eb.fn.coalesce('started_at', eb.val(now)),
+            }))
+            .where('id', '=', next)
+            .returningAll()
+            .executeTakeFirst();
+        const task = (await claim(expired)) ?? (await claim(due));
+        if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
+        return task;
+      }),
+    );
   }
 
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
   async renewLease(id: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
-    const result = await this.db
-      .updateTable('tasks')
-      .set({ lease_until: now + leaseMs })
-      .where('id', '=', id)
-      .where('status', '=', 'RUNNING')
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
+    // A renewal lost to a power failure only shortens a lease that the restart ends anyway.
+    const result = await withoutWaitingForFlush(() =>
+      this.db
+        .updateTable('tasks')
+        .set({ lease_until: now + leaseMs })
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) === 1;
   }
 
