@@ -8,39 +8,15 @@
  *
  * BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startChildServer } from './support/child-server.js';
 import { generatedPdf } from './support/generated-pdf.js';
 
 const COUNT = Number(process.argv[2] ?? 2500);
-const root = path.join(import.meta.dirname, '..');
 const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
-
-async function startServer(workFolder: string) {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/signet.js', 'serve', '--port=0', '--host=127.0.0.1', `--work-folder=${workFolder}`, '--log-level=info', '--max-body-size=2gb', '--max-documents=5000'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk) => {
-      buffer += chunk;
-      const match = /"msg":"signet is listening"/.test(buffer) && /"address":"(http:[^"]+)"/.exec(buffer);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', () => reject(new Error('server exited')));
-  });
-  child.stdout.resume();
-  return { child, url };
-}
-
-function peakRss(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)![1]) * 1024);
-}
 
 /** Streams a multipart body: the request part, then N copies of the PDF; nothing big is built in memory. */
 function upload(url: string, signature: object, pdf: Buffer): Promise<string> {
@@ -89,7 +65,8 @@ async function waitDone(url: string, taskId: string): Promise<any> {
 async function run(label: string, signature: object, pdf: Buffer) {
   const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-batch-'));
   await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: { secret: 'bench-secret' } }));
-  const { child, url } = await startServer(workFolder);
+  const server = await startChildServer(workFolder, ['--max-body-size=2gb', '--max-documents=5000']);
+  const { url } = server;
   try {
     const start = performance.now();
     const taskId = await upload(url, signature, pdf);
@@ -98,7 +75,7 @@ async function run(label: string, signature: object, pdf: Buffer) {
     const done = performance.now();
     const operation = (await (await fetch(`${url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json()) as any;
     const signed = operation.documents.filter((d: any) => d.status === 'SIGNED').length;
-    const rss = await peakRss(child.pid!);
+    const rss = await server.peakRss();
     console.log(
       `${label.padEnd(12)} ${task.status}, ${signed}/${COUNT} signed; upload ${((uploaded - start) / 1000).toFixed(1)} s, ` +
         `signing ${((done - uploaded) / 1000).toFixed(1)} s, total ${((done - start) / 1000).toFixed(1)} s ` +
@@ -107,10 +84,7 @@ async function run(label: string, signature: object, pdf: Buffer) {
     return (done - start) / 1000;
   } finally {
     // SIGTERM lets a profiling server write its profile; SIGKILL if it does not stop.
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    child.kill('SIGKILL');
+    await server.stop();
     await rm(workFolder, { recursive: true, force: true });
   }
 }

@@ -20,6 +20,7 @@ import { HttpTimestampClient } from '../crypto/tsp/http-timestamp-client.js';
 import { InProcessTimestampClient } from '../crypto/tsp/in-process-timestamp-client.js';
 import { TimestampAuthority } from '../crypto/tsp/timestamp-authority.js';
 import { closeDefaultXadesPool } from '../crypto/xml/xades-pool.js';
+import { SigningThreads } from '../crypto/keys/signing-threads.js';
 import { DeliveryRunner } from '../engine/delivery-runner.js';
 import { TaskRunner } from '../engine/task-runner.js';
 import { buildApp } from '../http/app.js';
@@ -69,10 +70,13 @@ export async function startService(config: ServeConfig, log: PinoLogger = create
     opened.push(async () => clients.close());
     // CRL distribution points in development certificates point here.
     const publicBase = config.publicUrl ?? `http://${config.serverHostPort}`;
-    const signing = await setUpSigningKeys(config.workFolder, log, publicBase);
+    // RSA signatures (documents, time-stamps) run on their own threads, off the event loop.
+    const threads = new SigningThreads();
+    opened.push(() => threads.close());
+    const signing = await setUpSigningKeys(config.workFolder, log, publicBase, threads);
     const store = await openStore({ databaseUrl: config.databaseUrl, workFolder: config.workFolder, log });
     opened.push(() => store.close());
-    return await startWith(config, log, clients, signing, store);
+    return await startWith(config, log, clients, signing, store, threads);
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw error;
@@ -85,6 +89,7 @@ async function startWith(
   clients: ClientServicesRegistry,
   signing: SigningKeys,
   store: Store,
+  threads: SigningThreads,
 ): Promise<RunningService> {
 
   const authority = new TimestampAuthority({
@@ -140,7 +145,12 @@ async function startWith(
     leaseMs: config.leaseTimeMs,
     log: log.child({ component: 'engine' }),
     onWake: (wake) => store.notifications.onCreated(wake),
-    onFinished: (task) => void store.notifications.taskFinished(task.id),
+    onFinished: (task) => {
+      void store.notifications.taskFinished(task.id);
+      // Only a task with a callback URL recorded a delivery (recordCallbackDelivery); waking the
+      // delivery runner for every task cost two queries each (bench/registrations.ts).
+      if (task.callback_url) void store.notifications.deliveriesDue();
+    },
   });
   observeRunner(runner, metrics);
 
@@ -161,14 +171,7 @@ async function startWith(
     totalConcurrency: 128,
     leaseMs: config.webhookTimeoutMs + 30_000,
     log: log.child({ component: 'deliveries' }),
-    onWake: (wake) => {
-      const offFinished = store.notifications.onFinished(wake);
-      const offDue = store.notifications.onDeliveriesDue(wake);
-      return () => {
-        offFinished();
-        offDue();
-      };
-    },
+    onWake: (wake) => store.notifications.onDeliveriesDue(wake),
   });
 
   const app = await buildApp({
@@ -211,6 +214,7 @@ async function startWith(
         await pageFetcher.close();
         await sender.close();
         await closeDefaultXadesPool();
+        await threads.close();
         await app.close();
         await clients.close();
         await store.close();

@@ -6,6 +6,7 @@ import { ensureDevelopmentPki, type DevelopmentPki } from '../crypto/devca/devel
 import { loadSigner } from '../crypto/keys/load-signer.js';
 import { createPemSigner } from '../crypto/keys/pem-signer.js';
 import type { Signer } from '../crypto/keys/signer.js';
+import type { SigningThreads } from '../crypto/keys/signing-threads.js';
 import type { Logger } from '../util/logger.js';
 
 export interface SigningKeys {
@@ -24,15 +25,20 @@ export interface SigningKeys {
 }
 
 /**
- * The keys this instance signs with: those of `signing-keys.json` when the work folder has one,
+ * The keys this instance signs with (software keys on `threads`): those of `signing-keys.json` when the work folder has one,
  * otherwise the development PKI (created on first start, and announced in the log).
  */
-export async function setUpSigningKeys(workFolder: string, log: Logger, crlBaseUrl: string): Promise<SigningKeys> {
+export async function setUpSigningKeys(
+  workFolder: string,
+  log: Logger,
+  crlBaseUrl: string,
+  threads?: SigningThreads,
+): Promise<SigningKeys> {
   const configured = await readSigningKeysConfig(workFolder);
   let developmentPki: DevelopmentPki | undefined;
   if (!configured || !configured.tsa) {
     const folder = path.join(workFolder, 'pki');
-    developmentPki = await ensureDevelopmentPki(folder, { crlBaseUrl });
+    developmentPki = await ensureDevelopmentPki(folder, { crlBaseUrl, threads });
     if (developmentPki.created) log.warn({ folder }, 'created a development PKI (CA, signing and TSA keys); not for production trust');
   }
   const resolve = (reference: string, what: string) => resolveSecretReference(reference, workFolder, what);
@@ -40,13 +46,13 @@ export async function setUpSigningKeys(workFolder: string, log: Logger, crlBaseU
   const keys = new Map<string, Signer>();
   if (configured) {
     for (const [name, source] of configured.keys) {
-      keys.set(name, await loadSigner(name, source, resolve));
+      keys.set(name, await loadSigner(name, source, resolve, threads));
       log.info({ key: name, type: source.type }, 'signing key loaded');
     }
   } else {
     keys.set('default', developmentPki!.signer);
   }
-  const tsa = configured?.tsa ? await loadSigner('tsa', configured.tsa, resolve) : developmentTsaSigner(developmentPki!);
+  const tsa = configured?.tsa ? await loadSigner('tsa', configured.tsa, resolve, threads) : developmentTsaSigner(developmentPki!, threads);
   const anchors = new Set<string>();
   for (const signer of [...keys.values(), tsa]) anchors.add(rootOf(signer));
   if (developmentPki) anchors.add(new X509Certificate(developmentPki.caCertificatePem).toString());
@@ -70,6 +76,6 @@ function rootOf(signer: Signer): string {
   return new X509Certificate(top).toString();
 }
 
-function developmentTsaSigner(pki: DevelopmentPki): Signer {
-  return createPemSigner({ name: 'tsa', keyPem: pki.tsa.keyPem, certificatePem: pki.tsa.certificatePem, chainPem: pki.caCertificatePem });
+function developmentTsaSigner(pki: DevelopmentPki, threads?: SigningThreads): Signer {
+  return createPemSigner({ name: 'tsa', keyPem: pki.tsa.keyPem, certificatePem: pki.tsa.certificatePem, chainPem: pki.caCertificatePem, threads });
 }

@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPemSigner } from '../keys/pem-signer.js';
 import { KeyMaterialError, type Signer } from '../keys/signer.js';
+import type { SigningThreads } from '../keys/signing-threads.js';
 import { DEVELOPMENT_CA_CRL_NAME, crlUrl } from './crl.js';
 
 /**
@@ -32,6 +33,8 @@ export interface DevelopmentPkiOptions {
    * what they have.
    */
   crlBaseUrl?: string;
+  /** Where the development signing key's RSA signatures are computed (see SigningThreads). */
+  threads?: SigningThreads;
 }
 
 const files = {
@@ -71,15 +74,15 @@ const crypto = webcrypto as unknown as Crypto;
  */
 export async function ensureDevelopmentPki(pkiFolder: string, options: DevelopmentPkiOptions = {}): Promise<DevelopmentPki> {
   await mkdir(pkiFolder, { recursive: true, mode: 0o700 });
-  if (await allFilesExist(pkiFolder)) return loadPki(pkiFolder);
+  if (await allFilesExist(pkiFolder)) return loadPki(pkiFolder, options.threads);
   return withCreationLock(pkiFolder, async () => {
     // Another process may have created it while we waited for the lock.
-    if (await allFilesExist(pkiFolder)) return loadPki(pkiFolder);
+    if (await allFilesExist(pkiFolder)) return loadPki(pkiFolder, options.threads);
     // Remove the leftovers first: then "all six files exist" can only ever mean "all six are new".
     await Promise.all(Object.values(files).map((name) => rm(join(pkiFolder, name), { force: true })));
     const created = await createPkiFiles(options);
     await writePkiFiles(pkiFolder, created);
-    return fromFiles(created, true);
+    return fromFiles(created, true, options.threads);
   });
 }
 
@@ -95,10 +98,10 @@ async function allFilesExist(folder: string): Promise<boolean> {
   return found.every(Boolean);
 }
 
-async function loadPki(folder: string): Promise<DevelopmentPki> {
+async function loadPki(folder: string, threads?: SigningThreads): Promise<DevelopmentPki> {
   const pki = await readPkiFiles(folder);
   try {
-    return fromFiles(pki, false);
+    return fromFiles(pki, false, threads);
   } catch (error) {
     throw new KeyMaterialError(
       `The development PKI in ${folder} cannot be used (${(error as Error).message}); ` +
@@ -116,7 +119,7 @@ async function readPkiFiles(folder: string): Promise<PkiFiles> {
 }
 
 /** Checks that the files belong together, so a hand-edited folder fails at start-up, not at a verifier. */
-function fromFiles(pki: PkiFiles, created: boolean): DevelopmentPki {
+function fromFiles(pki: PkiFiles, created: boolean, threads?: SigningThreads): DevelopmentPki {
   const ca = new X509Certificate(pki.caCertificate);
   if (!ca.checkPrivateKey(createPrivateKey(pki.caKey))) throw new Error('ca.key.pem does not match ca.cert.pem');
   const signer = createPemSigner({
@@ -124,6 +127,7 @@ function fromFiles(pki: PkiFiles, created: boolean): DevelopmentPki {
     keyPem: pki.signingKey,
     certificatePem: pki.signingCertificate,
     chainPem: pki.caCertificate,
+    threads,
   });
   const tsa = new X509Certificate(pki.tsaCertificate);
   if (!tsa.checkPrivateKey(createPrivateKey(pki.tsaKey)) || !tsa.checkIssued(ca) || !tsa.verify(ca.publicKey)) {

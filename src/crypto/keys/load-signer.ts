@@ -5,9 +5,10 @@ import { createPemSigner } from './pem-signer.js';
 import { createPkcs11Signer } from './pkcs11-signer.js';
 import { createPkcs12Signer } from './pkcs12-signer.js';
 import { KeyMaterialError, type Signer } from './signer.js';
+import type { SigningThreads } from './signing-threads.js';
 
 /**
- * Builds the Signer a key source describes, then proves it: one test signature verified against the
+ * Builds the Signer a key source describes (software keys sign on `threads` when given), then proves it: one test signature verified against the
  * certificate, so a token key that does not belong to the configured certificate stops the start
  * instead of producing signatures no one can verify.
  */
@@ -15,6 +16,7 @@ export async function loadSigner(
   name: string,
   source: KeySource,
   resolveSecret: (reference: string, what: string) => Promise<string>,
+  threads?: SigningThreads,
 ): Promise<Signer> {
   const optionalText = async (file?: string) => (file ? readFile(file, 'utf8') : undefined);
   let signer: Signer;
@@ -25,6 +27,7 @@ export async function loadSigner(
         keyPem: await readFile(source.key, 'utf8'),
         certificatePem: await readFile(source.certificate, 'utf8'),
         chainPem: await optionalText(source.chain),
+        threads,
       });
       break;
     case 'pkcs12':
@@ -34,6 +37,7 @@ export async function loadSigner(
         password: await resolveSecret(source.password, `key "${name}" password`),
         certificatePem: await optionalText(source.certificate),
         chainPem: await optionalText(source.chain),
+        threads,
       });
       break;
     case 'pkcs11':

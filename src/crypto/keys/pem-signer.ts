@@ -1,6 +1,7 @@
 import { X509Certificate, constants, createPrivateKey, privateEncrypt, type KeyObject } from 'node:crypto';
 import { createEcdsaDigestSigner } from './ecdsa-digest-signature.js';
 import { KeyMaterialError, assertDigestLength, type Signer, type SignerHash } from './signer.js';
+import type { SigningThreads } from './signing-threads.js';
 
 export interface PemSignerInput {
   name: string;
@@ -9,6 +10,8 @@ export interface PemSignerInput {
   certificatePem: string;
   /** Issuer certificates, nearest issuer first, up to the root; any number of PEM blocks. */
   chainPem?: string;
+  /** RSA signatures are computed on these threads instead of the calling one (the service passes them). */
+  threads?: SigningThreads;
 }
 
 /*
@@ -48,7 +51,12 @@ export function createPemSigner(input: PemSignerInput): Signer {
   const chain = readChain(input.chainPem ?? '', label);
   checkChainIssues(certificate, chain, label);
 
-  const signDigest = keyAlgorithm === 'RSA' ? rsaDigestSigner(privateKey) : ecDigestSigner(privateKey, label);
+  const signDigest =
+    keyAlgorithm !== 'RSA'
+      ? ecDigestSigner(privateKey, label)
+      : input.threads
+        ? threadedRsaDigestSigner(input.threads, privateKey)
+        : rsaDigestSigner(privateKey);
   return Object.freeze({
     name: input.name,
     certificateDer: certificate.raw,
@@ -67,6 +75,11 @@ function rsaDigestSigner(privateKey: KeyObject): (digest: Buffer, hash: SignerHa
       { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
       Buffer.concat([digestInfoPrefixes[hash], digest]),
     );
+}
+
+function threadedRsaDigestSigner(threads: SigningThreads, privateKey: KeyObject): (digest: Buffer, hash: SignerHash) => Promise<Buffer> {
+  const sign = threads.registerRsaKey(privateKey);
+  return (digest, hash) => sign(Buffer.concat([digestInfoPrefixes[hash], digest]));
 }
 
 function ecDigestSigner(privateKey: KeyObject, label: string): (digest: Buffer, hash: SignerHash) => Buffer {

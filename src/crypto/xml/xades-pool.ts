@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../util/module-worker.js';
 import { errorCodes, type ErrorCode } from '../../errors/codes.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { XadesPrepareRequest, XadesPrepared } from './xades-prepare.js';
@@ -9,11 +10,7 @@ import type { WorkerRequest, WorkerResponse } from './xades-worker.js';
  * A fixed-size pool of worker threads that read, canonicalize and digest XML documents for XAdES
  * (xades-prepare.ts), so that a 200 KB invoice never holds the event loop; signing stays with the Signer
  * in the calling thread (it may be an HSM). One document per worker at a time; the rest wait in order.
- *
- * Starting the worker from TypeScript: under `node --import tsx` a worker inherits `--import tsx` in its
- * execArgv, but on Node 20 the loader hooks it registers do not apply to the worker's entry module
- * (ERR_UNKNOWN_FILE_EXTENSION for .ts, checked on 20.20), so a .ts entry is started through a one-line
- * bootstrap that registers tsx's ESM hooks first. Compiled to dist/, the pool starts xades-worker.js.
+ * Workers start through startModuleWorker (dist/ or TypeScript sources alike).
  */
 
 export interface XadesPoolOptions {
@@ -152,14 +149,7 @@ export class XadesPool {
 }
 
 function createWorker(maxWorkerMemoryMb: number): Worker {
-  const options = { resourceLimits: { maxOldGenerationSizeMb: maxWorkerMemoryMb } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./xades-worker.js', import.meta.url), options);
-  const entry = new URL('./xades-worker.ts', import.meta.url).href;
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })` +
-    '.catch((error) => { process.nextTick(() => { throw error; }); });';
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, './xades-worker', { resourceLimits: { maxOldGenerationSizeMb: maxWorkerMemoryMb } });
 }
 
 function workerFailure(error: Error & { code?: string }): SignetError {
