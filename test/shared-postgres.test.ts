@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createWorkFolder, startChildService } from './support/child-service.js';
 import { basicAuth, createTestDatabase, startTestService, testStores, waitUntilFinal, type TestService } from './support/test-service.js';
 
 // Several instances on one PostgreSQL database: whichever instance a client reaches answers.
@@ -103,6 +106,59 @@ if (testStores().includes('postgres')) {
         await two.stop();
         await database.drop();
         receiver.close();
+      }
+    });
+  });
+}
+
+if (testStores().includes('postgres')) {
+  describe('an instance whose clock is wrong, sharing PostgreSQL', () => {
+    test('its clock 60 s ahead, it neither takes a live lease for expired nor stops working', { timeout: 60_000 }, async () => {
+      const database = await createTestDatabase();
+      const auth = basicAuth('client-a', 'secret-a');
+      const api = await startTestService({ databaseUrl: database.url, flags: ['--workers=0'] });
+      const folder = await createWorkFolder({ 'client-a': { secret: 'secret-a' } });
+      const skew = path.join(folder, 'clock-ahead.mjs');
+      await writeFile(skew, 'const real = Date.now; Date.now = () => real() + 60_000;\n');
+      let skewed: Awaited<ReturnType<typeof startChildService>> | undefined;
+      try {
+        const submit = (reference: string) =>
+          fetch(`${api.url}/v1/signatures`, {
+            method: 'POST',
+            headers: { authorization: auth, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              externalReference: reference,
+              signature: { format: 'CAdES', level: 'B-B' },
+              documents: [{ name: 'a.txt', content: Buffer.from(reference).toString('base64') }],
+            }),
+          }).then(async (response) => ((await response.json()) as { taskId: string }).taskId);
+        // A task another (healthy) instance holds with a 20 s lease, on the shared clock.
+        const held = await submit('held-by-another');
+        const claimed = await api.store.queue.claimNextTask('healthy-instance', 20_000);
+        assert.equal(claimed?.id, held);
+
+        skewed = await startChildService({
+          workFolder: folder,
+          nodeArgs: [`--import=${skew}`],
+          flags: [`--database-url=${database.url}`, '--workers=1'],
+        });
+        assert.ok(
+          skewed.logs.some((line) => line.includes("clock differs from PostgreSQL's")),
+          'the skewed instance says its clock is off',
+        );
+        // It works: a new task is signed by it …
+        const fresh = await submit('fresh');
+        const done = await waitUntilFinal(api.url, auth, fresh, 20_000);
+        assert.equal(done.status, 'SUCCEEDED');
+        // … but the held one, whose lease has 20 s left on the shared clock (and 40 s ago expired on the
+        // skewed machine's), is still the healthy instance's.
+        const row = await api.store.tasks.findByIdForEngine(held);
+        assert.equal(row?.status, 'RUNNING');
+        assert.equal(row?.lease_owner, 'healthy-instance');
+      } finally {
+        await skewed?.kill();
+        await api.stop();
+        await database.drop();
       }
     });
   });

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { AttemptOutcome, DeliveryRepository, DeliveryRow } from '../store/delivery-repository.js';
 import type { Logger } from '../util/logger.js';
 import { uuid7 } from '../util/uuid7.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export interface AttemptResult {
   statusCode?: number;
@@ -89,9 +90,9 @@ export class DeliveryRunner {
   private attempt(delivery: DeliveryRow): void {
     this.perHost.set(delivery.host, (this.perHost.get(delivery.host) ?? 0) + 1);
     const run = (async () => {
-      const attemptedAt = Date.now();
+      const attemptedAt = currentTimeMs();
       const result = await this.options.send(delivery);
-      const outcome = this.options.decide(delivery, result, Date.now());
+      const outcome = this.options.decide(delivery, result, currentTimeMs());
       await this.record({ delivery, attempt: { attemptedAt, ...result }, outcome });
     })()
       .catch((error) => this.options.log.error({ err: (error as Error).message, deliveryId: delivery.id }, 'delivery attempt failed'))
@@ -131,7 +132,7 @@ export class DeliveryRunner {
     const pollMs = this.options.pollIntervalMs ?? 1000;
     const next = await this.options.deliveries.nextDueAt().catch(() => undefined);
     // Due but not claimable means every due receiver is at its limit: a finishing attempt wakes us.
-    const untilNext = next === undefined ? pollMs : next - Date.now();
+    const untilNext = next === undefined ? pollMs : next - currentTimeMs();
     const delay = untilNext <= 0 ? pollMs : Math.min(pollMs, untilNext);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);

@@ -6,6 +6,7 @@ import type { TaskQueue, TaskRow } from '../store/task-queue.js';
 import { uuid7 } from '../util/uuid7.js';
 import type { Logger } from '../util/logger.js';
 import { retryDelayMs } from './backoff.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export interface TaskContext {
   task: TaskRow;
@@ -138,7 +139,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     );
     let delay = pollMs;
     const next = await this.options.queue.nextRunAt().catch(() => undefined);
-    if (next !== undefined) delay = Math.max(10, Math.min(pollMs, next - Date.now()));
+    if (next !== undefined) delay = Math.max(10, Math.min(pollMs, next - currentTimeMs()));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delay);
       this.wakeWaiters.push(() => {
@@ -162,14 +163,14 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
         this.emit('lost', task);
       }
     }, Math.max(50, Math.floor(leaseMs / 3)));
-    const started = Date.now();
+    const started = currentTimeMs();
     try {
       const handler = this.options.handlers[task.kind];
       if (!handler) throw new Error(`no handler for task kind ${task.kind}`);
       const result = await handler({ task, owner: this.owner, signal: controller.signal, log });
       if (controller.signal.aborted) return;
       if (await queue.completeTask(task.id, this.owner, result)) {
-        this.emit('succeeded', task, Date.now() - started);
+        this.emit('succeeded', task, currentTimeMs() - started);
         this.options.onFinished?.(task);
       }
     } catch (error) {
@@ -194,7 +195,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     try {
       if (retryable && task.attempts < task.max_attempts) {
         const delay = retryDelayMs(task.attempts);
-        if (await queue.retryTaskLater(task.id, this.owner, Date.now() + delay, code, message)) {
+        if (await queue.retryTaskLater(task.id, this.owner, currentTimeMs() + delay, code, message)) {
           this.emit('retrying', task, delay);
         }
       } else if (await queue.failTask(task.id, this.owner, code, message)) {

@@ -2,6 +2,7 @@ import type { MailOutboxRepository } from '../store/user-repository.js';
 import type { Logger } from '../util/logger.js';
 import { envelopeAddress } from './mail-message.js';
 import type { MailTransport } from './mail-transport.js';
+import { currentTimeMs } from '../util/clock.js';
 
 /** Delays after failed attempts: an SMTP outage delays mail, it never loses or blocks anything. */
 const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000];
@@ -65,7 +66,7 @@ export class MailSender {
       } catch (error) {
         const delay = delays[Math.min(mail.attempts, delays.length - 1)];
         log.warn({ mailId: mail.id, err: (error as Error).message, retryInMs: delay }, 'sending an e-mail failed; retrying later');
-        await outbox.retryLater(mail, Date.now() + delay, (error as Error).message).catch(() => {});
+        await outbox.retryLater(mail, currentTimeMs() + delay, (error as Error).message).catch(() => {});
       }
     }
   }
@@ -73,7 +74,7 @@ export class MailSender {
   private async idle(): Promise<void> {
     const pollMs = this.options.pollIntervalMs ?? 2000;
     const next = await this.options.outbox.nextDueAt().catch(() => undefined);
-    const delay = next === undefined ? pollMs : Math.max(10, Math.min(pollMs, next - Date.now()));
+    const delay = next === undefined ? pollMs : Math.max(10, Math.min(pollMs, next - currentTimeMs()));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
       this.wakeUp = done;

@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { SqlDialect } from './database.js';
 import type { Database, DeliveryAttemptTable, DeliveryTable } from './schema.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
 export type DeliveryAttemptRow = Selectable<DeliveryAttemptTable>;
@@ -30,7 +31,7 @@ export class DeliveryRepository {
    * Claims up to `limit` due deliveries, leaving out receivers already at their concurrency limit;
    * expired leases (a crashed sender) are due again.
    */
-  async claimDue(owner: string, leaseMs: number, limit: number, skipHosts: readonly string[] = [], now = Date.now()): Promise<DeliveryRow[]> {
+  async claimDue(owner: string, leaseMs: number, limit: number, skipHosts: readonly string[] = [], now = currentTimeMs()): Promise<DeliveryRow[]> {
     const due = this.db
       .selectFrom('deliveries')
       .select('id')
@@ -117,7 +118,7 @@ export class DeliveryRepository {
   }
 
   /** "Deliver again now": every delivery of the task becomes due at once, finished ones included. */
-  async redeliverNow(clientId: string, taskId: string, now = Date.now()): Promise<number> {
+  async redeliverNow(clientId: string, taskId: string, now = currentTimeMs()): Promise<number> {
     const result = await this.db
       .updateTable('deliveries')
       .set({ status: 'PENDING', next_attempt_at: now, finished_at: null })

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { SqlDialect } from './database.js';
 import type { Database, DocumentTable } from './schema.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export type DocumentRow = Selectable<DocumentTable>;
 
@@ -58,7 +59,7 @@ export class DocumentRepository {
    * the task is still leased to `owner` and only for documents still waiting: an attempt that lost
    * its lease cannot overwrite what the attempt that took over has recorded.
    */
-  async recordResults(taskId: string, owner: string, results: readonly DocumentResult[], now = Date.now()): Promise<boolean> {
+  async recordResults(taskId: string, owner: string, results: readonly DocumentResult[], now = currentTimeMs()): Promise<boolean> {
     if (results.length === 0) return true;
     return this.db.transaction().execute(async (trx) => {
       const leased = await trx

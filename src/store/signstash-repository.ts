@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { currentTimeMs } from '../util/clock.js';
 
 /** Numeric operation ids of the Sign'Stash surface ↔ task ids; every query is scoped by client id. */
 export class SignstashRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** The operation's number, assigned on first use; a concurrent first use gets the same number. */
-  async numberForTask(clientId: string, taskId: string, now = Date.now()): Promise<number> {
+  async numberForTask(clientId: string, taskId: string, now = currentTimeMs()): Promise<number> {
     const existing = await this.findNumber(clientId, taskId);
     if (existing !== undefined) return existing;
     await this.db

@@ -7,6 +7,7 @@ import { FileBlobStore } from './file-blob-store.js';
 import { openDatabase, type SqlDialect, type StoreDatabase } from './database.js';
 import { DeliveryRepository } from './delivery-repository.js';
 import { DocumentRepository } from './document-repository.js';
+import { startClockSync } from './clock-sync.js';
 import { migrate } from './migrate.js';
 import { RegistrationRepository } from './registration-repository.js';
 import { SettingsRepository } from './settings-repository.js';
@@ -49,6 +50,8 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
     database.dialect === 'postgres' ? new DatabaseBlobStore(database.db) : new FileBlobStore(path.join(options.workFolder, 'blobs'));
   const notifications = new TaskNotifications(database.pgPool, options.log ?? silentLogger);
   await notifications.start();
+  // Instances sharing PostgreSQL stamp leases and due times on its clock, not their own.
+  const stopClockSync = database.pgPool ? await startClockSync(database.pgPool, options.log ?? silentLogger) : () => {};
   return {
     dialect: database.dialect,
     database,
@@ -68,6 +71,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
       await blobs.checkWritable();
     },
     async close() {
+      stopClockSync();
       await notifications.close();
       await database.close();
     },

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SqlDialect } from './database.js';
 import type { Database, TaskTable } from './schema.js';
 import { withoutWaitingForFlush } from './sqlite-group-commit.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export type TaskRow = Selectable<TaskTable>;
 
@@ -33,7 +34,7 @@ export class TaskQueue {
     private readonly dialect: SqlDialect,
   ) {}
 
-  async claimNextTask(owner: string, leaseMs: number, now = Date.now()): Promise<TaskRow | undefined> {
+  async claimNextTask(owner: string, leaseMs: number, now = currentTimeMs()): Promise<TaskRow | undefined> {
     // Two single-index lookups, each O(1) by its partial index. One query with both conditions OR-ed
     // had to sort every runnable task to find the oldest: with 3,000 queued registrations a claim
     // cost 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
@@ -89,7 +90,7 @@ export class TaskQueue {
   }
 
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
-  async renewLease(id: string, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+  async renewLease(id: string, owner: string, leaseMs: number, now = currentTimeMs()): Promise<boolean> {
     // A renewal lost to a power failure only shortens a lease that the restart ends anyway.
     const result = await withoutWaitingForFlush(() =>
       this.db
@@ -103,7 +104,7 @@ export class TaskQueue {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async completeTask(id: string, owner: string, result: unknown, now = Date.now()): Promise<boolean> {
+  async completeTask(id: string, owner: string, result: unknown, now = currentTimeMs()): Promise<boolean> {
     return this.finish(id, owner, 'succeeded', now, (trx) =>
       trx
         .updateTable('tasks')
@@ -125,7 +126,7 @@ export class TaskQueue {
   }
 
   /** Final failure: FAILED with its error. */
-  async failTask(id: string, owner: string, code: string, message: string, now = Date.now()): Promise<boolean> {
+  async failTask(id: string, owner: string, code: string, message: string, now = currentTimeMs()): Promise<boolean> {
     return this.finish(id, owner, 'failed', now, (trx) =>
       trx
         .updateTable('tasks')
@@ -152,7 +153,7 @@ export class TaskQueue {
     runAt: number,
     code: string,
     message: string,
-    now = Date.now(),
+    now = currentTimeMs(),
   ): Promise<boolean> {
     return this.finish(id, owner, 'retry-scheduled', now, (trx) =>
       trx
@@ -167,7 +168,7 @@ export class TaskQueue {
   }
 
   /** Shutdown: hand unfinished work back without counting the interrupted attempt. */
-  async releaseTask(id: string, owner: string, now = Date.now()): Promise<boolean> {
+  async releaseTask(id: string, owner: string, now = currentTimeMs()): Promise<boolean> {
     return this.finish(id, owner, 'released', now, (trx) =>
       trx
         .updateTable('tasks')
@@ -190,7 +191,7 @@ export class TaskQueue {
    * Tasks whose every attempt ended with the worker gone (a crash, an out-of-memory kill) would be
    * reclaimed forever and take each instance down in turn; once out of attempts they fail instead.
    */
-  async failAbandonedTasks(now = Date.now()): Promise<number> {
+  async failAbandonedTasks(now = currentTimeMs()): Promise<number> {
     const abandoned = await this.db
       .selectFrom('tasks')
       .select('id')
@@ -256,7 +257,7 @@ export async function recordEvent(
   event: string,
   attempt: number,
   detail: string | null,
-  at = Date.now(),
+  at = currentTimeMs(),
 ): Promise<void> {
   await trx.insertInto('task_events').values({ task_id: taskId, at, event, attempt, detail }).execute();
 }

@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { DocumentTable, Database, TaskKind, TaskStatus, TaskTable } from './schema.js';
 import { recordEvent, type TaskRow } from './task-queue.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export type NewTask = Insertable<TaskTable>;
 export type NewDocument = Insertable<DocumentTable>;
@@ -81,7 +82,7 @@ export class TaskRepository {
   }
 
   /** PENDING → CANCELLED in one statement; undefined when the task was not PENDING. */
-  async cancel(clientId: string, id: string, now = Date.now()): Promise<TaskRow | undefined> {
+  async cancel(clientId: string, id: string, now = currentTimeMs()): Promise<TaskRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('tasks')

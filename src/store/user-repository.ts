@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, MailOutboxTable, UserAccountTable, UserIdTable } from './schema.js';
+import { currentTimeMs } from '../util/clock.js';
 
 export type UserAccountRow = Selectable<UserAccountTable>;
 export type UserIdRow = Selectable<UserIdTable>;
@@ -71,7 +72,7 @@ export class UserRepository {
 export class MailOutboxRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async claimDue(leaseMs: number, now = Date.now()): Promise<MailRow | undefined> {
+  async claimDue(leaseMs: number, now = currentTimeMs()): Promise<MailRow | undefined> {
     const due = (await this.db
       .selectFrom('mail_outbox')
       .select('id')
@@ -93,7 +94,7 @@ export class MailOutboxRepository {
       .executeTakeFirst();
   }
 
-  async markSent(mail: MailRow, now = Date.now()): Promise<void> {
+  async markSent(mail: MailRow, now = currentTimeMs()): Promise<void> {
     await this.db
       .updateTable('mail_outbox')
       .set((eb) => ({ status: 'SENT', message: '', sent_at: now, lease_until: null, attempts: eb('attempts', '+', 1), last_error: null }))

@@ -42,9 +42,10 @@ export async function createWorkFolder(
 
 /** Starts `node bin/signet.js serve` on an ephemeral port and waits for "signet is listening". */
 export async function startChildService(
-  options: { workFolder: string; flags?: string[]; startTimeoutMs?: number },
+  options: { workFolder: string; flags?: string[]; startTimeoutMs?: number; nodeArgs?: string[] },
 ): Promise<ChildService> {
   const args = [
+    ...(options.nodeArgs ?? []),
     'bin/signet.js',
     'serve',
     '--port=0',

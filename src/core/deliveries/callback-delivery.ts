@@ -5,6 +5,7 @@ import type { TaskRow } from '../../store/task-queue.js';
 import { uuid7 } from '../../util/uuid7.js';
 import { ridOfTask } from '../registrations/registration-queries.js';
 import { taskLinks } from '../tasks/task-links.js';
+import { currentTimeMs } from '../../util/clock.js';
 
 /**
  * The callback a finished task sends (API.md §5). The body is fixed now, in the transaction that
@@ -32,7 +33,7 @@ export async function recordCallbackDelivery(
   trx: Kysely<Database>,
   task: TaskRow,
   firstDelayMs: number,
-  now = Date.now(),
+  now = currentTimeMs(),
 ): Promise<void> {
   if (!task.callback_url) return;
   const { type, body } = callbackBody(task, now);

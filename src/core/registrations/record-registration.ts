@@ -6,6 +6,7 @@ import type { CoreContext } from '../core-context.js';
 import { generateRid } from './rid.js';
 import { contentBlobKey, type StagedContent } from './stage-content.js';
 import { tokenFacts } from './token-facts.js';
+import { currentTimeMs } from '../../util/clock.js';
 
 /** What a register-* task's result_json holds: GetTaskInfo's `rid`. */
 export interface RegistrationResult {
@@ -75,7 +76,7 @@ export async function recordRegistration(
       tsa: context.timestamps.name,
       registered_at: info.genTime.getTime(),
       capture_json: captureJson,
-      created_at: Date.now(),
+      created_at: currentTimeMs(),
     });
     if ('inserted' in outcome) return { rid: outcome.inserted.rid };
     if ('duplicate' in outcome) {

@@ -6,6 +6,7 @@ import type { TaskRow } from '../../store/task-queue.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import { currentTimeMs } from '../../util/clock.js';
 
 export interface NewTask {
   kind: TaskKind;
@@ -43,7 +44,7 @@ export async function enqueueTask(
   const fingerprint = createHash('sha256')
     .update(canonicalJson({ kind: spec.kind, callbackUrl: spec.callbackUrl, identity: spec.identity }))
     .digest('hex');
-  const now = Date.now();
+  const now = currentTimeMs();
   const id = uuid7(now);
   const { created, task } = await context.store.tasks.insertTask(
     {

@@ -3,6 +3,7 @@ import type { TaskKind, TaskStatus } from '../../store/schema.js';
 import type { TaskRow } from '../../store/task-queue.js';
 import { isUuid } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import { currentTimeMs } from '../../util/clock.js';
 
 /** GetTaskInfo: a client's own task, else not_found (never "forbidden": others' ids stay invisible). */
 export async function getTask(context: CoreContext, client: ClientIdentity, taskId: string): Promise<TaskRow> {
@@ -57,11 +58,11 @@ export function isFinal(status: TaskStatus): boolean {
  * Event-driven (in-process emitter, NOTIFY on PostgreSQL) with a slow poll as a safety net.
  */
 export async function waitForTask(context: CoreContext, client: ClientIdentity, taskId: string, timeoutMs: number): Promise<TaskRow> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = currentTimeMs() + timeoutMs;
   let task = await getTask(context, client, taskId);
-  while (!isFinal(task.status) && Date.now() < deadline) {
+  while (!isFinal(task.status) && currentTimeMs() < deadline) {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - Date.now())));
+      const timer = setTimeout(done, Math.min(1000, Math.max(0, deadline - currentTimeMs())));
       const unsubscribe = context.store.notifications.onFinished((finishedId) => {
         if (finishedId === taskId) done();
       });

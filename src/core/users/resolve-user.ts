@@ -5,6 +5,7 @@ import { composeMessage } from '../../mail/mail-message.js';
 import { isUniqueViolation } from '../../store/user-repository.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { CoreContext } from '../core-context.js';
+import { currentTimeMs } from '../../util/clock.js';
 
 export interface ResolvedUser {
   accountId: string;
@@ -37,7 +38,7 @@ export async function resolveUser(context: CoreContext, clientId: string, userId
 
     const key = emailKey(userEmail);
     const account = await users.findAccountByEmail(clientId, key);
-    const now = Date.now();
+    const now = currentTimeMs();
     try {
       if (account) {
         await users.linkUserId({ client_id: clientId, user_id: userId, account_id: account.id, created_at: now });

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { currentTimeMs } from '../../util/clock.js';
 
 /**
  * Access tokens are compact JWTs (RFC 7519) signed with HS256. The key lives in the shared
@@ -26,7 +27,7 @@ export class AccessTokens {
     return randomBytes(32).toString('base64');
   }
 
-  issue(clientId: string, secretFingerprint: string, ttlSeconds: number, now = Date.now()): { token: string; claims: AccessTokenClaims } {
+  issue(clientId: string, secretFingerprint: string, ttlSeconds: number, now = currentTimeMs()): { token: string; claims: AccessTokenClaims } {
     const iat = Math.floor(now / 1000);
     const claims: AccessTokenClaims = {
       sub: clientId,
@@ -42,7 +43,7 @@ export class AccessTokens {
   }
 
   /** The claims of a genuine, unexpired token; undefined for anything else. */
-  verify(token: string, now = Date.now()): AccessTokenClaims | undefined {
+  verify(token: string, now = currentTimeMs()): AccessTokenClaims | undefined {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [header, payload, signature] = parts;
