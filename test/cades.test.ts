@@ -193,6 +193,29 @@ test('signDigest output verifies with crypto.verify', async () => {
   await assert.rejects(pki.signer.signDigest(Buffer.alloc(32), 'sha512'), /sha512 digest is 64 bytes/);
 });
 
+test('a Signer that does not vouch for itself (an HSM, a remote service) has its signatures checked: garbage is refused', async () => {
+  // A token answering with the wrong bytes: flipped signature, same key and certificate otherwise.
+  const faulty: Signer = {
+    name: 'faulty-hsm',
+    certificateDer: pki.signer.certificateDer,
+    chainDer: pki.signer.chainDer,
+    keyAlgorithm: pki.signer.keyAlgorithm,
+    async signDigest(digest, hash) {
+      const signature = Buffer.from(await pki.signer.signDigest(digest, hash));
+      signature[10] ^= 0xff;
+      return signature;
+    },
+  };
+  const messageDigest = createHash('sha256').update('content').digest();
+  await assert.rejects(createCadesDetachedSignature({ messageDigest, signer: faulty }), /faulty-hsm.*does not verify/);
+  const { TimestampAuthority } = await import('../src/crypto/tsp/timestamp-authority.js');
+  const tsaSigner = createPemSigner({ name: 'tsa', keyPem: pki.tsa.keyPem, certificatePem: pki.tsa.certificatePem, chainPem: pki.caCertificatePem });
+  const faultyTsa: Signer = { ...tsaSigner, verifiesItself: undefined, signDigest: async (d, h) => Buffer.alloc((await tsaSigner.signDigest(d, h)).length, 1) };
+  await assert.rejects(new TimestampAuthority({ signer: faultyTsa }).issueToken(messageDigest, 'sha256'), /does not verify/);
+  // The software signer vouches for itself (OpenSSL checks its RSA-CRT results) and still verifies.
+  assert.equal(pki.signer.verifiesItself, true);
+});
+
 test('a key that does not match the certificate is refused', () => {
   assert.throws(
     () =>

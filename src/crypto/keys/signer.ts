@@ -12,6 +12,13 @@ export interface Signer {
   readonly chainDer: Buffer[];
   readonly keyAlgorithm: 'RSA' | 'EC';
   /**
+   * True when every signature this Signer answers is known to verify with its certificate, so callers
+   * need not check it again: a software key matched to its certificate at load, signing with OpenSSL,
+   * which checks its own RSA-CRT results against faults. HSMs and remote signers leave it unset and
+   * their signatures are verified before use.
+   */
+  readonly verifiesItself?: boolean;
+  /**
    * Digest in, signature out: signs an already computed digest (sha256/384/512).
    * RSA answers a PKCS#1 v1.5 signature; EC answers a DER `Ecdsa-Sig-Value` (RFC 5480 / RFC 5753),
    * which is the form CMS, X.509 and `crypto.verify` expect.
