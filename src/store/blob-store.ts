@@ -2,7 +2,18 @@ import type { Readable } from 'node:stream';
 
 export interface StoredBlob {
   size: number;
+  /** Hex SHA-256 of the bytes; empty when written with `{ hash: false }`. */
   sha256: string;
+}
+
+export interface BlobWriteOptions {
+  /** False: may stay in the page cache until `makeDurable` (default true). */
+  durable?: boolean;
+  /**
+   * False: skip the SHA-256 (signed outputs: nothing uses their hash, and it cost 0.12 ms of the event
+   * loop per 200 KB document). Default true.
+   */
+  hash?: boolean;
 }
 
 /**
@@ -16,7 +27,7 @@ export interface BlobStore {
    * `{ durable: false }` the bytes may still sit in the page cache: call `makeDurable` for a batch
    * of keys before anything depends on them (one round of flushes instead of one per blob).
    */
-  write(key: string, source: Readable | Buffer, options?: { durable?: boolean }): Promise<StoredBlob>;
+  write(key: string, source: Readable | Buffer, options?: BlobWriteOptions): Promise<StoredBlob>;
   /** Flushes blobs written with `{ durable: false }` to stable storage. */
   makeDurable(keys: readonly string[]): Promise<void>;
   createReadStream(key: string): Readable;

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { readAll } from '../util/read-all.js';
 import { uuid7 } from '../util/uuid7.js';
-import { assertBlobKey, type BlobStore, type StoredBlob } from './blob-store.js';
+import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
 
 /** 1 MiB: few rows for large documents, little memory per stream, far below PostgreSQL's 1 GB field cap. */
@@ -21,7 +21,8 @@ export class DatabaseBlobStore implements BlobStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Every committed row is already durable in PostgreSQL; `durable` changes nothing here. */
-  async write(key: string, source: Readable | Buffer, _options?: { durable?: boolean }): Promise<StoredBlob> {
+  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+    const hashing = options.hash ?? true;
     assertBlobKey(key);
     const staging = `tmp/${uuid7()}`;
     const hash = createHash('sha256');
@@ -36,7 +37,7 @@ export class DatabaseBlobStore implements BlobStore {
       let pendingBytes = 0;
       for await (const chunk of Buffer.isBuffer(source) ? [source] : source) {
         let bytes = chunk as Buffer;
-        hash.update(bytes);
+        if (hashing) hash.update(bytes);
         size += bytes.length;
         while (pendingBytes + bytes.length >= CHUNK_BYTES) {
           const take = CHUNK_BYTES - pendingBytes;
@@ -60,7 +61,7 @@ export class DatabaseBlobStore implements BlobStore {
       await this.db.deleteFrom('blob_chunks').where('blob_key', '=', staging).execute().catch(() => {});
       throw error;
     }
-    return { size, sha256: hash.digest('hex') };
+    return { size, sha256: hashing ? hash.digest('hex') : '' };
   }
 
   async makeDurable(_keys: readonly string[]): Promise<void> {}

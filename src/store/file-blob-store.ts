@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../util/map-limit.js';
-import { assertBlobKey, type BlobStore, type StoredBlob } from './blob-store.js';
+import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 
 /**
  * Blobs as files in the work folder (the embedded default). Uploads stream straight to disk while
@@ -27,8 +27,9 @@ export class FileBlobStore implements BlobStore {
   }
 
   /** Streams `source` to the blob, hashing as it goes; rejects (and leaves nothing) on error. */
-  async write(key: string, source: Readable | Buffer, options: { durable?: boolean } = {}): Promise<StoredBlob> {
+  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
     const durable = options.durable ?? true;
+    const hashing = options.hash ?? true;
     const finalPath = this.pathOf(key);
     await this.ensureFolder(path.dirname(finalPath));
     const tempPath = `${finalPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -36,7 +37,7 @@ export class FileBlobStore implements BlobStore {
     let size = 0;
     try {
       if (Buffer.isBuffer(source)) {
-        hash.update(source);
+        if (hashing) hash.update(source);
         size = source.length;
         const handle = await open(tempPath, 'w');
         try {
@@ -48,7 +49,7 @@ export class FileBlobStore implements BlobStore {
       } else {
         const hasher = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
+            if (hashing) hash.update(chunk);
             size += chunk.length;
             callback(null, chunk);
           },
@@ -63,7 +64,7 @@ export class FileBlobStore implements BlobStore {
       await rm(tempPath, { force: true });
       throw error;
     }
-    return { size, sha256: hash.digest('hex') };
+    return { size, sha256: hashing ? hash.digest('hex') : '' };
   }
 
   private async ensureFolder(folder: string): Promise<void> {

@@ -10,6 +10,7 @@ import type { TimestampClient } from '../../crypto/tsp/timestamp-client.js';
 import { signXades } from '../../crypto/xml/xades-sign.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { DocumentRow } from '../../store/document-repository.js';
+import type { CoreContext } from '../core-context.js';
 import type { ResolvedSignatureOptions } from './signature-options.js';
 
 export interface SigningTools {
@@ -20,11 +21,22 @@ export interface SigningTools {
   readContent(): Promise<Buffer>;
 }
 
+/** What signing a document needs of its row: format, level, options and what the content is. */
+export type DocumentToSign = Pick<DocumentRow, 'format' | 'level' | 'options_json' | 'content_type' | 'sha256'>;
+
+/** Signs with this service's key named in the options, its time-stamps and validation data. */
+export async function signWithServiceKeys(context: CoreContext, document: DocumentToSign, readContent: () => Promise<Buffer>): Promise<Buffer> {
+  const key = (JSON.parse(document.options_json) as { key: string }).key;
+  const signer = context.keys.get(key);
+  if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
+  return signDocument(document, { signer, timestamps: context.timestamps, validationData: context.validationData, readContent });
+}
+
 /**
  * Produces the signed artefact for one stored document at its format and level (ETSI baseline
  * profiles). What is not available yet fails the document — only it — with a code saying so.
  */
-export async function signDocument(document: DocumentRow, tools: SigningTools): Promise<Buffer> {
+export async function signDocument(document: DocumentToSign, tools: SigningTools): Promise<Buffer> {
   const options = JSON.parse(document.options_json) as Omit<ResolvedSignatureOptions, 'format' | 'level'> & {
     signatureLocation?: string;
   };

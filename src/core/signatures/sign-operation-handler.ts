@@ -3,7 +3,7 @@ import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { DocumentResult, DocumentRow } from '../../store/document-repository.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { CoreContext } from '../core-context.js';
-import { signDocument } from './sign-document.js';
+import { signWithServiceKeys } from './sign-document.js';
 import { inputBlobKey, outputBlobKey } from './stage-document.js';
 
 /**
@@ -81,17 +81,9 @@ async function signInBatches(
 
 /** Signs one document; a permanent failure is its result, a transient one aborts the attempt. */
 async function signOne(context: CoreContext, doc: DocumentRow): Promise<DocumentResult> {
-  const key = JSON.parse(doc.options_json).key as string;
-  const signer = context.keys.get(key);
   try {
-    if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
-    const signed = await signDocument(doc, {
-      signer,
-      timestamps: context.timestamps,
-      validationData: context.validationData,
-      readContent: () => context.store.blobs.readAll(inputBlobKey(doc.id)),
-    });
-    const stored = await context.store.blobs.write(outputBlobKey(doc.id), signed, { durable: false });
+    const signed = await signWithServiceKeys(context, doc, () => context.store.blobs.readAll(inputBlobKey(doc.id)));
+    const stored = await context.store.blobs.write(outputBlobKey(doc.id), signed, { durable: false, hash: false });
     return { id: doc.id, status: 'SIGNED', signedSize: stored.size };
   } catch (error) {
     if (isSignetError(error) && !error.transient) return { id: doc.id, status: 'FAILED', code: error.code, message: error.message };

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { openStore, type Store } from '../src/store/store.js';
+import { readAll } from '../src/util/read-all.js';
+import { createTestDatabase, testStores } from './support/test-service.js';
+
+for (const kind of testStores()) {
+  describe(`blob store (${kind})`, () => {
+    let store: Store;
+    let folder: string;
+    let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+    before(async () => {
+      folder = await mkdtemp(path.join(tmpdir(), 'signet-blobs-'));
+      if (kind === 'postgres') database = await createTestDatabase();
+      store = await openStore({ workFolder: folder, databaseUrl: database?.url });
+    });
+    after(async () => {
+      await store.close();
+      await database?.drop();
+      await rm(folder, { recursive: true, force: true });
+    });
+
+    test('a buffer and a stream are stored whole, hashed, and read back by readAll and as a stream', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024 + 5);
+      const expected = createHash('sha256').update(bytes).digest('hex');
+      const fromBuffer = await store.blobs.write('in/blob-a', bytes);
+      const fromStream = await store.blobs.write('in/blob-b', Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
+      for (const [key, stored] of [['in/blob-a', fromBuffer], ['in/blob-b', fromStream]] as const) {
+        assert.equal(stored.size, bytes.length);
+        assert.equal(stored.sha256, expected);
+        assert.ok((await store.blobs.readAll(key)).equals(bytes));
+        assert.ok((await readAll(store.blobs.createReadStream(key))).equals(bytes));
+      }
+    });
+
+    test('hash: false skips the digest, not the bytes', async () => {
+      const bytes = randomBytes(200 * 1024);
+      const stored = await store.blobs.write('out/blob-c', bytes, { durable: false, hash: false });
+      assert.deepEqual(stored, { size: bytes.length, sha256: '' });
+      await store.blobs.makeDurable(['out/blob-c']);
+      assert.ok((await store.blobs.readAll('out/blob-c')).equals(bytes));
+    });
+
+    test('a missing blob is refused by readAll; delete removes one', async () => {
+      await assert.rejects(store.blobs.readAll('in/never-written'));
+      await store.blobs.write('in/blob-d', Buffer.from('x'));
+      assert.equal(await store.blobs.exists('in/blob-d'), true);
+      await store.blobs.delete('in/blob-d');
+      assert.equal(await store.blobs.exists('in/blob-d'), false);
+    });
+  });
+}
