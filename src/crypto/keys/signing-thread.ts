@@ -1,34 +1,33 @@
 import { constants, privateEncrypt, type KeyObject } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { answerRequests } from '../../util/answer-requests.js';
 
 /**
- * Worker-thread entry of signing-threads.ts: holds the RSA keys it was given and answers
+ * Worker-thread entry of signing-threads.ts: holds the RSA keys broadcast to it and answers
  * "PKCS#1 v1.5 signature of this DigestInfo with key n".
  */
 
-export type SigningThreadMessage =
-  | { type: 'key'; keyId: number; key: KeyObject }
-  | { type: 'sign'; id: number; keyId: number; digestInfo: Uint8Array };
+export interface KeyBroadcast {
+  keyId: number;
+  key: KeyObject;
+}
 
-export type SigningThreadAnswer = { id: number; ok: true; signature: Uint8Array } | { id: number; ok: false; message: string };
+export interface SignRequest {
+  keyId: number;
+  digestInfo: Uint8Array;
+}
 
-if (!parentPort) throw new Error('signing-thread must run as a worker thread');
-const port = parentPort;
 const keys = new Map<number, KeyObject>();
 
-port.on('message', (message: SigningThreadMessage) => {
-  if (message.type === 'key') {
-    keys.set(message.keyId, message.key);
-    return;
-  }
-  let answer: SigningThreadAnswer;
-  try {
-    const key = keys.get(message.keyId);
-    if (!key) throw new Error(`signing thread has no key ${message.keyId}`);
-    const signature = privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, message.digestInfo);
-    answer = { id: message.id, ok: true, signature };
-  } catch (error) {
-    answer = { id: message.id, ok: false, message: (error as Error)?.message ?? String(error) };
-  }
-  port.postMessage(answer);
-});
+answerRequests<SignRequest, Uint8Array>(
+  (request) => {
+    const key = keys.get(request.keyId);
+    if (!key) throw new Error(`signing thread has no key ${request.keyId}`);
+    return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, request.digestInfo);
+  },
+  {
+    onBroadcast: (message) => {
+      const { keyId, key } = message as KeyBroadcast;
+      keys.set(keyId, key);
+    },
+  },
+);
