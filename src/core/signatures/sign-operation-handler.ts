@@ -63,19 +63,34 @@ async function signInBatches(
   waiting: DocumentRow[],
   signal: AbortSignal,
 ): Promise<void> {
-  for (let start = 0; start < waiting.length; start += RESULT_BATCH) {
-    signal.throwIfAborted();
-    const batch = waiting.slice(start, start + RESULT_BATCH);
-    const results = await mapLimit(batch, DOCUMENT_CONCURRENCY, (doc) => {
+  // Batch N is flushed and recorded while batch N+1 is signed: the flush waits on the disk, the
+  // signing on the cores (bench/batch-http.ts: 1 s of flushes in a 7 s, 2,500-document operation).
+  let recording: Promise<void> = Promise.resolve();
+  try {
+    for (let start = 0; start < waiting.length; start += RESULT_BATCH) {
       signal.throwIfAborted();
-      return signOne(context, doc);
-    });
-    // Outputs first reach stable storage, then the statuses that point at them are committed.
-    const signedKeys = results.filter((r) => r.status === 'SIGNED').map((r) => outputBlobKey(r.id));
-    await context.store.blobs.makeDurable(signedKeys);
-    if (!(await context.store.documents.recordResults(taskId, owner, results))) {
-      throw new SignetError('internal_error', 'The task lease was lost while signing; another attempt continues', { transient: true });
+      const batch = waiting.slice(start, start + RESULT_BATCH);
+      const results = await mapLimit(batch, DOCUMENT_CONCURRENCY, (doc) => {
+        signal.throwIfAborted();
+        return signOne(context, doc);
+      });
+      await recording;
+      recording = flushAndRecord(context, taskId, owner, results);
+      // Handled where it is awaited (next batch, or the finally below); not an unhandled rejection meanwhile.
+      recording.catch(() => {});
     }
+  } finally {
+    // Whatever happens, a batch already signed is recorded (or its failure surfaces) before returning.
+    await recording;
+  }
+}
+
+/** Outputs first reach stable storage, then the statuses that point at them are committed. */
+async function flushAndRecord(context: CoreContext, taskId: string, owner: string, results: DocumentResult[]): Promise<void> {
+  const signedKeys = results.filter((r) => r.status === 'SIGNED').map((r) => outputBlobKey(r.id));
+  await context.store.blobs.makeDurable(signedKeys);
+  if (!(await context.store.documents.recordResults(taskId, owner, results))) {
+    throw new SignetError('internal_error', 'The task lease was lost while signing; another attempt continues', { transient: true });
   }
 }
 
