@@ -46,6 +46,22 @@ for (const store of testStores()) {
       assert.equal(await service.store.queue.claimNextTask('probe', 1000), undefined);
     });
 
+    test('a cancelled file registration leaves no staged content behind', async () => {
+      const submit = await fetch(`${service.url}/v1/registrations/file`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: Buffer.from('never registered').toString('base64'), userId: 'u-1', userEmail: 'u@example.org' }),
+      });
+      assert.equal(submit.status, 202);
+      const { taskId } = (await submit.json()) as any;
+      const task = await service.store.tasks.findByIdForEngine(taskId);
+      const { blobId } = JSON.parse(task!.request_json) as { blobId: string };
+      assert.equal(await service.store.blobs.exists(`reg/${blobId}`), true, 'staged before the 202');
+      const cancel = await fetch(`${service.url}/v1/tasks/${taskId}/cancel`, { method: 'POST', headers: { authorization: auth } });
+      assert.equal(cancel.status, 200);
+      assert.equal(await service.store.blobs.exists(`reg/${blobId}`), false);
+    });
+
     test('Prefer: wait on an instance without workers answers 202 after the wait', async () => {
       const started = Date.now();
       const submit = await fetch(`${service.url}/v1/signatures`, {

@@ -41,3 +41,14 @@ export async function stageContent(store: Store, source: Readable | Buffer): Pro
 export async function discardContent(store: Store, staged: StagedContent | undefined): Promise<void> {
   if (staged) await store.blobs.delete(contentBlobKey(staged.blobId)).catch(() => {});
 }
+
+/**
+ * A register-file task cancelled while PENDING will never register its staged content: the bytes
+ * go. Unless an earlier attempt already recorded the registration (its completion was lost and the
+ * task was waiting to retry): then the registration owns them and they stay.
+ */
+export async function discardContentOfCancelledTask(store: Store, taskId: string, requestJson: string): Promise<void> {
+  if (await store.registrations.findByTask(taskId)) return;
+  const { blobId } = JSON.parse(requestJson) as { blobId?: string };
+  if (blobId) await store.blobs.delete(contentBlobKey(blobId)).catch(() => {});
+}

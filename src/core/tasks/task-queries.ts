@@ -4,6 +4,7 @@ import type { TaskRow } from '../../store/task-queue.js';
 import { isUuid } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
 import { currentTimeMs } from '../../util/clock.js';
+import { discardContentOfCancelledTask } from '../registrations/stage-content.js';
 
 /** GetTaskInfo: a client's own task, else not_found (never "forbidden": others' ids stay invisible). */
 export async function getTask(context: CoreContext, client: ClientIdentity, taskId: string): Promise<TaskRow> {
@@ -46,6 +47,7 @@ export async function cancelTask(context: CoreContext, client: ClientIdentity, t
   if (!cancelled) {
     throw new SignetError('task_not_cancellable', `Task ${taskId} is ${existing.status}; only a PENDING task can be cancelled`);
   }
+  if (cancelled.kind === 'register-file') await discardContentOfCancelledTask(context.store, cancelled.id, cancelled.request_json);
   return cancelled;
 }
 
