@@ -79,8 +79,20 @@ export class DeliveryRepository {
           }))
           .where('id', '=', delivery.id)
           .where('lease_owner', '=', owner)
+          // Not when "deliver again now" came after this attempt had started (it was due at a later time).
+          .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', attempt.attemptedAt)]))
           .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) continue;
+        if (Number(updated.numUpdatedRows) !== 1) {
+          // Asked to deliver again while this attempt was under way: the attempt is logged, the
+          // delivery stays due as asked, so the new request is not absorbed by an older attempt.
+          const redelivered = await trx
+            .updateTable('deliveries')
+            .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_owner: null, lease_until: null }))
+            .where('id', '=', delivery.id)
+            .where('lease_owner', '=', owner)
+            .executeTakeFirst();
+          if (Number(redelivered.numUpdatedRows) !== 1) continue;
+        }
         logged.push({
           delivery_id: delivery.id,
           attempted_at: attempt.attemptedAt,
