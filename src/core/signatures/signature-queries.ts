@@ -17,6 +17,15 @@ export async function getSignatureOperation(context: CoreContext, client: Client
   return { task, documents: await context.store.documents.listForTask(task.id) };
 }
 
+/** The newest operation holding a document with this external reference (Sign'Stash's lookup). */
+export async function findNewestOperationIdByDocumentReference(context: CoreContext, client: ClientIdentity, externalReference: string): Promise<string> {
+  const taskIds = await context.store.documents.findTaskIdsByDocumentReference(client.id, externalReference);
+  // Task ids are UUIDv7: the greatest is the newest.
+  const newest = taskIds.sort().at(-1);
+  if (!newest) throw new SignetError('not_found', `No document with external reference "${externalReference}"`);
+  return newest;
+}
+
 /** Status by reference: the operation with that reference, or those holding a document with it. */
 export async function findSignatureOperationsByReference(
   context: CoreContext,

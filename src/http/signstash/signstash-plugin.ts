@@ -5,6 +5,7 @@ import type { ClientIdentity, CoreContext } from '../../core/core-context.js';
 import { getSignatureOperationByNumber, operationNumber } from '../../core/signatures/operation-numbers.js';
 import { DEFAULT_KEY } from '../../core/signatures/signature-options.js';
 import {
+  findNewestOperationIdByDocumentReference,
   findSignatureOperationsByReference,
   getSignatureOperation,
   openSignedBlob,
@@ -181,9 +182,7 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
       },
     },
     async (request) => {
-      const taskIds = await context.store.documents.findTaskIdsByDocumentReference(request.client.id, request.params.externalReference);
-      const newest = taskIds.sort().at(-1);
-      if (!newest) throw new SignetError('not_found', `No document with external reference "${request.params.externalReference}"`);
+      const newest = await findNewestOperationIdByDocumentReference(context, request.client, request.params.externalReference);
       return operationNumber(context, request.client, newest);
     },
   );
