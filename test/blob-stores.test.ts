@@ -1,29 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { openStore, type Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { readAll } from '../src/util/read-all.js';
-import { createTestDatabase, testStores } from './support/test-service.js';
+import { openTestStore, testStores } from './support/test-service.js';
 
 for (const kind of testStores()) {
   describe(`blob store (${kind})`, () => {
     let store: Store;
-    let folder: string;
-    let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+    let close: () => Promise<void>;
     before(async () => {
-      folder = await mkdtemp(path.join(tmpdir(), 'signet-blobs-'));
-      if (kind === 'postgres') database = await createTestDatabase();
-      store = await openStore({ workFolder: folder, databaseUrl: database?.url });
+      ({ store, close } = await openTestStore(kind));
     });
-    after(async () => {
-      await store.close();
-      await database?.drop();
-      await rm(folder, { recursive: true, force: true });
-    });
+    after(() => close());
 
     test('a buffer and a stream are stored whole, hashed, and read back by readAll and as a stream', async () => {
       const bytes = randomBytes(3 * 1024 * 1024 + 5);

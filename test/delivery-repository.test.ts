@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openStore, type Store } from '../src/store/store.js';
-import { createTestDatabase, testStores } from './support/test-service.js';
+import type { Store } from '../src/store/store.js';
+import { openTestStore, testStores } from './support/test-service.js';
 
 for (const kind of testStores()) {
   describe(`callback deliveries in the store (${kind})`, () => {
     let store: Store;
-    let folder: string;
-    let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+    let close: () => Promise<void>;
     before(async () => {
-      folder = await mkdtemp(path.join(tmpdir(), 'signet-deliveries-'));
-      if (kind === 'postgres') database = await createTestDatabase();
-      store = await openStore({ workFolder: folder, databaseUrl: database?.url });
+      ({ store, close } = await openTestStore(kind));
     });
-    after(async () => {
-      await store.close();
-      await database?.drop();
-      await rm(folder, { recursive: true, force: true });
-    });
+    after(() => close());
 
     /** The claimed delivery `id` (earlier tests' rows may be claimed along with it). */
     const only = <T extends { id: string }>(claimed: T[], id: string): T => {

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { parseServeConfig } from '../../src/config/serve-config.js';
 import { startService, type RunningService } from '../../src/cli/service.js';
+import { openStore, type Store } from '../../src/store/store.js';
 
 /**
  * The stores the integration tests run against: always the embedded one, and PostgreSQL too
@@ -12,6 +13,21 @@ import { startService, type RunningService } from '../../src/cli/service.js';
  */
 export function testStores(): Array<'sqlite' | 'postgres'> {
   return process.env.SIGNET_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** A store alone (no service) on a fresh folder, and a fresh database for PostgreSQL; `close` removes both. */
+export async function openTestStore(kind: 'sqlite' | 'postgres'): Promise<{ store: Store; close(): Promise<void> }> {
+  const folder = await mkdtemp(path.join(tmpdir(), 'signet-store-'));
+  const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+  const store = await openStore({ workFolder: folder, databaseUrl: database?.url });
+  return {
+    store,
+    async close() {
+      await store.close();
+      await database?.drop();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface TestService extends RunningService {
