@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { Store } from '../src/store/store.js';
+import { access, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openStore, type Store } from '../src/store/store.js';
 import { readAll } from '../src/util/read-all.js';
 import { openTestStore, testStores } from './support/test-service.js';
 
@@ -45,3 +48,30 @@ for (const kind of testStores()) {
     });
   });
 }
+
+describe('temporary files of interrupted writes (file store)', () => {
+  test('those older than a day go when the store opens; recent ones and blobs stay', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'signet-tmpfiles-'));
+    const shard = path.join(folder, 'blobs', 'in', 'ab');
+    await mkdir(shard, { recursive: true });
+    const old = path.join(shard, '0190-old.123.deadbeef.tmp');
+    const recent = path.join(shard, '0190-recent.123.cafebabe.tmp');
+    const blob = path.join(shard, '0190-kept-ab');
+    for (const file of [old, recent, blob]) await writeFile(file, 'x');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    await utimes(old, twoDaysAgo, twoDaysAgo);
+    await utimes(blob, twoDaysAgo, twoDaysAgo);
+    const exists = (file: string) => access(file).then(() => true, () => false);
+    const store = await openStore({ workFolder: folder });
+    try {
+      const deadline = Date.now() + 5000;
+      while ((await exists(old)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await exists(old), false, 'the abandoned temporary file is removed');
+      assert.equal(await exists(recent), true, 'a write that may still be in progress is left alone');
+      assert.equal(await exists(blob), true, 'blobs are never touched, however old');
+    } finally {
+      await store.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,6 +106,32 @@ export class FileBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  /**
+   * Removes the temporary files of writes that never finished (the process died mid-upload): no key
+   * ever points at a `.tmp` name. Only files older than `olderThanMs` (default a day), so a write in
+   * progress — in this process or another sharing the folder — is never touched. Answers how many went.
+   */
+  async removeAbandonedTemporaryFiles(olderThanMs = 24 * 60 * 60 * 1000, now = Date.now()): Promise<number> {
+    let removed = 0;
+    const areas = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const area of areas.filter((entry) => entry.isDirectory())) {
+      const shards = await readdir(path.join(this.root, area.name), { withFileTypes: true }).catch(() => []);
+      for (const shard of shards.filter((entry) => entry.isDirectory())) {
+        const folder = path.join(this.root, area.name, shard.name);
+        for (const name of await readdir(folder).catch(() => [] as string[])) {
+          if (!name.endsWith('.tmp')) continue;
+          const file = path.join(folder, name);
+          const info = await stat(file).catch(() => undefined);
+          if (info && now - info.mtimeMs > olderThanMs) {
+            await rm(file, { force: true });
+            removed++;
+          }
+        }
+      }
+    }
+    return removed;
   }
 
   /** Checks the blob folder is writable (readiness probe). */

@@ -48,6 +48,13 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   // instance can serve every document (instances need not share a work folder).
   const blobs: BlobStore =
     database.dialect === 'postgres' ? new DatabaseBlobStore(database.db) : new FileBlobStore(path.join(options.workFolder, 'blobs'));
+  if (blobs instanceof FileBlobStore) {
+    // In the background: a large store takes a while to list, and nothing waits for it.
+    void blobs
+      .removeAbandonedTemporaryFiles()
+      .then((removed) => removed > 0 && options.log?.info({ removed }, 'removed temporary files of interrupted writes'))
+      .catch((error) => options.log?.warn({ err: (error as Error).message }, 'could not remove temporary files of interrupted writes'));
+  }
   const notifications = new TaskNotifications(database.pgPool, options.log ?? silentLogger);
   await notifications.start();
   // Instances sharing PostgreSQL stamp leases and due times on its clock, not their own.
