@@ -66,11 +66,11 @@ export class DatabaseBlobStore implements BlobStore {
 
   async makeDurable(_keys: readonly string[]): Promise<void> {}
 
-  /** Reads one chunk per query as the consumer asks, so memory stays at about one chunk. */
   readAll(key: string): Promise<Buffer> {
     return readAll(this.createReadStream(key));
   }
 
+  /** Reads one chunk per query as the consumer asks, so memory stays at about one chunk. */
   createReadStream(key: string): Readable {
     assertBlobKey(key);
     const db = this.db;

@@ -18,17 +18,6 @@ export function outputBlobKey(documentId: string): string {
   return `out/${documentId}`;
 }
 
-/**
- * Streams one document to disk, hashing it on the way. Called while the request is still being
- * read, so a multipart batch of any size passes through a fixed amount of memory. Not yet flushed:
- * the submission makes the whole batch durable at once before it stores the operation.
- */
-export async function stageDocument(store: Store, content: Readable | Buffer): Promise<StagedDocument> {
-  const id = uuid7();
-  const blob = await store.blobs.write(inputBlobKey(id), content, { durable: false });
-  return { id, ...blob };
-}
-
 /** Flushes staged documents to stable storage: after this, a crash cannot lose them. */
 export async function makeStagedDocumentsDurable(store: Store, staged: StagedDocument[]): Promise<void> {
   await store.blobs.makeDurable(staged.map((doc) => inputBlobKey(doc.id)));
@@ -81,17 +70,22 @@ export class UploadStager {
           yield* chunks;
           for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield more.value;
         })());
-        const written = this.#track(this.#write(id, rest), 0);
-        const blob = await written;
+        const blob = await this.#track(this.#write(id, rest), 0);
         this.size += blob.size;
         return blob.size;
       }
     }
-    this.size += size;
-    this.#track(this.#write(id, Buffer.concat(chunks, size)), size);
+    return this.stageBuffer(Buffer.concat(chunks, size), id);
+  }
+
+  /** Stages a document already in memory: its write starts now, waiting only while too much is pending. */
+  async stageBuffer(content: Buffer, id = uuid7()): Promise<number> {
+    if (this.#failure !== undefined) throw this.#failure;
+    this.size += content.length;
+    this.#track(this.#write(id, content), content.length);
     while (this.#pendingBytes > IN_FLIGHT_BYTES && this.#failure === undefined) await Promise.race(this.#pending);
     if (this.#failure !== undefined) throw this.#failure;
-    return size;
+    return content.length;
   }
 
   /** Every staged document, in order, once all are written (not yet flushed: see makeStagedDocumentsDurable). */
@@ -134,29 +128,29 @@ export class UploadStager {
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
- * Stages documents given as base64 text, one at a time, so only one decoded document is in memory
- * beside the request body. Malformed base64 is `invalid_base64` naming `fieldOf(index)`; on any
- * failure what was staged is removed again.
+ * Stages documents given as base64 text, decoding one at a time beside the request body (their
+ * writes overlap, within UploadStager's bound). Malformed base64 is `invalid_base64` naming
+ * `fieldOf(index)`; on any failure what was staged is removed again.
  */
 export async function stageBase64Documents(
   store: Store,
   contents: readonly string[],
   fieldOf: (index: number) => string,
 ): Promise<StagedDocument[]> {
-  const staged: StagedDocument[] = [];
+  const stager = new UploadStager(store);
   try {
     for (const [index, content] of contents.entries()) {
       const compact = content.replace(/\s+/g, '');
       if (compact.length % 4 !== 0 || !base64Pattern.test(compact)) {
         throw new SignetError('invalid_base64', `${fieldOf(index)} is not valid base64`, { field: fieldOf(index) });
       }
-      staged.push(await stageDocument(store, Buffer.from(compact, 'base64')));
+      await stager.stageBuffer(Buffer.from(compact, 'base64'));
     }
+    return await stager.finish();
   } catch (error) {
-    await discardStagedDocuments(store, staged);
+    await stager.discard();
     throw error;
   }
-  return staged;
 }
 
 /** Removes staged bytes that no operation will own (a rejected or replayed submission). */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { CoreContext } from '../../core/core-context.js';
-import { discardStagedDocuments, stageBase64Documents, stageDocument, type StagedDocument } from '../../core/signatures/stage-document.js';
+import { stageBase64Documents, UploadStager, type StagedDocument } from '../../core/signatures/stage-document.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { jsonPointerToPath, MissingAttribute } from './errors.js';
@@ -40,9 +40,10 @@ export async function stageMultipartRequest(
   maxBodySize: number,
   stamp: StampContext,
 ): Promise<ReadSignstashRequest> {
-  const files: Array<StagedDocument & { filename: string }> = [];
+  // Parts are staged as the v1 multipart route does (small ones written in the background); names kept in order.
+  const stager = new UploadStager(context.store);
+  const filenames: string[] = [];
   let body: SignRequestDocument | undefined;
-  let total = 0;
   try {
     const parts = httpRequest.parts({ limits: signatureMultipartLimits(context.maxDocuments, maxBodySize) });
     for await (const part of parts) {
@@ -51,11 +52,10 @@ export async function stageMultipartRequest(
         body = parseSignRequestPart(value);
       } else if (part.fieldname === 'files' || part.fieldname === 'file') {
         if (part.type !== 'file') throw new SignetError('invalid_request', 'files parts must be file uploads', { field: 'files' });
-        assertDocumentCount(context, files.length + 1);
-        const doc = await stageDocument(context.store, part.file);
-        files.push({ ...doc, filename: part.filename });
-        total += doc.size;
-        if (part.file.truncated || total > maxBodySize) {
+        assertDocumentCount(context, stager.count + 1);
+        await stager.stage(part.file);
+        filenames.push(part.filename);
+        if (part.file.truncated || stager.size > maxBodySize) {
           throw new SignetError('payload_too_large', `The upload exceeds the ${maxBodySize}-byte limit`);
         }
       } else if (part.type === 'file') {
@@ -63,6 +63,7 @@ export async function stageMultipartRequest(
       }
     }
     if (!body) throw new MissingAttribute('signRequest');
+    const files = (await stager.finish()).map((doc, index) => ({ ...doc, filename: filenames[index] }));
     const request = toOperationRequest(body, stamp);
     assertDocumentCount(context, request.documents.length);
     if (files.length !== request.documents.length) {
@@ -86,7 +87,7 @@ export async function stageMultipartRequest(
     });
     return { request, staged: staged.map(({ id, size, sha256 }) => ({ id, size, sha256 })), returnSignedContent: body.returnSignedContent ?? false };
   } catch (error) {
-    await discardStagedDocuments(context.store, files);
+    await stager.discard();
     throw error;
   }
 }
