@@ -9,7 +9,7 @@ import { SignetError } from '../src/errors/signet-error.js';
 import { PdfDict, PdfName, PdfRef, PdfStream, PdfString, isName, name, textString, type PdfObject } from '../src/crypto/pdf/objects.js';
 import { assertNoDuplicateObjects } from '../src/crypto/pdf/reader/duplicate-objects.js';
 import { decodeStream } from '../src/crypto/pdf/reader/filters.js';
-import { findPage } from '../src/crypto/pdf/reader/page-tree.js';
+import { eachPage, findPage } from '../src/crypto/pdf/reader/page-tree.js';
 import { PdfParser } from '../src/crypto/pdf/reader/parser.js';
 import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
 import { IncrementalUpdate } from '../src/crypto/pdf/writer/incremental-update.js';
@@ -158,6 +158,14 @@ test('page tree: pages in document order through nested nodes, inherited MediaBo
   assert.deepEqual(pages[4].mediaBox, [0, 0, 10, 20]);
   assert.equal(findPage(reader, 5).page, undefined);
   assert.equal(findPage(reader, 5).pageCount, 5);
+  // eachPage walks once and answers the same pages, in order, with the same inheritance.
+  const walked = [...eachPage(reader)];
+  assert.deepEqual(
+    walked.map(({ ref, index, mediaBox, rotate }) => ({ num: ref.num, index, mediaBox, rotate })),
+    pages.map(({ ref, index, mediaBox, rotate }) => ({ num: ref.num, index, mediaBox, rotate })),
+  );
+  const shared = buildPdf(['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Count 2 /Kids [3 0 R 3 0 R] >>', '<< /Type /Page /Parent 2 0 R >>']);
+  assertPdfError(() => [...eachPage(PdfReader.open(shared))], 'invalid_pdf', /twice/);
 });
 
 test('page tree: a page listed twice, a lying /Count and a self-referencing node are invalid_pdf', () => {

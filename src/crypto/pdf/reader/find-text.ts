@@ -2,7 +2,7 @@ import { SignetError } from '../../../errors/signet-error.js';
 import { PdfDict, PdfName, PdfStream, PdfString, isName, type PdfObject } from '../objects.js';
 import { readContentStream } from './content-stream.js';
 import { decodeStream, MAX_DECODED_STREAM } from './filters.js';
-import { findPage, type PageInfo } from './page-tree.js';
+import { eachPage, findPage, type PageInfo } from './page-tree.js';
 import type { PdfReader } from './pdf-reader.js';
 import { standardFontWidths } from './standard-font-widths.js';
 
@@ -54,16 +54,15 @@ export function findText(reader: PdfReader, text: string): TextSearchResult {
     return { pageCount: findPage(reader, 0).pageCount, complete: true };
   }
   const search = new TextSearch(reader, Buffer.from(text, 'latin1'));
-  let pageCount = 1;
-  for (let pageIndex = 0; pageIndex < pageCount; pageIndex++) {
-    const found = findPage(reader, pageIndex);
-    pageCount = found.pageCount;
-    if (!found.page) break;
-    const position = search.page(found.page);
-    if (position) return { position, pageCount, complete: search.complete };
+  // One walk of the page tree for all pages (findPage per index would be quadratic in pages); the
+  // count comes from findPage, which counts leaf pages without parsing them.
+  const pageCount = () => findPage(reader, 0).pageCount;
+  for (const page of eachPage(reader)) {
+    const position = search.page(page);
+    if (position) return { position, pageCount: pageCount(), complete: search.complete };
     if (search.exhausted) break;
   }
-  return { pageCount, complete: search.complete };
+  return { pageCount: pageCount(), complete: search.complete };
 }
 
 /** §8.3.3: [a b c d e f], a point transforms as [x y 1] × M. */

@@ -87,6 +87,40 @@ export function findPage(reader: PdfReader, pageIndex: number): { page?: PageInf
   return { page: found, pageCount: count };
 }
 
+/**
+ * Every page in order, each with what it inherits, in one walk of the tree: for reading all pages
+ * (a text search). findPage per index would walk the tree again for each page — quadratic in the
+ * page count, which a file of many empty pages turns into a hang. Loops and shared nodes are
+ * invalid_pdf, as in findPage; no page tree makes it invalid_pdf too.
+ */
+export function* eachPage(reader: PdfReader): Generator<PageInfo> {
+  const rootRef = reader.catalog().get('Pages');
+  if (!(rootRef instanceof PdfRef)) throw invalidPdf('the catalog has no /Pages reference (§7.7.2)');
+  const seen = new Set<number>();
+  const stack: Array<{ ref: PdfRef; parent?: Inherited }> = [{ ref: rootRef }];
+  let index = 0;
+  while (stack.length > 0) {
+    const { ref, parent } = stack.pop()!;
+    if (seen.has(ref.num)) throw invalidPdf(`the page tree reaches object ${ref.num} twice (a loop or a shared node)`);
+    seen.add(ref.num);
+    if (seen.size > MAX_NODES) throw invalidPdf(`the page tree has more than ${MAX_NODES} nodes`);
+    const node = reader.getObject(ref);
+    if (!(node instanceof PdfDict)) throw invalidPdf(`page tree node ${ref.num} is not a dictionary`);
+    const inherited = inherit(reader, node, parent);
+    if (!isPagesNode(reader, node)) {
+      const { mediaBox, rotate, resources } = inherited;
+      yield { ref, dict: node, index: index++, mediaBox: mediaBox?.length === 4 ? mediaBox : undefined, rotate: normaliseRotation(rotate ?? 0), resources };
+      continue;
+    }
+    const kids = reader.resolve(node.get('Kids'));
+    if (!Array.isArray(kids) || !kids.every((kid) => kid instanceof PdfRef)) {
+      throw invalidPdf(`page tree node ${ref.num} has no /Kids array of references`);
+    }
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ ref: kids[i] as PdfRef, parent: inherited });
+  }
+  if (index === 0) throw invalidPdf('the page tree has no pages');
+}
+
 interface Inherited {
   mediaBox?: number[];
   rotate?: number;
