@@ -1,4 +1,3 @@
-import type { ErrorCode } from '../../errors/codes.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
 import {
@@ -16,11 +15,6 @@ export interface SignatureDocumentRequest {
   name: string;
   contentType?: string;
   signature?: SignatureOptions;
-  /**
-   * Set by an adapter that already knows this document cannot be signed as asked (e.g. a Sign'Stash
-   * placement the PDF engine lacks): it is stored FAILED with this error, and only it fails.
-   */
-  rejected?: { code: ErrorCode; message: string };
 }
 
 /** An operation as the client describes it, without document bytes (those are staged already). */
@@ -118,9 +112,9 @@ function planDocuments(
       format,
       level,
       options_json: JSON.stringify(rest),
-      status: doc.rejected ? ('FAILED' as const) : ('RECEIVED' as const),
-      error_code: doc.rejected?.code ?? null,
-      error_message: doc.rejected?.message ?? null,
+      status: 'RECEIVED' as const,
+      error_code: null,
+      error_message: null,
       size: staged[position].size,
       sha256: staged[position].sha256,
       signed_size: null,

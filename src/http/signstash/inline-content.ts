@@ -23,7 +23,6 @@ const ZIP_ROUTE = 'GET api/v0/operation/sign/detail/{operationId}/documents';
 export function assertInlineWithinLimitBeforeSigning(request: SignatureOperationRequest, sizes: number[], limit: number): void {
   let lowerBound = 0;
   request.documents.forEach((doc, index) => {
-    if (doc.rejected) return;
     const format = doc.signature?.format ?? request.signature?.format ?? formatForContentType(doc.contentType ?? '');
     if (format === 'PAdES' || format === 'XAdES') lowerBound += sizes[index] ?? 0;
   });

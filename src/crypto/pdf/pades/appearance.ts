@@ -1,5 +1,6 @@
 import { PdfDict, PdfStream, name, type PdfRef } from '../objects.js';
 import { serializeNumber } from '../writer/serialize.js';
+import { standardFontWidths } from '../reader/standard-font-widths.js';
 
 /**
  * The normal appearance of a signature widget (ISO 32000-1 §12.5.5, §12.7.4.5): a form XObject (§8.10)
@@ -78,24 +79,15 @@ function winAnsi(text: string): string {
   return out;
 }
 
-/**
- * Helvetica advance widths (Adobe's Helvetica AFM, units of 1/1000 em) for 0x20–0x7E; Latin-1 letters
- * are close to 556 on average, so that is their estimate.
- */
-const HELVETICA_WIDTHS = [
-  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556,
-  556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667,
-  556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556,
-  556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
-  500, 500, 500, 334, 260, 334, 584,
-];
+/** Helvetica's AFM widths (1/1000 em); other characters count as "n", about the Latin-1 average. */
+const helveticaCharacterWidth = standardFontWidths('Helvetica')!;
 
 /** Width of a line at font size 1, in points. */
 function helveticaWidth(line: string): number {
   let width = 0;
   for (const char of line) {
     const code = char.codePointAt(0)!;
-    width += code >= 0x20 && code <= 0x7e ? HELVETICA_WIDTHS[code - 0x20] : 556;
+    width += helveticaCharacterWidth(code);
   }
   return width / 1000;
 }
