@@ -365,5 +365,25 @@ describe('the native API: visible.placeholder and visible.imageJpeg', () => {
     assert.equal(status, 400, JSON.stringify(body));
     assert.equal(body.code, 'invalid_request');
     assert.match(body.detail, /visible/);
+    // Both a placeholder and a position: refused at submission, before anything is staged or signed.
+    const both = await post({
+      externalReference: 'native-placeholder-3',
+      signature: { format: 'PAdES', visible: { placeholder: '{{signature}}', page: 1, x: 10, y: 10, width: 10, height: 10 } },
+      documents: [{ name: 'a.pdf', content: textPdf([INVOICE]).toString('base64') }],
+    });
+    assert.equal(both.status, 400, JSON.stringify(both.body));
+    assert.equal(both.body.code, 'invalid_request');
+    assert.match(both.body.detail, /visible/);
+    // The same rules for a multipart upload's request part.
+    for (const visible of [{ width: 10, height: 10 }, { placeholder: '{{signature}}', x: 10, y: 10, page: 1, width: 10, height: 10 }]) {
+      const form = new FormData();
+      form.append('request', JSON.stringify({ externalReference: `multipart-${visible.width}-${'x' in visible}`, signature: { format: 'PAdES', visible }, documents: [{ name: 'a.pdf' }] }));
+      form.append('files', new Blob([new Uint8Array(textPdf([INVOICE]))], { type: 'application/pdf' }), 'a.pdf');
+      const response = await fetch(`${service.url}/v1/signatures`, { method: 'POST', headers: { authorization: auth }, body: form });
+      const answer = (await response.json()) as any;
+      assert.equal(response.status, 400, JSON.stringify(answer));
+      assert.equal(answer.code, 'invalid_request');
+      assert.match(answer.detail, /visible/);
+    }
   });
 });

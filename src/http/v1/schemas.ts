@@ -60,29 +60,39 @@ export const TaskListQuery = Type.Object({
 
 const Text = (maxLength: number) => Type.String({ maxLength });
 
-export const VisibleStamp = Type.Object(
-  {
-    page: Type.Optional(Type.Integer({ minimum: 1 })),
-    x: Type.Optional(Type.Number()),
-    y: Type.Optional(Type.Number()),
-    placeholder: Type.Optional(
-      Type.String({
+/** What every stamp has, wherever it goes. */
+const stampLook = {
+  width: Type.Number({ exclusiveMinimum: 0 }),
+  height: Type.Number({ exclusiveMinimum: 0 }),
+  text: Type.Optional(Text(2000)),
+  imagePng: Type.Optional(Type.String()),
+  imageJpeg: Type.Optional(Type.String({ description: 'A JPEG (base64) instead of imagePng, embedded as it is' })),
+};
+
+/**
+ * API.md §3 `visible`: at page/x/y, or at a placeholder text — never both. Two closed objects, so the
+ * rule holds wherever the schema is checked (Fastify's validator for JSON bodies, TypeBox's Value for a
+ * multipart `request` part), and a bad stamp is a 400 at submission, not a failed document later.
+ */
+export const VisibleStamp = Type.Union([
+  Type.Object(
+    { page: Type.Integer({ minimum: 1 }), x: Type.Number(), y: Type.Number(), ...stampLook },
+    { additionalProperties: false, title: 'VisibleStampAtPosition' },
+  ),
+  Type.Object(
+    {
+      placeholder: Type.String({
         minLength: 1,
         maxLength: 500,
         description:
           'Instead of page, x and y: a text the PDF shows (e.g. {{signature}}); the stamp\'s lower-left corner goes to the ' +
           'baseline origin of its first occurrence. Not found: the document fails with placeholder_not_found.',
       }),
-    ),
-    width: Type.Number({ exclusiveMinimum: 0 }),
-    height: Type.Number({ exclusiveMinimum: 0 }),
-    text: Type.Optional(Text(2000)),
-    imagePng: Type.Optional(Type.String()),
-    imageJpeg: Type.Optional(Type.String({ description: 'A JPEG (base64) instead of imagePng, embedded as it is' })),
-  },
-  // Either a position or a placeholder (placeholder with x/y is refused when the document is signed).
-  { additionalProperties: false, anyOf: [{ required: ['page', 'x', 'y'] }, { required: ['placeholder'] }] },
-);
+      ...stampLook,
+    },
+    { additionalProperties: false, title: 'VisibleStampAtPlaceholder' },
+  ),
+]);
 
 export const SignatureOptions = Type.Object(
   {
