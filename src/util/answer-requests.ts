@@ -3,12 +3,11 @@ import type { ThreadAnswer } from './request-threads.js';
 
 /**
  * The worker side of RequestThreads: answers each `{ id, request }` with `handle(request)` (or its
- * error's message and code), and passes broadcasts to `onBroadcast`. `transferOf` names buffers of an
- * answer that may move to the caller instead of being copied.
+ * error's message and code), and passes broadcasts to `onBroadcast`.
  */
 export function answerRequests<Request, Answer>(
   handle: (request: Request) => Answer,
-  options: { onBroadcast?: (message: unknown) => void; transferOf?: (answer: Answer) => ArrayBuffer[] } = {},
+  options: { onBroadcast?: (message: unknown) => void } = {},
 ): void {
   if (!parentPort) throw new Error('this module must run as a worker thread');
   const port = parentPort;
@@ -18,15 +17,13 @@ export function answerRequests<Request, Answer>(
       return;
     }
     let answer: ThreadAnswer<Answer>;
-    let transfer: ArrayBuffer[] = [];
     try {
       const value = handle(message.request);
       answer = { id: message.id, ok: true, value };
-      transfer = options.transferOf?.(value) ?? [];
     } catch (error) {
       const failure = error as { message?: string; code?: string };
       answer = { id: message.id, ok: false, message: failure?.message ?? String(error), ...(typeof failure?.code === 'string' && { code: failure.code }) };
     }
-    port.postMessage(answer, transfer);
+    port.postMessage(answer);
   });
 }

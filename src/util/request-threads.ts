@@ -34,14 +34,14 @@ export class RequestThreads<Request, Answer> {
     for (const thread of this.#threads) thread?.worker.postMessage({ broadcast: message });
   }
 
-  request(request: Request, transfer: ArrayBuffer[] = []): Promise<Answer> {
+  request(request: Request): Promise<Answer> {
     if (this.#closed) return Promise.reject(new Error('The worker threads were stopped'));
     const thread = this.#leastBusy();
     const id = this.#nextId++;
     return new Promise<Answer>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ id, request }, transfer);
+      thread.worker.postMessage({ id, request });
     });
   }
 
