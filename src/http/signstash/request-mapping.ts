@@ -1,6 +1,7 @@
 import type { SignatureOptions, VisibleStamp } from '../../core/signatures/signature-options.js';
 import { contentTypeForName, formatForContentType } from '../../core/signatures/signature-options.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
+import { decodeImageBase64 } from '../../crypto/pdf/pades/image-xobject.js';
 import { jpegInfo } from '../../crypto/pdf/pades/jpeg-image.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { uuid7 } from '../../util/uuid7.js';
@@ -125,21 +126,13 @@ function toVisibleStamp(info: VisibleInfo, at: string, stamp: StampContext): Vis
   if (info.imageValue != null && info.imageValue !== '') {
     if (info.imageType === 'IMAGE_JPG') {
       // Only the markers are read (no decoding): a file that is no usable JPEG is refused now, by its Sign'Stash name.
-      jpegInfo(base64Image(info.imageValue, `${at}.imageValue`), `${at}.imageValue`);
+      jpegInfo(decodeImageBase64(info.imageValue, `${at}.imageValue`), `${at}.imageValue`);
       visible.imageJpeg = info.imageValue;
     } else {
       visible.imagePng = info.imageValue;
     }
   }
   return visible;
-}
-
-function base64Image(value: string, at: string): Buffer {
-  const base64 = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
-    throw new SignetError('invalid_request', `${at} is not valid base64`, { field: at });
-  }
-  return Buffer.from(base64, 'base64');
 }
 
 /** "page=1,x=70,y=100" → {page: 1, x: 70, y: 100}; only the named keys, each a finite number. */

@@ -1,8 +1,6 @@
 import { SignetError } from '../../../errors/signet-error.js';
-import { PdfDict, PdfStream, name } from '../objects.js';
-
-/** Decoded images larger than this are not stamps (as for PNG). */
-const MAX_PIXELS = 16 * 1024 * 1024;
+import { name } from '../objects.js';
+import { imageXObject, MAX_STAMP_PIXELS, type StampImage } from './image-xobject.js';
 
 /** What a PDF image XObject needs to know of a JPEG, read from its markers (ITU-T T.81 Annex B). */
 export interface JpegInfo {
@@ -14,13 +12,6 @@ export interface JpegInfo {
   adobe: boolean;
 }
 
-export interface JpegImage {
-  width: number;
-  height: number;
-  /** An image XObject (ISO 32000-1 §8.9.5) ready to be written as an indirect object. */
-  xobject: PdfStream;
-}
-
 /**
  * A JPEG as a PDF image XObject: PDF's DCTDecode filter (§7.4.8) is JPEG itself, so the file's bytes
  * become the stream's data unchanged. /ColorSpace follows the frame's component count; Adobe CMYK
@@ -28,20 +19,18 @@ export interface JpegImage {
  * (what Acrobat, pdf.js and img2pdf do). Throws invalid_request naming `field` for data that is not a
  * JPEG a PDF reader can draw.
  */
-export function jpegImage(jpeg: Buffer, field = 'visible.imageJpeg'): JpegImage {
+export function jpegImage(jpeg: Buffer, field = 'visible.imageJpeg'): StampImage {
   const { width, height, components, adobe } = jpegInfo(jpeg, field);
   const colorSpace = components === 1 ? 'DeviceGray' : components === 3 ? 'DeviceRGB' : 'DeviceCMYK';
-  const dict = new PdfDict([
-    ['Type', name('XObject')],
-    ['Subtype', name('Image')],
-    ['Width', width],
-    ['Height', height],
-    ['ColorSpace', name(colorSpace)],
-    ['BitsPerComponent', 8],
-    ['Filter', name('DCTDecode')],
-  ]);
-  if (components === 4 && adobe) dict.set('Decode', [1, 0, 1, 0, 1, 0, 1, 0]);
-  return { width, height, xobject: new PdfStream(dict, jpeg, 0, jpeg.length) };
+  return imageXObject({
+    width,
+    height,
+    colorSpace: name(colorSpace),
+    bitsPerComponent: 8,
+    filter: 'DCTDecode',
+    data: jpeg,
+    ...(components === 4 && adobe && { decode: [1, 0, 1, 0, 1, 0, 1, 0] }),
+  });
 }
 
 /**
@@ -82,7 +71,7 @@ export function jpegInfo(jpeg: Buffer, field = 'visible.imageJpeg'): JpegInfo {
       const width = segment.readUInt16BE(3);
       const components = segment[5];
       if (precision !== 8) throw bad(`it has ${precision}-bit samples; PDF's DCTDecode takes 8-bit JPEGs`);
-      if (width === 0 || height === 0 || width * height > MAX_PIXELS) throw bad(`${width}×${height} pixels is not a stamp size`);
+      if (width === 0 || height === 0 || width * height > MAX_STAMP_PIXELS) throw bad(`${width}×${height} pixels is not a stamp size`);
       if (components !== 1 && components !== 3 && components !== 4) throw bad(`it has ${components} color components (expected 1, 3 or 4)`);
       if (segment.length < 6 + 3 * components) throw bad('its frame header is too short for its components');
       frame = { width, height, components };

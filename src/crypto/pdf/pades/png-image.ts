@@ -1,18 +1,12 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { SignetError } from '../../../errors/signet-error.js';
-import { PdfDict, PdfStream, PdfString, name, type PdfObject } from '../objects.js';
+import { PdfDict, PdfString, name, type PdfObject } from '../objects.js';
 import { pngPredictor } from '../reader/filters.js';
+import { imageXObject, MAX_STAMP_PIXELS, type StampImage } from './image-xobject.js';
 
 /** Decoded images larger than this are not stamps. */
-const MAX_PIXELS = 16 * 1024 * 1024;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-export interface PngImage {
-  width: number;
-  height: number;
-  /** An image XObject (ISO 32000-1 §8.9.5) ready to be written as an indirect object. */
-  xobject: PdfStream;
-}
 
 /**
  * A PNG (ISO/IEC 15948) as a PDF image XObject. Opaque images of up to 8 bits per sample keep their
@@ -22,7 +16,7 @@ export interface PngImage {
  * stamp sits on white paper anyway. A tRNS chunk (simple transparency) is ignored: the image is opaque.
  * Interlaced PNGs are refused (rare for stamps; they would need full decoding).
  */
-export function pngImage(png: Buffer): PngImage {
+export function pngImage(png: Buffer): StampImage {
   if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw badImage('it is not a PNG');
   let pos = 8;
   let header: { width: number; height: number; bitDepth: number; colorType: number; interlace: number } | undefined;
@@ -47,7 +41,7 @@ export function pngImage(png: Buffer): PngImage {
   }
   if (!header || data.length === 0) throw badImage('it has no IHDR or no IDAT');
   const { width, height, bitDepth, colorType, interlace } = header;
-  if (width === 0 || height === 0 || width * height > MAX_PIXELS) throw badImage(`${width}×${height} pixels is not a stamp size`);
+  if (width === 0 || height === 0 || width * height > MAX_STAMP_PIXELS) throw badImage(`${width}×${height} pixels is not a stamp size`);
   if (interlace !== 0) throw badImage('interlaced PNGs are not supported');
   const colors = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType];
   if (colors === undefined || ![1, 2, 4, 8, 16].includes(bitDepth)) throw badImage(`color type ${colorType} with ${bitDepth}-bit samples is not valid`);
@@ -75,8 +69,8 @@ export function pngImage(png: Buffer): PngImage {
         flat[pixel * colorChannels + c] = Math.round(raw[base + c * bytesPerSample] * alpha + 255 * (1 - alpha));
       }
     }
-    const xobject = imageXObject(width, height, colorChannels === 1 ? name('DeviceGray') : name('DeviceRGB'), 8, deflateSync(flat));
-    return { width, height, xobject };
+    const colorSpace = colorChannels === 1 ? name('DeviceGray') : name('DeviceRGB');
+    return imageXObject({ width, height, colorSpace, bitsPerComponent: 8, filter: 'FlateDecode', data: deflateSync(flat) });
   }
 
   let colorSpace: PdfObject = colorType === 2 ? name('DeviceRGB') : name('DeviceGray');
@@ -86,21 +80,7 @@ export function pngImage(png: Buffer): PngImage {
     colorSpace = [name('Indexed'), name('DeviceRGB'), palette.length / 3 - 1, new PdfString(Buffer.from(palette), true)];
   }
   const parms = new PdfDict([['Predictor', 15], ['Colors', colors], ['BitsPerComponent', bitDepth], ['Columns', width]]);
-  return { width, height, xobject: imageXObject(width, height, colorSpace, bitDepth, compressed, parms) };
-}
-
-function imageXObject(width: number, height: number, colorSpace: PdfObject, bits: number, data: Buffer, parms?: PdfDict): PdfStream {
-  const dict = new PdfDict([
-    ['Type', name('XObject')],
-    ['Subtype', name('Image')],
-    ['Width', width],
-    ['Height', height],
-    ['ColorSpace', colorSpace],
-    ['BitsPerComponent', bits],
-    ['Filter', name('FlateDecode')],
-  ]);
-  if (parms) dict.set('DecodeParms', parms);
-  return new PdfStream(dict, data, 0, data.length);
+  return imageXObject({ width, height, colorSpace, bitsPerComponent: bitDepth, filter: 'FlateDecode', data: compressed, decodeParms: parms });
 }
 
 function badImage(reason: string, cause?: unknown): SignetError {

@@ -1,6 +1,6 @@
 import { SignetError } from '../../../errors/signet-error.js';
 import type { Signer } from '../../keys/signer.js';
-import type { PdfRef, PdfStream } from '../objects.js';
+import type { PdfRef } from '../objects.js';
 import { asDocumentError } from '../pdf-error.js';
 import { assertNoDuplicateObjects } from '../reader/duplicate-objects.js';
 import { findText } from '../reader/find-text.js';
@@ -10,6 +10,7 @@ import { signatureAppearance } from './appearance.js';
 import { assertSigningPermitted } from './docmdp.js';
 import { padesCmsFactory, type PadesCmsFactory } from './pades-cms.js';
 import { pdfaPart } from './pdfa.js';
+import { decodeImageBase64, type StampImage } from './image-xobject.js';
 import { jpegImage } from './jpeg-image.js';
 import { pngImage } from './png-image.js';
 import { prepareSignatureField, type FieldPlacement } from './signature-field.js';
@@ -32,13 +33,6 @@ export interface VisibleSignature {
   imagePng?: string | Buffer;
   /** A JPEG, the same way (embedded as it is, DCTDecode); at most one of imagePng and imageJpeg. */
   imageJpeg?: string | Buffer;
-}
-
-/** An image XObject for the stamp, with its size in pixels. */
-interface StampImage {
-  width: number;
-  height: number;
-  xobject: PdfStream;
 }
 
 export type { PadesCmsFactory } from './pades-cms.js';
@@ -240,18 +234,9 @@ function stampImage(visible: VisibleSignature | undefined): StampImage | undefin
   if (visible?.imagePng !== undefined && visible.imageJpeg !== undefined) {
     throw new SignetError('invalid_request', 'A stamp has one image: send visible.imagePng or visible.imageJpeg, not both', { field: 'visible.imageJpeg' });
   }
-  if (visible?.imagePng !== undefined) return pngImage(imageBytes(visible.imagePng, 'visible.imagePng'));
-  if (visible?.imageJpeg !== undefined) return jpegImage(imageBytes(visible.imageJpeg, 'visible.imageJpeg'), 'visible.imageJpeg');
+  if (visible?.imagePng !== undefined) return pngImage(decodeImageBase64(visible.imagePng, 'visible.imagePng'));
+  if (visible?.imageJpeg !== undefined) return jpegImage(decodeImageBase64(visible.imageJpeg, 'visible.imageJpeg'), 'visible.imageJpeg');
   return undefined;
-}
-
-function imageBytes(value: string | Buffer, field: string): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  const base64 = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 === 1) {
-    throw new SignetError('invalid_request', `${field} is not valid base64`, { field });
-  }
-  return Buffer.from(base64, 'base64');
 }
 
 function defaultContentsCapacity(signer: Signer): number {
