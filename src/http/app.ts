@@ -30,8 +30,8 @@ export interface AppDependencies {
   timestampAuthority: TimestampAuthority;
   crlIssuers: CrlIssuer[];
   maxBodySize: number;
-  /** Sign'Stash answers with signed content inline: the most signed bytes they carry (default 256 MiB). */
-  maxInlineContent?: number;
+  /** Sign'Stash answers with signed content inline: the most signed bytes they carry (--max-inline-content). */
+  maxInlineContent: number;
   tokenTtlSeconds: number;
   logger: boolean | object;
   /** A pino instance shared with the rest of the process; wins over `logger`. */
@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     context: deps.context,
     authenticator: deps.authenticator,
     maxBodySize: deps.maxBodySize,
-    ...(deps.maxInlineContent !== undefined && { maxInlineContent: deps.maxInlineContent }),
+    maxInlineContent: deps.maxInlineContent,
   });
   await app.register(pkiRoutes, { trustAnchorsPem: deps.trustAnchorsPem });
   await app.register(crlRoutes, { issuers: deps.crlIssuers });

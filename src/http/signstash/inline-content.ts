@@ -1,16 +1,15 @@
-import { formatForContentType } from '../../core/signatures/signature-options.js';
+import { contentTypeForName, resolveSignatureOptions } from '../../core/signatures/signature-options.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { DocumentRow } from '../../store/document-repository.js';
 
-/**
+/*
  * Sign'Stash answers that carry signed content (returnSignedContent, …/contentInResponse/true,
  * …/detail/withExternalReference) hold every signed byte in one JSON body, as base64: 4/3 of the bytes
  * as one string, then again inside the serialised body. Above the limit (--max-inline-content) the
  * answer is refused with 413 and the ZIP route named, which streams any size; the check is made
  * from the stored sizes, before any content is read, so memory stays bounded by the limit.
  */
-export const DEFAULT_MAX_INLINE_CONTENT = 256 * 1024 * 1024;
 
 const ZIP_ROUTE = 'GET api/v0/operation/sign/detail/{operationId}/documents';
 
@@ -23,7 +22,7 @@ const ZIP_ROUTE = 'GET api/v0/operation/sign/detail/{operationId}/documents';
 export function assertInlineWithinLimitBeforeSigning(request: SignatureOperationRequest, sizes: number[], limit: number): void {
   let lowerBound = 0;
   request.documents.forEach((doc, index) => {
-    const format = doc.signature?.format ?? request.signature?.format ?? formatForContentType(doc.contentType ?? '');
+    const format = resolveSignatureOptions(request.signature, doc.signature, doc.contentType ?? contentTypeForName(doc.name)).format;
     if (format === 'PAdES' || format === 'XAdES') lowerBound += sizes[index] ?? 0;
   });
   if (lowerBound > limit) {

@@ -19,7 +19,7 @@ import { SignetError } from '../../errors/signet-error.js';
 import { requireClient } from '../auth/authenticate-plugin.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { sendSignstashError } from './errors.js';
-import { assertInlineWithinLimit, assertInlineWithinLimitBeforeSigning, DEFAULT_MAX_INLINE_CONTENT } from './inline-content.js';
+import { assertInlineWithinLimit, assertInlineWithinLimitBeforeSigning } from './inline-content.js';
 import type { StampContext } from './request-mapping.js';
 import { stageBase64Request, stageMultipartRequest, type ReadSignstashRequest } from './request-reader.js';
 import {
@@ -41,7 +41,7 @@ export interface SignstashOptions {
   authenticator: Authenticator;
   maxBodySize: number;
   /** Most signed bytes one answer carries inline as base64 (--max-inline-content); more is 413. */
-  maxInlineContent?: number;
+  maxInlineContent: number;
   /** How long the synchronous routes hold the answer before answering PENDING_EXECUTION. */
   syncWaitMs?: number;
 }
@@ -55,9 +55,8 @@ const DEFAULT_SYNC_WAIT_MS = 5 * 60_000;
  * are named by number (a Java Long): see core/signatures/operation-numbers.ts.
  */
 export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = async (app, options) => {
-  const { context, authenticator, maxBodySize } = options;
+  const { context, authenticator, maxBodySize, maxInlineContent } = options;
   const syncWaitMs = options.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS;
-  const maxInlineContent = options.maxInlineContent ?? DEFAULT_MAX_INLINE_CONTENT;
   const stamp: StampContext = { signerCommonName: signerCommonName(context) };
 
   requireClient(app, authenticator);
