@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { SqlDialect } from './database.js';
+import { partialIndexValue } from './partial-index-value.js';
 import type { Database, DeliveryAttemptTable, DeliveryTable } from './schema.js';
 import { currentTimeMs } from '../util/clock.js';
 
@@ -35,7 +36,7 @@ export class DeliveryRepository {
     const due = this.db
       .selectFrom('deliveries')
       .select('id')
-      .where('status', '=', 'PENDING')
+      .where('status', '=', partialIndexValue('PENDING'))
       .$if(skipHosts.length > 0, (q) => q.where('host', 'not in', skipHosts))
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
@@ -144,7 +145,7 @@ export class DeliveryRepository {
     const row = await this.db
       .selectFrom('deliveries')
       .select((eb) => eb.fn.min('next_attempt_at').as('next'))
-      .where('status', '=', 'PENDING')
+      .where('status', '=', partialIndexValue('PENDING'))
       .executeTakeFirst();
     return row?.next == null ? undefined : Number(row.next);
   }

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SqlDialect } from './database.js';
+import { partialIndexValue } from './partial-index-value.js';
 import type { Database, TaskTable } from './schema.js';
 import { withoutWaitingForFlush } from './sqlite-group-commit.js';
 import { currentTimeMs } from '../util/clock.js';
@@ -42,7 +43,7 @@ export class TaskQueue {
       .selectFrom('tasks')
       .select('id')
       // An expired lease with attempts left; one without is failed by failAbandonedTasks.
-      .where('status', '=', 'RUNNING')
+      .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
       .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
       .orderBy('lease_until')
@@ -51,7 +52,7 @@ export class TaskQueue {
     const due = this.db
       .selectFrom('tasks')
       .select('id')
-      .where('status', '=', 'PENDING')
+      .where('status', '=', partialIndexValue('PENDING'))
       .where('run_at', '<=', now)
       .orderBy('run_at')
       .limit(1)
@@ -195,7 +196,7 @@ export class TaskQueue {
     const abandoned = await this.db
       .selectFrom('tasks')
       .select('id')
-      .where('status', '=', 'RUNNING')
+      .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
       .limit(20)
@@ -229,7 +230,7 @@ export class TaskQueue {
     const row = await this.db
       .selectFrom('tasks')
       .select((eb) => eb.fn.min('run_at').as('next'))
-      .where('status', '=', 'PENDING')
+      .where('status', '=', partialIndexValue('PENDING'))
       .executeTakeFirst();
     return row?.next == null ? undefined : Number(row.next);
   }
