@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { verifySecret } from '../src/config/secret-hash.js';
@@ -43,5 +45,29 @@ test('serve --help lists the flags with their environment twins', () => {
   assert.equal(status, 0);
   for (const text of ['--server.host.port', 'SIGNET_SERVER_HOST_PORT', '--max-body-size', '--database-url', '--workers']) {
     assert.ok(stdout.includes(text), text);
+  }
+});
+
+test('the launcher sizes the file thread pool before Node starts using it', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  // libuv sizes its pool once, at first use; an ES module entry is read through the pool before its
+  // first line runs, so the launcher is CommonJS. 16 pool threads + main + V8's own > 20 threads.
+  const work = await mkdtemp(path.join(tmpdir(), 'signet-cli-'));
+  const env = { ...process.env };
+  delete env.UV_THREADPOOL_SIZE;
+  const child = spawn(process.execPath, [bin, 'serve', '--port=0', '--host=127.0.0.1', `--work-folder=${work}`, '--workers=0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk) => {
+        out += chunk;
+        if (out.includes('signet is listening')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    const threads = (await readdir(`/proc/${child.pid}/task`)).length;
+    assert.ok(threads > 20, `serve runs ${threads} threads; a 16-thread pool makes it more than 20`);
+  } finally {
+    child.kill('SIGKILL');
+    await rm(work, { recursive: true, force: true });
   }
 });
