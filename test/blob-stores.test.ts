@@ -6,6 +6,7 @@ import { access, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../src/store/store.js';
+import { SMALL_BLOB_BYTES } from '../src/store/small-blobs-in-database.js';
 import { readAll } from '../src/util/read-all.js';
 import { openTestStore, testStores } from './support/test-service.js';
 
@@ -73,5 +74,67 @@ describe('temporary files of interrupted writes (file store)', () => {
       await store.close();
       await rm(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('small blobs as database rows (embedded store)', () => {
+  let folder: string;
+  let store: Store;
+  const fileOf = (key: string) => {
+    const [area, id] = key.split('/');
+    return path.join(folder, 'blobs', area!, id!.slice(-2), id!);
+  };
+  const exists = (file: string) => access(file).then(() => true, () => false);
+  const rows = async (key: string) =>
+    (await store.database.db.selectFrom('blob_chunks').select('seq').where('blob_key', '=', key).execute()).length;
+  before(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'signet-smallblobs-'));
+    store = await openStore({ workFolder: folder });
+  });
+  after(async () => {
+    await store.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a small durable buffer is a row and no file; it reads back every way', async () => {
+    const bytes = randomBytes(SMALL_BLOB_BYTES);
+    const stored = await store.blobs.write('reg/small-a', bytes);
+    assert.deepEqual(stored, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    assert.equal(await rows('reg/small-a'), 1);
+    assert.equal(await exists(fileOf('reg/small-a')), false);
+    assert.ok((await store.blobs.readAll('reg/small-a')).equals(bytes));
+    assert.ok((await readAll(store.blobs.createReadStream('reg/small-a'))).equals(bytes));
+    assert.equal(await store.blobs.size('reg/small-a'), bytes.length);
+    assert.equal(await store.blobs.exists('reg/small-a'), true);
+  });
+
+  test('larger buffers, streams and unflushed writes are files', async () => {
+    const large = randomBytes(SMALL_BLOB_BYTES + 1);
+    await store.blobs.write('reg/large-b', large);
+    await store.blobs.write('reg/stream-c', Readable.from([Buffer.from('tiny')]));
+    await store.blobs.write('in/unflushed-d', Buffer.from('tiny'), { durable: false });
+    await store.blobs.makeDurable(['in/unflushed-d']);
+    for (const key of ['reg/large-b', 'reg/stream-c', 'in/unflushed-d']) {
+      assert.equal(await rows(key), 0, key);
+      assert.equal(await exists(fileOf(key)), true, key);
+    }
+    assert.ok((await readAll(store.blobs.createReadStream('reg/large-b'))).equals(large));
+    assert.equal((await store.blobs.readAll('reg/stream-c')).toString(), 'tiny');
+  });
+
+  test('a rewrite in the other tier is what readers see; delete removes both', async () => {
+    const small = Buffer.from('first, small');
+    const large = randomBytes(SMALL_BLOB_BYTES * 2);
+    await store.blobs.write('reg/rewritten-e', small);
+    await store.blobs.write('reg/rewritten-e', large);
+    assert.equal(await rows('reg/rewritten-e'), 0, 'the small version no longer shadows the file');
+    assert.ok((await store.blobs.readAll('reg/rewritten-e')).equals(large));
+    await store.blobs.write('reg/rewritten-e', small);
+    assert.ok((await store.blobs.readAll('reg/rewritten-e')).equals(small));
+    assert.equal(await store.blobs.size('reg/rewritten-e'), small.length);
+    await store.blobs.delete('reg/rewritten-e');
+    assert.equal(await store.blobs.exists('reg/rewritten-e'), false);
+    assert.equal(await exists(fileOf('reg/rewritten-e')), false);
+    await assert.rejects(readAll(store.blobs.createReadStream('reg/rewritten-e')));
   });
 });

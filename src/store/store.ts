@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import type { BlobStore } from './blob-store.js';
 import { DatabaseBlobStore } from './database-blob-store.js';
 import { FileBlobStore } from './file-blob-store.js';
+import { SmallBlobsInDatabase } from './small-blobs-in-database.js';
 import { openDatabase, type SqlDialect, type StoreDatabase } from './database.js';
 import { DeliveryRepository } from './delivery-repository.js';
 import { DocumentRepository } from './document-repository.js';
@@ -46,11 +47,13 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   }
   // Embedded: files in the work folder. PostgreSQL: rows in the shared database, so that every
   // instance can serve every document (instances need not share a work folder).
-  const blobs: BlobStore =
-    database.dialect === 'postgres' ? new DatabaseBlobStore(database.db) : new FileBlobStore(path.join(options.workFolder, 'blobs'));
-  if (blobs instanceof FileBlobStore) {
+  // Embedded, small durable writes are rows of the same database (one shared flush instead of a
+  // file's six calls; small-blobs-in-database.ts).
+  const files = database.dialect === 'postgres' ? undefined : new FileBlobStore(path.join(options.workFolder, 'blobs'));
+  const blobs: BlobStore = files ? new SmallBlobsInDatabase(files, database.db) : new DatabaseBlobStore(database.db);
+  if (files) {
     // In the background: a large store takes a while to list, and nothing waits for it.
-    void blobs
+    void files
       .removeAbandonedTemporaryFiles()
       .then((removed) => removed > 0 && options.log?.info({ removed }, 'removed temporary files of interrupted writes'))
       .catch((error) => options.log?.warn({ err: (error as Error).message }, 'could not remove temporary files of interrupted writes'));

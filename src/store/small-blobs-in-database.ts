@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
+import type { Database } from './schema.js';
+
+/**
+ * Up to this size a durable write is one row of `blob_chunks` instead of a file. A 1 KB registration
+ * as a file took a create, write, fsync, close, rename and folder fsync (six thread-pool round trips,
+ * ~0.4 ms of the event loop and ~1 ms of kernel time on the machines measured) and a stat before its
+ * token; as a row it is one INSERT whose flush the group commit shares with every other commit.
+ * Measured with bench/registrations.ts: see the README's Speed section.
+ */
+export const SMALL_BLOB_BYTES = 64 * 1024;
+
+/**
+ * The embedded store's blobs: small durable writes as database rows, everything else as files
+ * (`FileBlobStore`). Reads look for a row first (one indexed lookup), then for the file.
+ *
+ * Writes that go to files: streams, anything larger than SMALL_BLOB_BYTES, and unflushed writes
+ * (`durable: false`, the batch staging whose flush `makeDurable` does per file). A durable file write
+ * removes a row of the same key first, so an earlier small version never shadows a larger rewrite;
+ * a small rewrite of a key that was a file replaces what readers see at once (rows are read first),
+ * and `delete` removes both.
+ */
+export class SmallBlobsInDatabase implements BlobStore {
+  constructor(
+    private readonly files: BlobStore,
+    private readonly db: Kysely<Database>,
+    private readonly maxBytes = SMALL_BLOB_BYTES,
+  ) {}
+
+  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+    assertBlobKey(key);
+    const durable = options.durable ?? true;
+    if (!Buffer.isBuffer(source) || source.length > this.maxBytes || !durable) {
+      if (durable) await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
+      return this.files.write(key, source, options);
+    }
+    await this.db
+      .insertInto('blob_chunks')
+      .values({ blob_key: key, seq: 0, data: source })
+      .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: source }))
+      .execute();
+    return { size: source.length, sha256: options.hash === false ? '' : createHash('sha256').update(source).digest('hex') };
+  }
+
+  makeDurable(keys: readonly string[]): Promise<void> {
+    // Only unflushed writes need it, and those are always files.
+    return this.files.makeDurable(keys);
+  }
+
+  createReadStream(key: string): Readable {
+    const row = this.row(key);
+    const files = this.files;
+    async function* bytes() {
+      const data = await row;
+      if (data) yield data;
+      else yield* files.createReadStream(key);
+    }
+    return Readable.from(bytes(), { objectMode: false });
+  }
+
+  async readAll(key: string): Promise<Buffer> {
+    return (await this.row(key)) ?? this.files.readAll(key);
+  }
+
+  async size(key: string): Promise<number> {
+    const data = await this.row(key);
+    return data ? data.length : this.files.size(key);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.row(key)) !== undefined || this.files.exists(key);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
+    await this.files.delete(key);
+  }
+
+  checkWritable(): Promise<void> {
+    return this.files.checkWritable();
+  }
+
+  private async row(key: string): Promise<Buffer | undefined> {
+    assertBlobKey(key);
+    const row = await this.db.selectFrom('blob_chunks').select('data').where('blob_key', '=', key).where('seq', '=', 0).executeTakeFirst();
+    return row?.data;
+  }
+}
