@@ -5,19 +5,20 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TaskRunner, type TaskHandler } from '../src/engine/task-runner.js';
 import { SignetError } from '../src/errors/signet-error.js';
+import type { TaskKind } from '../src/store/schema.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { uuid7 } from '../src/util/uuid7.js';
 import { silentLogger } from '../src/util/logger.js';
 import { createTestDatabase, testStores } from './support/test-service.js';
 
-async function addTask(store: Store, options: { maxAttempts?: number; runAt?: number } = {}): Promise<string> {
+async function addTask(store: Store, options: { maxAttempts?: number; runAt?: number; kind?: TaskKind } = {}): Promise<string> {
   const now = Date.now();
   const id = uuid7(now);
   await store.tasks.insertTask(
     {
       id,
       client_id: 'c',
-      kind: 'sign',
+      kind: options.kind ?? 'sign',
       status: 'PENDING',
       external_reference: null,
       request_fingerprint: 'f',
@@ -103,6 +104,57 @@ for (const kind of testStores()) {
         assert.equal(await store.tasks.countEvents(id, 'succeeded'), 1);
         assert.equal(JSON.parse((await status(id)).result_json!).ok, true);
       }
+    });
+
+    test('lanes: slow signatures hold neither registrations nor slots of the other lane', async () => {
+      let releaseSignatures!: () => void;
+      const signaturesMayEnd = new Promise<void>((resolve) => (releaseSignatures = resolve));
+      const started: Record<string, string[]> = { sign: [], 'register-file': [], 'register-url': [] };
+      const handler: TaskHandler = async ({ task }) => {
+        started[task.kind]!.push(task.id);
+        if (task.kind === 'sign') await signaturesMayEnd;
+        return { kind: task.kind };
+      };
+      const r = new TaskRunner({
+        queue: store.queue,
+        handlers: { sign: handler, 'register-file': handler, 'register-url': handler },
+        lanes: [
+          { kinds: ['sign'], concurrency: 1 },
+          { kinds: ['register-file', 'register-url'], concurrency: 3 },
+        ],
+        leaseMs: 5000,
+        log: silentLogger,
+        onWake: (wake) => store.notifications.onCreated(wake),
+        pollIntervalMs: 200,
+      });
+      runners.push(r);
+      r.start();
+      const signatures = [await addTask(store, { kind: 'sign' }), await addTask(store, { kind: 'sign' })];
+      const registrations = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => addTask(store, { kind: i % 2 ? 'register-url' : 'register-file' })),
+      );
+      // Every registration ends while the first signature still holds the only signature slot.
+      await until(async () => (await Promise.all(registrations.map(status))).every((t) => t.status === 'SUCCEEDED'));
+      assert.equal(started.sign!.length, 1, 'the registration lane never takes a signature');
+      assert.equal((await status(signatures[1]!)).status, 'PENDING');
+      assert.equal(started['register-file']!.length + started['register-url']!.length, 12);
+      releaseSignatures();
+      await until(async () => (await Promise.all(signatures.map(status))).every((t) => t.status === 'SUCCEEDED'));
+      await r.stop();
+    });
+
+    test('a handler kind outside every lane is refused at construction', () => {
+      assert.throws(
+        () =>
+          new TaskRunner({
+            queue: store.queue,
+            handlers: { sign: async () => null, 'register-url': async () => null },
+            lanes: [{ kinds: ['sign'], concurrency: 1 }],
+            leaseMs: 5000,
+            log: silentLogger,
+          }),
+        /register-url/,
+      );
     });
 
     test('a transient failure is retried with backoff; a permanent one ends FAILED with its code', async () => {

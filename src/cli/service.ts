@@ -141,7 +141,14 @@ async function startWith(
       'register-file': createRegisterFileHandler(context),
       'register-url': createRegisterUrlHandler(context, pageFetcher, snapshotter),
     },
-    concurrency: config.workers,
+    // --workers=0 is an API-only instance: no lane at all.
+    lanes:
+      config.workers === 0
+        ? []
+        : [
+            { kinds: ['sign'], concurrency: config.workers },
+            { kinds: ['register-file', 'register-url'], concurrency: config.registrationWorkers },
+          ],
     leaseMs: config.leaseTimeMs,
     log: log.child({ component: 'engine' }),
     onWake: (wake) => store.notifications.onCreated(wake),
@@ -196,7 +203,7 @@ async function startWith(
   runner.start();
   if (config.workers > 0) deliveryRunner.start();
   if (config.workers > 0) mailSender.start();
-  log.info({ address, host: context.host, workers: config.workers }, 'signet is listening');
+  log.info({ address, host: context.host, workers: config.workers, registrationWorkers: config.workers === 0 ? 0 : config.registrationWorkers }, 'signet is listening');
 
   let closing: Promise<void> | undefined;
   return {

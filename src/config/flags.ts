@@ -169,7 +169,16 @@ export const serveFlags: readonly FlagSpec[] = [
     defaultHelp: 'the CPU count',
     min: 0,
     max: 1024,
-    description: 'tasks this instance runs at once (0: answer the API only and leave the work to other instances)',
+    description: 'signature tasks this instance runs at once (0: answer the API only and leave all the work to other instances)',
+  },
+  {
+    name: 'registration-workers',
+    env: 'SIGNET_REGISTRATION_WORKERS',
+    kind: 'int',
+    default: '32',
+    min: 1,
+    max: 1024,
+    description: 'registration tasks this instance runs at once; they mostly wait on the TSA or a fetched page (none with --workers=0)',
   },
   {
     name: 'token-ttl',

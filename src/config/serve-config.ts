@@ -34,6 +34,7 @@ export interface ServeConfig {
   readonly webhookRetryScheduleMs: readonly number[];
   readonly webhookTimeoutMs: number;
   readonly workers: number;
+  readonly registrationWorkers: number;
   readonly tokenTtlMs: number;
   readonly logLevel: LogLevel;
   readonly leaseTimeMs: number;
@@ -64,6 +65,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     webhookRetryScheduleMs: get('webhook-retry-schedule'),
     webhookTimeoutMs: get('webhook-timeout'),
     workers: get('workers'),
+    registrationWorkers: get('registration-workers'),
     tokenTtlMs: get('token-ttl'),
     logLevel: get('log-level'),
     leaseTimeMs: get('lease-time'),

@@ -30,10 +30,23 @@ export interface TaskRunnerEvents {
   lost: [TaskRow];
 }
 
+/**
+ * Slots that claim only some kinds of task. Signatures are CPU and memory work, as many at once as
+ * there are cores; registrations mostly wait (on a TSA, on a page being fetched, on a flush), so two
+ * slots left the CPU idle a fifth of the time and an external TSA at 100 ms would have capped them at
+ * 20/s. Each kind of work gets the concurrency that suits it, and neither holds up the other.
+ */
+export interface TaskLane {
+  kinds: readonly TaskKind[];
+  concurrency: number;
+}
+
 export interface TaskRunnerOptions {
   queue: TaskQueue;
   handlers: Partial<Record<TaskKind, TaskHandler>>;
-  concurrency: number;
+  /** One lane for every kind, with this many slots (when `lanes` is not given). */
+  concurrency?: number;
+  lanes?: readonly TaskLane[];
   leaseMs: number;
   log: Logger;
   /** Subscribes to "new work may be there" signals; returns an unsubscribe function. */
@@ -50,7 +63,7 @@ interface InFlight {
 }
 
 /**
- * Runs tasks from the queue with `concurrency` slots. Each slot claims one task with a lease,
+ * Runs tasks from the queue in lanes of slots (TaskLane). Each slot claims one task with a lease,
  * renews the lease while the handler works, and ends the task with exactly one transition.
  *
  * Shutdown has two stages: `stop()` stops claiming and lets in-flight tasks finish within the grace
@@ -60,24 +73,45 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
   readonly owner = `${hostname()}:${process.pid}:${uuid7().slice(-12)}`;
   private readonly inFlight = new Map<string, InFlight>();
   private stopping = false;
-  private wakeWaiters: Array<() => void> = [];
+  /** Idle slots per lane (`undefined` kinds: the single lane for every kind). */
+  private readonly idleSlots = new Map<readonly TaskKind[] | undefined, Array<() => void>>();
+  /** When an idle slot last did the queue's housekeeping, and the earliest due time it saw. */
+  #housekeptAt = -Infinity;
+  #nextRunAt: number | undefined;
   private loops: Promise<void>[] = [];
   private unsubscribe?: () => void;
 
   constructor(private readonly options: TaskRunnerOptions) {
     super();
+    // A kind that no lane claims would wait forever: refused here rather than found in production.
+    const laneKinds = new Set(options.lanes?.flatMap((lane) => lane.kinds));
+    const orphan = options.lanes && options.lanes.length > 0 && Object.keys(options.handlers).find((kind) => !laneKinds.has(kind as TaskKind));
+    if (orphan) throw new Error(`task kind ${orphan} has a handler but no lane`);
   }
 
   start(): void {
     this.unsubscribe = this.options.onWake?.(() => this.wake());
-    for (let slot = 0; slot < this.options.concurrency; slot++) this.loops.push(this.loop());
+    const lanes = this.options.lanes ?? [{ kinds: undefined, concurrency: this.options.concurrency ?? 1 }];
+    for (const lane of lanes) {
+      this.idleSlots.set(lane.kinds, []);
+      for (let slot = 0; slot < lane.concurrency; slot++) this.loops.push(this.loop(lane.kinds));
+    }
   }
 
-  /** Wakes idle slots so they claim at once instead of at the next poll. */
+  /**
+   * New work may be there: one idle slot of each lane claims at once instead of at its next poll.
+   * One, not all: a signal per created task woke every idle slot, and with 32 slots a registration
+   * cost six empty claims. A slot that claims keeps claiming until the queue is empty.
+   */
   wake(): void {
-    const waiters = this.wakeWaiters;
-    this.wakeWaiters = [];
-    for (const resolve of waiters) resolve();
+    for (const slots of this.idleSlots.values()) slots.shift()?.();
+  }
+
+  private wakeAll(): void {
+    for (const [kinds, slots] of this.idleSlots) {
+      this.idleSlots.set(kinds, []);
+      for (const resolve of slots) resolve();
+    }
   }
 
   get activeCount(): number {
@@ -87,7 +121,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
   async stop(options: { graceMs?: number; force?: boolean } = {}): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
-    this.wake();
+    this.wakeAll();
     const drained = Promise.all([...this.inFlight.values()].map((f) => f.done));
     if (!options.force) {
       const graceMs = options.graceMs ?? 30_000;
@@ -111,11 +145,12 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     );
   }
 
-  private async loop(): Promise<void> {
+  private async loop(kinds: readonly TaskKind[] | undefined): Promise<void> {
+    let claims = 0;
     while (!this.stopping) {
       let task: TaskRow | undefined;
       try {
-        task = await this.options.queue.claimNextTask(this.owner, this.options.leaseMs);
+        task = await this.options.queue.claimNextTask(this.owner, this.options.leaseMs, { kinds, firstKind: claims++ });
       } catch (error) {
         this.options.log.error({ err: (error as Error).message }, 'claiming a task failed; retrying');
       }
@@ -124,28 +159,41 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
         return;
       }
       if (!task) {
-        await this.idle();
+        await this.idle(kinds);
         continue;
       }
       await this.run(task);
     }
   }
 
-  private async idle(): Promise<void> {
+  private async idle(kinds: readonly TaskKind[] | undefined): Promise<void> {
     const pollMs = this.options.pollIntervalMs ?? 1000;
-    await this.options.queue.failAbandonedTasks().then(
-      (count) => count > 0 && this.options.log.warn({ count }, 'failed tasks whose every attempt crashed its worker'),
-      () => {},
-    );
-    let delay = pollMs;
-    const next = await this.options.queue.nextRunAt().catch(() => undefined);
-    if (next !== undefined) delay = Math.max(10, Math.min(pollMs, next - currentTimeMs()));
+    // The queue's housekeeping is the runner's, not each slot's: when the workers keep up, every task
+    // ends with its slot finding the queue empty, and with 32 slots these two queries per idle slot
+    // cost more than the claims (bench/registrations.ts).
+    if (performance.now() - this.#housekeptAt >= Math.min(250, pollMs)) {
+      this.#housekeptAt = performance.now();
+      await this.options.queue.failAbandonedTasks().then(
+        (count) => count > 0 && this.options.log.warn({ count }, 'failed tasks whose every attempt crashed its worker'),
+        () => {},
+      );
+      this.#nextRunAt = await this.options.queue.nextRunAt().catch(() => undefined);
+    }
+    const untilNext = (this.#nextRunAt ?? Infinity) - currentTimeMs();
+    const delay = untilNext > 0 ? Math.max(10, Math.min(pollMs, untilNext)) : pollMs;
+    if (this.stopping) return;
+    const slots = this.idleSlots.get(kinds)!;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      this.wakeWaiters.push(() => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        const index = slots.indexOf(wake);
+        if (index >= 0) slots.splice(index, 1);
+        resolve();
+      }, delay);
+      slots.push(wake);
     });
   }
 
@@ -195,7 +243,10 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     try {
       if (retryable && task.attempts < task.max_attempts) {
         const delay = retryDelayMs(task.attempts);
-        if (await queue.retryTaskLater(task.id, this.owner, currentTimeMs() + delay, code, message)) {
+        const runAt = currentTimeMs() + delay;
+        if (await queue.retryTaskLater(task.id, this.owner, runAt, code, message)) {
+          // Idle slots wake for it even if their last look at the queue was before it was scheduled.
+          this.#nextRunAt = Math.min(this.#nextRunAt ?? Infinity, runAt);
           this.emit('retrying', task, delay);
         }
       } else if (await queue.failTask(task.id, this.owner, code, message)) {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SqlDialect } from './database.js';
 import { partialIndexValue } from './partial-index-value.js';
-import type { Database, TaskTable } from './schema.js';
+import type { Database, TaskKind, TaskTable } from './schema.js';
 import { withoutWaitingForFlush } from './sqlite-group-commit.js';
 import { currentTimeMs } from '../util/clock.js';
 
@@ -35,7 +35,15 @@ export class TaskQueue {
     private readonly dialect: SqlDialect,
   ) {}
 
-  async claimNextTask(owner: string, leaseMs: number, now = currentTimeMs()): Promise<TaskRow | undefined> {
+  /**
+   * Claims the oldest runnable task, of the given kinds only when `kinds` is set (a worker lane; each
+   * kind is one lookup in `tasks_runnable_by_kind`, tried in turn from `firstKind` so no kind starves).
+   */
+  async claimNextTask(
+    owner: string,
+    leaseMs: number,
+    { kinds, firstKind = 0, now = currentTimeMs() }: { kinds?: readonly TaskKind[]; firstKind?: number; now?: number } = {},
+  ): Promise<TaskRow | undefined> {
     // Two single-index lookups, each O(1) by its partial index. One query with both conditions OR-ed
     // had to sort every runnable task to find the oldest: with 3,000 queued registrations a claim
     // cost 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
@@ -46,17 +54,20 @@ export class TaskQueue {
       .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
       .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+      .$if(kinds !== undefined, (q) => q.where('kind', 'in', kinds!))
       .orderBy('lease_until')
       .limit(1)
       .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
-    const due = this.db
-      .selectFrom('tasks')
-      .select('id')
-      .where('status', '=', partialIndexValue('PENDING'))
-      .where('run_at', '<=', now)
-      .orderBy('run_at')
-      .limit(1)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+    const due = (kind?: TaskKind) =>
+      this.db
+        .selectFrom('tasks')
+        .select('id')
+        .where('status', '=', partialIndexValue('PENDING'))
+        .$if(kind !== undefined, (q) => q.where('kind', '=', kind!))
+        .where('run_at', '<=', now)
+        .orderBy('run_at')
+        .limit(1)
+        .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
     // Expired leases come back when a worker died: looking for them at most every quarter lease (and
     // second) finds them in time and spares most claims a lookup (0.09 ms each, bench/registrations.ts).
     const lookForExpired = performance.now() - this.#expiredCheckedAt >= Math.min(1000, leaseMs / 4);
@@ -65,7 +76,7 @@ export class TaskQueue {
     return withoutWaitingForFlush(() =>
       this.db.transaction().execute(async (trx) => {
         if (this.dialect === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
-        const claim = (next: typeof due) =>
+        const claim = (next: typeof expired) =>
           trx
             .updateTable('tasks')
             .set((eb) => ({
@@ -83,7 +94,8 @@ export class TaskQueue {
           task = await claim(expired);
           if (!task) this.#expiredCheckedAt = performance.now();
         }
-        task ??= await claim(due);
+        if (!kinds) task ??= await claim(due());
+        for (let i = 0; i < (kinds?.length ?? 0) && !task; i++) task = await claim(due(kinds![(firstKind + i) % kinds!.length]));
         if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
         return task;
       }),

@@ -3,9 +3,10 @@ import { blobChunks } from './002-blob-chunks.js';
 import { deliveries } from './003-deliveries.js';
 import { signstashOperationNumbers } from './004-signstash.js';
 import { registrations } from './005-registrations.js';
+import { runnableByKind } from './006-runnable-by-kind.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Numbered and append-only, in order: one file per migration. */
-export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations];
+export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind];
