@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
-import { groupCommitSqliteDialect, withoutWaitingForFlush } from '../src/store/sqlite-group-commit.js';
+import { commitWithoutWaitingForFlush, groupCommitSqliteDialect } from '../src/store/sqlite-group-commit.js';
 
 interface Db {
   items: { id: number; note: string };
@@ -61,11 +61,14 @@ describe('SQLite group commit', () => {
     await db.destroy();
   });
 
-  test('withoutWaitingForFlush commits without flushing; the next ordinary commit flushes for it', async () => {
+  test('a transaction marked commitWithoutWaitingForFlush commits without flushing; the next ordinary commit flushes for it', async () => {
     const { db, flushes } = open('relaxed.sqlite');
     await sql`create table items (id integer primary key, note text)`.execute(db);
     const before = flushes();
-    await withoutWaitingForFlush(() => db.insertInto('items').values({ id: 1, note: 'claim' }).execute());
+    await db.transaction().execute(async (trx) => {
+      await commitWithoutWaitingForFlush(trx);
+      await trx.insertInto('items').values({ id: 1, note: 'claim' }).execute();
+    });
     assert.equal(flushes(), before);
     await db.insertInto('items').values({ id: 2, note: 'ordinary' }).execute();
     assert.equal(flushes(), before + 1);

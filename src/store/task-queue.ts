@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SqlDialect } from './database.js';
 import { partialIndexValue } from './partial-index-value.js';
 import type { Database, TaskKind, TaskTable } from './schema.js';
-import { withoutWaitingForFlush } from './sqlite-group-commit.js';
+import { commitWithoutWaitingForFlush } from './sqlite-group-commit.js';
 import { currentTimeMs } from '../util/clock.js';
 
 export type TaskRow = Selectable<TaskTable>;
@@ -73,9 +73,8 @@ export class TaskQueue {
     const lookForExpired = performance.now() - this.#expiredCheckedAt >= Math.min(1000, leaseMs / 4);
     // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
     // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
-    return withoutWaitingForFlush(() =>
-      this.db.transaction().execute(async (trx) => {
-        if (this.dialect === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
+    return this.db.transaction().execute(async (trx) => {
+        await commitWithoutWaitingForFlush(trx);
         const claim = (next: typeof expired) =>
           trx
             .updateTable('tasks')
@@ -98,22 +97,22 @@ export class TaskQueue {
         for (let i = 0; i < (kinds?.length ?? 0) && !task; i++) task = await claim(due(kinds![(firstKind + i) % kinds!.length]));
         if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
         return task;
-      }),
-    );
+      });
   }
 
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
   async renewLease(id: string, owner: string, leaseMs: number, now = currentTimeMs()): Promise<boolean> {
     // A renewal lost to a power failure only shortens a lease that the restart ends anyway.
-    const result = await withoutWaitingForFlush(() =>
-      this.db
+    const result = await this.db.transaction().execute(async (trx) => {
+      await commitWithoutWaitingForFlush(trx);
+      return trx
         .updateTable('tasks')
         .set({ lease_until: now + leaseMs })
         .where('id', '=', id)
         .where('status', '=', 'RUNNING')
         .where('lease_owner', '=', owner)
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+    });
     return Number(result.numUpdatedRows) === 1;
   }
 
