@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { groupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -13,6 +14,8 @@ export interface StoreDatabase {
   dialect: SqlDialect;
   /** PostgreSQL only: a pool for LISTEN connections (Kysely's pool releases clients after each query). */
   pgPool?: pg.Pool;
+  /** SQLite only: the background checkpoints. */
+  checkpointer?: SqliteCheckpointer;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,18 @@ function openSqlite(file: string): StoreDatabase {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: groupCommitSqliteDialect(sqlite).dialect });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  // Checkpoints run on a thread of their own (sqlite-checkpointer.ts); this connection checkpoints
+  // only if the WAL grows far past SQLite's usual 1,000 pages.
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = new SqliteCheckpointer(file);
+  const db = new Kysely<Database>({ dialect: groupCommitSqliteDialect(sqlite, { afterWrite: () => checkpointer.noteWrite() }).dialect });
+  return {
+    db,
+    dialect: 'sqlite',
+    checkpointer,
+    async close() {
+      await checkpointer.close();
+      await db.destroy();
+    },
+  };
 }

@@ -51,7 +51,8 @@ export interface GroupCommitSqlite {
   flushCount(): number;
 }
 
-export function groupCommitSqliteDialect(sqlite: BetterSqlite3.Database): GroupCommitSqlite {
+/** `afterWrite`: called after each commit that wrote (the background checkpointer listens). */
+export function groupCommitSqliteDialect(sqlite: BetterSqlite3.Database, options: { afterWrite?: () => void } = {}): GroupCommitSqlite {
   const wal = new WalFlusher(sqlite.name);
   let dirty = false;
   let transactionWrote = false;
@@ -112,6 +113,7 @@ export function groupCommitSqliteDialect(sqlite: BetterSqlite3.Database): GroupC
       relaxedTransaction = false;
       // Hand the connection on first: the next transaction runs while this one's flush is pending.
       await super.releaseConnection();
+      if (wrote) options.afterWrite?.();
       if (wrote && !relaxed) await wal.flush();
     }
   }
