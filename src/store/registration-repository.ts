@@ -1,8 +1,43 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, RegistrationTable } from './schema.js';
+import { compiledQuery, everyColumn } from './compiled-query.js';
 import { isUniqueViolation } from './user-repository.js';
 
 export type RegistrationRow = Selectable<RegistrationTable>;
+
+const registrationColumns: Record<keyof Insertable<RegistrationTable>, true> = {
+  rid: true,
+  task_id: true,
+  client_id: true,
+  account_id: true,
+  user_id: true,
+  user_email: true,
+  kind: true,
+  title: true,
+  description: true,
+  name: true,
+  url: true,
+  content_type: true,
+  blob_id: true,
+  size: true,
+  sha1: true,
+  sha256: true,
+  timestamp_token: true,
+  tsa: true,
+  registered_at: true,
+  capture_json: true,
+  created_at: true,
+};
+// Once per registration each: compiled once (compiled-query.ts).
+const insertRegistration = compiledQuery((db: Kysely<Database>, row: Insertable<RegistrationTable>) =>
+  db.insertInto('registrations').values(everyColumn(row, registrationColumns)).returningAll(),
+);
+const selectByTask = compiledQuery((db: Kysely<Database>, p: { taskId: string }) =>
+  db.selectFrom('registrations').selectAll().where('task_id', '=', p.taskId),
+);
+const selectByAccountAndSha256 = compiledQuery((db: Kysely<Database>, p: { clientId: string; accountId: string; sha256: string }) =>
+  db.selectFrom('registrations').selectAll().where('client_id', '=', p.clientId).where('account_id', '=', p.accountId).where('sha256', '=', p.sha256),
+);
 
 /** Registrations; every read a client can trigger is scoped by client id. */
 export class RegistrationRepository {
@@ -14,7 +49,7 @@ export class RegistrationRepository {
    */
   async insert(row: Insertable<RegistrationTable>): Promise<{ inserted: RegistrationRow } | { duplicate: RegistrationRow } | { ridTaken: true }> {
     try {
-      return { inserted: await this.db.insertInto('registrations').values(row).returningAll().executeTakeFirstOrThrow() };
+      return { inserted: (await insertRegistration(this.db, row)).rows[0]! };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const byTask = await this.findByTask(row.task_id);
@@ -36,17 +71,11 @@ export class RegistrationRepository {
 
   /** For the engine: the registration a task already made (a replayed handler). */
   async findByTask(taskId: string): Promise<RegistrationRow | undefined> {
-    return this.db.selectFrom('registrations').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+    return (await selectByTask(this.db, { taskId })).rows[0];
   }
 
   async findByAccountAndSha256(clientId: string, accountId: string, sha256: string): Promise<RegistrationRow | undefined> {
-    return this.db
-      .selectFrom('registrations')
-      .selectAll()
-      .where('client_id', '=', clientId)
-      .where('account_id', '=', accountId)
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
+    return (await selectByAccountAndSha256(this.db, { clientId, accountId, sha256 })).rows[0];
   }
 
   async findByHash(clientId: string, hash: { sha1?: string; sha256?: string }, limit = 100): Promise<RegistrationRow[]> {

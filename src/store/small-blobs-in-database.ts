@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
+import { compiledQuery } from './compiled-query.js';
 import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
 
@@ -12,6 +13,17 @@ import type { Database } from './schema.js';
  * Measured with bench/registrations.ts: see the README's Speed section.
  */
 export const SMALL_BLOB_BYTES = 64 * 1024;
+
+// Once or twice per registration: compiled once (compiled-query.ts).
+const upsertRow = compiledQuery((db: Kysely<Database>, p: { key: string; data: Buffer }) =>
+  db
+    .insertInto('blob_chunks')
+    .values({ blob_key: p.key, seq: 0, data: p.data })
+    .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: p.data })),
+);
+const selectRow = compiledQuery((db: Kysely<Database>, p: { key: string }) =>
+  db.selectFrom('blob_chunks').select('data').where('blob_key', '=', p.key).where('seq', '=', 0),
+);
 
 /**
  * The embedded store's blobs: small durable writes as database rows, everything else as files
@@ -37,11 +49,7 @@ export class SmallBlobsInDatabase implements BlobStore {
       if (durable) await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
       return this.files.write(key, source, options);
     }
-    await this.db
-      .insertInto('blob_chunks')
-      .values({ blob_key: key, seq: 0, data: source })
-      .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: source }))
-      .execute();
+    await upsertRow(this.db, { key, data: source });
     return { size: source.length, sha256: options.hash === false ? '' : createHash('sha256').update(source).digest('hex') };
   }
 
@@ -85,7 +93,6 @@ export class SmallBlobsInDatabase implements BlobStore {
 
   private async row(key: string): Promise<Buffer | undefined> {
     assertBlobKey(key);
-    const row = await this.db.selectFrom('blob_chunks').select('data').where('blob_key', '=', key).where('seq', '=', 0).executeTakeFirst();
-    return row?.data;
+    return (await selectRow(this.db, { key })).rows[0]?.data;
   }
 }

@@ -1,7 +1,8 @@
-import { type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
+import { compiledQuery } from './compiled-query.js';
 import type { SqlDialect } from './database.js';
 import { partialIndexValue } from './partial-index-value.js';
-import type { Database, TaskKind, TaskTable } from './schema.js';
+import type { Database, TaskEventTable, TaskKind, TaskTable } from './schema.js';
 import { commitWithoutWaitingForFlush } from './sqlite-group-commit.js';
 import { currentTimeMs } from '../util/clock.js';
 
@@ -29,6 +30,22 @@ export class TaskQueue {
   onFinalState?: (trx: Transaction<Database>, task: TaskRow) => Promise<void>;
   /** Monotonic time of the last claim that looked for expired leases and found none. */
   #expiredCheckedAt = -Infinity;
+  /** A lane's claim, once per task: compiled once (compiled-query.ts). */
+  readonly #claimDueOfKind = compiledQuery((db: Kysely<Database>, p: ClaimValues & { kind: TaskKind }) =>
+    claimUpdate(
+      db,
+      p,
+      db
+        .selectFrom('tasks')
+        .select('id')
+        .where('status', '=', partialIndexValue('PENDING'))
+        .where('kind', '=', p.kind)
+        .where('run_at', '<=', p.now)
+        .orderBy('run_at')
+        .limit(1)
+        .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
+    ),
+  );
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -58,16 +75,14 @@ export class TaskQueue {
       .orderBy('lease_until')
       .limit(1)
       .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
-    const due = (kind?: TaskKind) =>
-      this.db
-        .selectFrom('tasks')
-        .select('id')
-        .where('status', '=', partialIndexValue('PENDING'))
-        .$if(kind !== undefined, (q) => q.where('kind', '=', kind!))
-        .where('run_at', '<=', now)
-        .orderBy('run_at')
-        .limit(1)
-        .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+    const due = this.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('status', '=', partialIndexValue('PENDING'))
+      .where('run_at', '<=', now)
+      .orderBy('run_at')
+      .limit(1)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
     // Expired leases come back when a worker died: looking for them at most every quarter lease (and
     // second) finds them in time and spares most claims a lookup (0.09 ms each, bench/registrations.ts).
     const lookForExpired = performance.now() - this.#expiredCheckedAt >= Math.min(1000, leaseMs / 4);
@@ -75,26 +90,17 @@ export class TaskQueue {
     // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
     return this.db.transaction().execute(async (trx) => {
         await commitWithoutWaitingForFlush(trx);
-        const claim = (next: typeof expired) =>
-          trx
-            .updateTable('tasks')
-            .set((eb) => ({
-              status: 'RUNNING',
-              lease_owner: owner,
-              lease_until: now + leaseMs,
-              attempts: eb('attempts', '+', 1),
-              started_at: eb.fn.coalesce('started_at', eb.val(now)),
-            }))
-            .where('id', '=', next)
-            .returningAll()
-            .executeTakeFirst();
+        const claim = (next: typeof expired) => claimUpdate(trx, { owner, leaseUntil: now + leaseMs, now }, next).executeTakeFirst();
         let task: TaskRow | undefined;
         if (lookForExpired) {
           task = await claim(expired);
           if (!task) this.#expiredCheckedAt = performance.now();
         }
-        if (!kinds) task ??= await claim(due());
-        for (let i = 0; i < (kinds?.length ?? 0) && !task; i++) task = await claim(due(kinds![(firstKind + i) % kinds!.length]));
+        if (!kinds) task ??= await claim(due);
+        for (let i = 0; i < (kinds?.length ?? 0) && !task; i++) {
+          const kind = kinds![(firstKind + i) % kinds!.length]!;
+          task = (await this.#claimDueOfKind(trx, { owner, leaseUntil: now + leaseMs, now, kind })).rows[0];
+        }
         if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
         return task;
       });
@@ -117,24 +123,7 @@ export class TaskQueue {
   }
 
   async completeTask(id: string, owner: string, result: unknown, now = currentTimeMs()): Promise<boolean> {
-    return this.finish(id, owner, 'succeeded', now, (trx) =>
-      trx
-        .updateTable('tasks')
-        .set({
-          status: 'SUCCEEDED',
-          result_json: JSON.stringify(result ?? null),
-          finished_at: now,
-          lease_owner: null,
-          lease_until: null,
-          error_code: null,
-          error_message: null,
-        })
-        .where('id', '=', id)
-        .where('status', '=', 'RUNNING')
-        .where('lease_owner', '=', owner)
-        .returningAll()
-        .executeTakeFirst(),
-    );
+    return this.finish(id, owner, 'succeeded', now, async (trx) => (await completeUpdate(trx, { id, owner, resultJson: JSON.stringify(result ?? null), now })).rows[0]);
   }
 
   /** Final failure: FAILED with its error. */
@@ -263,6 +252,49 @@ export class TaskQueue {
   }
 }
 
+interface ClaimValues {
+  owner: string;
+  leaseUntil: number;
+  now: number;
+}
+
+/** RUNNING under `owner`'s lease: the task `next` selects, if any. */
+function claimUpdate(db: Kysely<Database>, p: ClaimValues, next: SelectQueryBuilder<Database, 'tasks', { id: string }>) {
+  return db
+    .updateTable('tasks')
+    .set((eb) => ({
+      status: 'RUNNING',
+      lease_owner: p.owner,
+      lease_until: p.leaseUntil,
+      attempts: eb('attempts', '+', 1),
+      started_at: eb.fn.coalesce('started_at', eb.val(p.now)),
+    }))
+    .where('id', '=', next)
+    .returningAll();
+}
+
+const completeUpdate = compiledQuery((db: Kysely<Database>, p: { id: string; owner: string; resultJson: string; now: number }) =>
+  db
+    .updateTable('tasks')
+    .set({
+      status: 'SUCCEEDED',
+      result_json: p.resultJson,
+      finished_at: p.now,
+      lease_owner: null,
+      lease_until: null,
+      error_code: null,
+      error_message: null,
+    })
+    .where('id', '=', p.id)
+    .where('status', '=', 'RUNNING')
+    .where('lease_owner', '=', p.owner)
+    .returningAll(),
+);
+
+const insertEvent = compiledQuery((db: Kysely<Database>, p: Insertable<TaskEventTable>) =>
+  db.insertInto('task_events').values({ task_id: p.task_id, at: p.at, event: p.event, attempt: p.attempt, detail: p.detail }),
+);
+
 export async function recordEvent(
   trx: Kysely<Database>,
   taskId: string,
@@ -271,5 +303,5 @@ export async function recordEvent(
   detail: string | null,
   at = currentTimeMs(),
 ): Promise<void> {
-  await trx.insertInto('task_events').values({ task_id: taskId, at, event, attempt, detail }).execute();
+  await insertEvent(trx, { task_id: taskId, at, event, attempt, detail });
 }

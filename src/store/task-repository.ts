@@ -1,9 +1,35 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { DocumentTable, Database, TaskKind, TaskStatus, TaskTable } from './schema.js';
+import { compiledQuery, everyColumn } from './compiled-query.js';
 import { recordEvent, type TaskRow } from './task-queue.js';
 import { currentTimeMs } from '../util/clock.js';
 
 export type NewTask = Insertable<TaskTable>;
+
+const taskColumns: Record<keyof NewTask, true> = {
+  id: true,
+  client_id: true,
+  kind: true,
+  status: true,
+  external_reference: true,
+  request_fingerprint: true,
+  request_json: true,
+  description: true,
+  callback_url: true,
+  host: true,
+  attempts: true,
+  max_attempts: true,
+  run_at: true,
+  lease_owner: true,
+  lease_until: true,
+  created_at: true,
+  started_at: true,
+  finished_at: true,
+  error_code: true,
+  error_message: true,
+  result_json: true,
+};
+const insertTaskRow = compiledQuery((db: Kysely<Database>, task: NewTask) => db.insertInto('tasks').values(everyColumn(task, taskColumns)).returningAll());
 export type NewDocument = Insertable<DocumentTable>;
 
 export interface TaskFilter {
@@ -26,7 +52,7 @@ export class TaskRepository {
   async insertTask(task: NewTask, documents: NewDocument[]): Promise<{ created: boolean; task: TaskRow }> {
     try {
       const inserted = await this.db.transaction().execute(async (trx) => {
-        const row = await trx.insertInto('tasks').values(task).returningAll().executeTakeFirstOrThrow();
+        const row = (await insertTaskRow(trx, task)).rows[0]!;
         // SQLite caps bound parameters per statement; 100 rows × 17 columns stays well under it.
         for (let i = 0; i < documents.length; i += 100) {
           await trx.insertInto('documents').values(documents.slice(i, i + 100)).execute();

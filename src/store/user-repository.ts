@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, MailOutboxTable, UserAccountTable, UserIdTable } from './schema.js';
+import { compiledQuery } from './compiled-query.js';
 import { currentTimeMs } from '../util/clock.js';
 
 export type UserAccountRow = Selectable<UserAccountTable>;
@@ -13,6 +14,17 @@ export interface NewAccount {
   mail: Insertable<MailOutboxTable>;
 }
 
+/** Step 1 of every registration's user algorithm: compiled once (compiled-query.ts). */
+const selectUserId = compiledQuery((db: Kysely<Database>, p: { clientId: string; userId: string }) =>
+  db
+    .selectFrom('user_ids')
+    .innerJoin('user_accounts', 'user_accounts.id', 'user_ids.account_id')
+    .selectAll('user_ids')
+    .select(['user_accounts.email as email', 'user_accounts.created_at as account_created_at'])
+    .where('user_ids.client_id', '=', p.clientId)
+    .where('user_ids.user_id', '=', p.userId),
+);
+
 /**
  * User accounts and the client systems' user ids linked to them (API.md §4), scoped by client id.
  * Each write is one transaction guarded by a unique index, so two registrations racing for the same
@@ -22,14 +34,7 @@ export class UserRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async findUserId(clientId: string, userId: string): Promise<(UserIdRow & { email: string; account_created_at: number }) | undefined> {
-    return this.db
-      .selectFrom('user_ids')
-      .innerJoin('user_accounts', 'user_accounts.id', 'user_ids.account_id')
-      .selectAll('user_ids')
-      .select(['user_accounts.email as email', 'user_accounts.created_at as account_created_at'])
-      .where('user_ids.client_id', '=', clientId)
-      .where('user_ids.user_id', '=', userId)
-      .executeTakeFirst();
+    return (await selectUserId(this.db, { clientId, userId })).rows[0];
   }
 
   async findAccountByEmail(clientId: string, emailKey: string): Promise<UserAccountRow | undefined> {
