@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../util/map-limit.js';
 import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
@@ -54,9 +54,12 @@ export class FileBlobStore implements BlobStore {
             callback(null, chunk);
           },
         });
-        const out = createWriteStream(tempPath, { flags: 'w' });
-        await pipeline(source, hasher, out);
-        if (durable) await syncFile(tempPath);
+        const handle = await open(tempPath, 'w');
+        try {
+          await pipeline(source, hasher, fileWriter(handle, durable));
+        } finally {
+          await handle.close();
+        }
       }
       await rename(tempPath, finalPath);
       if (durable) await syncDirectory(path.dirname(finalPath));
@@ -142,6 +145,41 @@ export class FileBlobStore implements BlobStore {
     await handle.close();
     await rm(probe, { force: true });
   }
+}
+
+/**
+ * A durable stream write flushes as it goes: the page cache otherwise holds the whole upload
+ * (Linux starts writing back only past 10 % of memory) and the final fsync wrote all of it while the
+ * client waited. Registering 512 MB took 3.0 s (0.7× sha256sum) against 1.5 s for the disk alone.
+ */
+const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+
+/** Writes the stream to `handle`; durable: a datasync each FLUSH_EVERY_BYTES, one in flight, and a full sync at the end. */
+function fileWriter(handle: FileHandle, durable: boolean): Writable {
+  let unflushed = 0;
+  let flushing: Promise<void> = Promise.resolve();
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      void (async () => {
+        await handle.write(chunk);
+        unflushed += chunk.length;
+        if (durable && unflushed >= FLUSH_EVERY_BYTES) {
+          unflushed = 0;
+          // The previous flush must be done first: the disk sets the pace and dirty memory stays bounded.
+          await flushing;
+          flushing = handle.datasync();
+          // Awaited by the next flush or by final; until then its failure must not count as unhandled.
+          flushing.catch(() => {});
+        }
+      })().then(() => callback(), callback);
+    },
+    final(callback) {
+      void (async () => {
+        await flushing;
+        if (durable) await handle.sync();
+      })().then(() => callback(), callback);
+    },
+  });
 }
 
 async function syncFile(file: string): Promise<void> {
