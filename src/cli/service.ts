@@ -141,13 +141,16 @@ async function startWith(
       'register-file': createRegisterFileHandler(context),
       'register-url': createRegisterUrlHandler(context, pageFetcher, snapshotter),
     },
-    // --workers=0 is an API-only instance: no lane at all.
+    // --workers=0 is an API-only instance: no lane at all. URL captures hold a page in memory (up to
+    // --max-body-size) and may render it in Chromium, so they run no more at once than signatures;
+    // file registrations only wait on the TSA and the store, so they get many more slots.
     lanes:
       config.workers === 0
         ? []
         : [
             { kinds: ['sign'], concurrency: config.workers },
-            { kinds: ['register-file', 'register-url'], concurrency: config.registrationWorkers },
+            { kinds: ['register-url'], concurrency: config.workers },
+            { kinds: ['register-file'], concurrency: config.registrationWorkers },
           ],
     leaseMs: config.leaseTimeMs,
     log: log.child({ component: 'engine' }),

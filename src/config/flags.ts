@@ -169,7 +169,7 @@ export const serveFlags: readonly FlagSpec[] = [
     defaultHelp: 'the CPU count',
     min: 0,
     max: 1024,
-    description: 'signature tasks this instance runs at once (0: answer the API only and leave all the work to other instances)',
+    description: 'signature tasks (and, apart, URL captures) this instance runs at once (0: answer the API only and leave all the work to other instances)',
   },
   {
     name: 'registration-workers',
@@ -178,7 +178,7 @@ export const serveFlags: readonly FlagSpec[] = [
     default: '32',
     min: 1,
     max: 1024,
-    description: 'registration tasks this instance runs at once; they mostly wait on the TSA or a fetched page (none with --workers=0)',
+    description: 'file registration tasks this instance runs at once; they mostly wait on the TSA and the store (none with --workers=0)',
   },
   {
     name: 'token-ttl',

@@ -32,9 +32,9 @@ export interface TaskRunnerEvents {
 
 /**
  * Slots that claim only some kinds of task. Signatures are CPU and memory work, as many at once as
- * there are cores; registrations mostly wait (on a TSA, on a page being fetched, on a flush), so two
- * slots left the CPU idle a fifth of the time and an external TSA at 100 ms would have capped them at
- * 20/s. Each kind of work gets the concurrency that suits it, and neither holds up the other.
+ * there are cores; file registrations mostly wait (on a TSA, on a flush), so two slots left the CPU
+ * idle a fifth of the time and an external TSA at 100 ms would have capped them at 20/s. Each kind of
+ * work gets the concurrency that suits it, and none holds up another.
  */
 export interface TaskLane {
   kinds: readonly TaskKind[];
