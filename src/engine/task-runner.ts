@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { isSignetError } from '../errors/signet-error.js';
-import type { TaskKind } from '../store/schema.js';
+import { TASK_KINDS, type TaskKind } from '../store/schema.js';
 import type { TaskQueue, TaskRow } from '../store/task-queue.js';
 import { uuid7 } from '../util/uuid7.js';
 import type { Logger } from '../util/logger.js';
@@ -73,8 +73,8 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
   readonly owner = `${hostname()}:${process.pid}:${uuid7().slice(-12)}`;
   private readonly inFlight = new Map<string, InFlight>();
   private stopping = false;
-  /** Idle slots per lane (`undefined` kinds: the single lane for every kind). */
-  private readonly idleSlots = new Map<readonly TaskKind[] | undefined, Array<() => void>>();
+  /** Idle slots per lane. */
+  private readonly idleSlots = new Map<readonly TaskKind[], Array<() => void>>();
   /** When an idle slot last did the queue's housekeeping, and the earliest due time it saw. */
   #housekeptAt = -Infinity;
   #nextRunAt: number | undefined;
@@ -91,7 +91,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
 
   start(): void {
     this.unsubscribe = this.options.onWake?.(() => this.wake());
-    const lanes = this.options.lanes ?? [{ kinds: undefined, concurrency: this.options.concurrency ?? 1 }];
+    const lanes = this.options.lanes ?? [{ kinds: TASK_KINDS, concurrency: this.options.concurrency ?? 1 }];
     for (const lane of lanes) {
       this.idleSlots.set(lane.kinds, []);
       for (let slot = 0; slot < lane.concurrency; slot++) this.loops.push(this.loop(lane.kinds));
@@ -145,7 +145,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     );
   }
 
-  private async loop(kinds: readonly TaskKind[] | undefined): Promise<void> {
+  private async loop(kinds: readonly TaskKind[]): Promise<void> {
     let claims = 0;
     while (!this.stopping) {
       let task: TaskRow | undefined;
@@ -166,7 +166,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     }
   }
 
-  private async idle(kinds: readonly TaskKind[] | undefined): Promise<void> {
+  private async idle(kinds: readonly TaskKind[]): Promise<void> {
     const pollMs = this.options.pollIntervalMs ?? 1000;
     // The queue's housekeeping is the runner's, not each slot's: when the workers keep up, every task
     // ends with its slot finding the queue empty, and with 32 slots these two queries per idle slot

@@ -32,7 +32,8 @@ export interface SettingTable {
 }
 
 export type TaskStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export type TaskKind = 'sign' | 'register-file' | 'register-url';
+export const TASK_KINDS = ['sign', 'register-file', 'register-url'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
 
 export interface TaskTable {
   id: string;

@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Selectable, SelectQueryBuilder, Transaction } 
 import { compiledQuery } from './compiled-query.js';
 import type { SqlDialect } from './database.js';
 import { partialIndexValue } from './partial-index-value.js';
-import type { Database, TaskEventTable, TaskKind, TaskTable } from './schema.js';
+import { TASK_KINDS, type Database, type TaskEventTable, type TaskKind, type TaskTable } from './schema.js';
 import { commitWithoutWaitingForFlush } from './sqlite-group-commit.js';
 import { currentTimeMs } from '../util/clock.js';
 
@@ -53,57 +53,47 @@ export class TaskQueue {
   ) {}
 
   /**
-   * Claims the oldest runnable task, of the given kinds only when `kinds` is set (a worker lane; each
-   * kind is one lookup in `tasks_runnable_by_kind`, tried in turn from `firstKind` so no kind starves).
+   * Claims the oldest runnable task of the given kinds (a worker lane; every kind by default). Each
+   * kind is one lookup in `tasks_runnable_by_kind`, tried in turn from `firstKind` so no kind starves.
    */
   async claimNextTask(
     owner: string,
     leaseMs: number,
-    { kinds, firstKind = 0, now = currentTimeMs() }: { kinds?: readonly TaskKind[]; firstKind?: number; now?: number } = {},
+    { kinds = TASK_KINDS, firstKind = 0, now = currentTimeMs() }: { kinds?: readonly TaskKind[]; firstKind?: number; now?: number } = {},
   ): Promise<TaskRow | undefined> {
-    // Two single-index lookups, each O(1) by its partial index. One query with both conditions OR-ed
-    // had to sort every runnable task to find the oldest: with 3,000 queued registrations a claim
-    // cost 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
-    const expired = this.db
-      .selectFrom('tasks')
-      .select('id')
-      // An expired lease with attempts left; one without is failed by failAbandonedTasks.
-      .where('status', '=', partialIndexValue('RUNNING'))
-      .where('lease_until', '<', now)
-      .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-      .$if(kinds !== undefined, (q) => q.where('kind', 'in', kinds!))
-      .orderBy('lease_until')
-      .limit(1)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
-    const due = this.db
-      .selectFrom('tasks')
-      .select('id')
-      .where('status', '=', partialIndexValue('PENDING'))
-      .where('run_at', '<=', now)
-      .orderBy('run_at')
-      .limit(1)
-      .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
-    // Expired leases come back when a worker died: looking for them at most every quarter lease (and
-    // second) finds them in time and spares most claims a lookup (0.09 ms each, bench/registrations.ts).
+    // Single-index lookups, each O(1) by its partial index. One query with every condition OR-ed had
+    // to sort every runnable task to find the oldest: with 3,000 queued registrations a claim cost
+    // 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
+    // They come back when a worker died: looking for them at most every quarter lease (and second)
+    // finds them in time and spares most claims a lookup (0.09 ms each, bench/registrations.ts).
     const lookForExpired = performance.now() - this.#expiredCheckedAt >= Math.min(1000, leaseMs / 4);
+    const values = { owner, leaseUntil: now + leaseMs, now };
     // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
     // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
     return this.db.transaction().execute(async (trx) => {
-        await commitWithoutWaitingForFlush(trx);
-        const claim = (next: typeof expired) => claimUpdate(trx, { owner, leaseUntil: now + leaseMs, now }, next).executeTakeFirst();
-        let task: TaskRow | undefined;
-        if (lookForExpired) {
-          task = await claim(expired);
-          if (!task) this.#expiredCheckedAt = performance.now();
-        }
-        if (!kinds) task ??= await claim(due);
-        for (let i = 0; i < (kinds?.length ?? 0) && !task; i++) {
-          const kind = kinds![(firstKind + i) % kinds!.length]!;
-          task = (await this.#claimDueOfKind(trx, { owner, leaseUntil: now + leaseMs, now, kind })).rows[0];
-        }
-        if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
-        return task;
-      });
+      await commitWithoutWaitingForFlush(trx);
+      let task: TaskRow | undefined;
+      if (lookForExpired) {
+        const expired = trx
+          .selectFrom('tasks')
+          .select('id')
+          // An expired lease with attempts left; one without is failed by failAbandonedTasks.
+          .where('status', '=', partialIndexValue('RUNNING'))
+          .where('lease_until', '<', now)
+          .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+          .where('kind', 'in', kinds)
+          .orderBy('lease_until')
+          .limit(1)
+          .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+        task = await claimUpdate(trx, values, expired).executeTakeFirst();
+        if (!task) this.#expiredCheckedAt = performance.now();
+      }
+      for (let i = 0; i < kinds.length && !task; i++) {
+        task = (await this.#claimDueOfKind(trx, { ...values, kind: kinds[(firstKind + i) % kinds.length]! })).rows[0];
+      }
+      if (task) await recordEvent(trx, task.id, 'claimed', task.attempts, owner, now);
+      return task;
+    });
   }
 
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
