@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
 import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
@@ -23,6 +23,10 @@ const upsertRow = compiledQuery((db: Kysely<Database>, p: { key: string; data: B
 );
 const selectRow = compiledQuery((db: Kysely<Database>, p: { key: string }) =>
   db.selectFrom('blob_chunks').select('data').where('blob_key', '=', p.key).where('seq', '=', 0),
+);
+/** `exists` and `size` (a check before every registration's token) need not read the bytes. */
+const selectRowSize = compiledQuery((db: Kysely<Database>, p: { key: string }) =>
+  db.selectFrom('blob_chunks').select(sql<number>`length(data)`.as('size')).where('blob_key', '=', p.key).where('seq', '=', 0),
 );
 
 /**
@@ -74,12 +78,12 @@ export class SmallBlobsInDatabase implements BlobStore {
   }
 
   async size(key: string): Promise<number> {
-    const data = await this.row(key);
-    return data ? data.length : this.files.size(key);
+    const row = await this.rowSize(key);
+    return row ? Number(row.size) : this.files.size(key);
   }
 
   async exists(key: string): Promise<boolean> {
-    return (await this.row(key)) !== undefined || this.files.exists(key);
+    return (await this.rowSize(key)) !== undefined || this.files.exists(key);
   }
 
   async delete(key: string): Promise<void> {
@@ -89,6 +93,11 @@ export class SmallBlobsInDatabase implements BlobStore {
 
   checkWritable(): Promise<void> {
     return this.files.checkWritable();
+  }
+
+  private async rowSize(key: string): Promise<{ size: number } | undefined> {
+    assertBlobKey(key);
+    return (await selectRowSize(this.db, { key })).rows[0];
   }
 
   private async row(key: string): Promise<Buffer | undefined> {
