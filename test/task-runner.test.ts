@@ -7,9 +7,25 @@ import { TaskRunner, type TaskHandler } from '../src/engine/task-runner.js';
 import { SignetError } from '../src/errors/signet-error.js';
 import type { TaskKind } from '../src/store/schema.js';
 import { openStore, type Store } from '../src/store/store.js';
-import { uuid7 } from '../src/util/uuid7.js';
+import { randomIdentifierBytes } from '../src/util/random-identifier-bytes.js';
+import { isUuid, uuid7 } from '../src/util/uuid7.js';
 import { silentLogger } from '../src/util/logger.js';
 import { createTestDatabase, testStores } from './support/test-service.js';
+
+test('uuid7 ids from the identifier pool: version 7, time first, never repeated across pool refills', () => {
+  const now = Date.UTC(2026, 10, 23);
+  const ids = Array.from({ length: 2000 }, () => uuid7(now)); // 32 KB of random bytes: eight refills
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ids) {
+    assert.ok(isUuid(id), id);
+    assert.equal(id[14], '7');
+    assert.equal(id.replace(/-/g, '').slice(0, 12), now.toString(16).padStart(12, '0'));
+  }
+  const pieces = Array.from({ length: 600 }, () => randomIdentifierBytes(7).toString('hex'));
+  assert.equal(new Set(pieces).size, pieces.length);
+  assert.ok(pieces.every((hex) => hex.length === 14));
+  assert.throws(() => randomIdentifierBytes(257), RangeError);
+});
 
 async function addTask(store: Store, options: { maxAttempts?: number; runAt?: number; kind?: TaskKind } = {}): Promise<string> {
   const now = Date.now();

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../util/map-limit.js';
+import { randomIdentifierBytes } from '../util/random-identifier-bytes.js';
 import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 
 /**
@@ -32,7 +33,7 @@ export class FileBlobStore implements BlobStore {
     const hashing = options.hash ?? true;
     const finalPath = this.pathOf(key);
     await this.ensureFolder(path.dirname(finalPath));
-    const tempPath = `${finalPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const tempPath = `${finalPath}.${process.pid}.${randomIdentifierBytes(6).toString('hex')}.tmp`;
     const hash = createHash('sha256');
     let size = 0;
     try {

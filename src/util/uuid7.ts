@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomIdentifierBytes } from './random-identifier-bytes.js';
 
 /**
  * UUID version 7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits, so ids sort by
  * creation time — which keeps the tasks table's primary-key index append-mostly and cursors simple.
  */
 export function uuid7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = randomIdentifierBytes(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (bytes[6] & 0x0f);
   bytes[8] = 0x80 | (bytes[8] & 0x3f);

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { PdfDict, PdfRef, PdfString, name, type PdfObject } from '../objects.js';
 import type { PdfReader } from '../reader/pdf-reader.js';
+import { randomIdentifierBytes } from '../../../util/random-identifier-bytes.js';
 import { serializeObject } from './serialize.js';
 
 /**
@@ -135,11 +135,11 @@ export class IncrementalUpdate {
    * §7.5.6: the update's trailer repeats the previous one's entries (except /Prev, set anew). /ID keeps
    * its first element, the file's permanent identifier; the second changes with every version (§14.4).
    */
-  private trailer(idSuffix: Buffer = randomBytes(16)): PdfDict {
+  private trailer(idSuffix: Buffer = randomIdentifierBytes(16)): PdfDict {
     const trailer = new PdfDict();
     for (const [key, value] of this.reader.trailer.entries) if (!SECTION_KEYS.has(key)) trailer.set(key, value);
     const id = this.reader.resolve(trailer.get('ID'));
-    const first = Array.isArray(id) && id[0] instanceof PdfString ? id[0] : new PdfString(randomBytes(16), true);
+    const first = Array.isArray(id) && id[0] instanceof PdfString ? id[0] : new PdfString(randomIdentifierBytes(16), true);
     trailer.set('ID', [new PdfString(first.bytes, true), new PdfString(idSuffix, true)]);
     return trailer;
   }
