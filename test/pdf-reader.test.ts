@@ -277,6 +277,20 @@ test('an object number defined twice in one revision is refused (2catalogs.pdf);
   }
 });
 
+test('duplicates are told apart by revision: an update may redefine an object, but not twice in itself', () => {
+  const { output, reader } = appendInfo(pdfFile('minimal.pdf'));
+  const catalogNum = reader.catalogRef.num;
+  assert.doesNotThrow(() => assertNoDuplicateObjects(output), 'the catalog redefined by a later revision');
+  // The same catalog written twice inside the update (a second copy just before its xref section).
+  const text = output.toString('latin1');
+  const header = `${catalogNum} 0 obj`;
+  const start = text.lastIndexOf(header);
+  const copy = text.slice(start, text.indexOf('endobj', start) + 'endobj'.length);
+  const xref = text.indexOf('\nxref', start) + 1;
+  const twice = Buffer.from(`${text.slice(0, xref)}${copy}\n${text.slice(xref)}`, 'latin1');
+  assertPdfError(() => assertNoDuplicateObjects(twice), 'invalid_pdf', new RegExp(`object ${catalogNum} is defined twice`));
+});
+
 test('a /Prev chain that loops is invalid_pdf, not a hang', () => {
   const original = pdfFile('minimal.pdf').toString('latin1');
   // Make the trailer's /Prev point at its own section.
