@@ -24,7 +24,9 @@ for (const kind of testStores()) {
       const expected = createHash('sha256').update(bytes).digest('hex');
       const fromBuffer = await store.blobs.write('in/blob-a', bytes);
       const fromStream = await store.blobs.write('in/blob-b', Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
-      for (const [key, stored] of [['in/blob-a', fromBuffer], ['in/blob-b', fromStream]] as const) {
+      // Pieces written one after the other (a signed PDF: original, then its update), an empty one among them.
+      const fromPieces = await store.blobs.write('in/blob-p', [bytes.subarray(0, 7), Buffer.alloc(0), bytes.subarray(7)]);
+      for (const [key, stored] of [['in/blob-a', fromBuffer], ['in/blob-b', fromStream], ['in/blob-p', fromPieces]] as const) {
         assert.equal(stored.size, bytes.length);
         assert.equal(stored.sha256, expected);
         assert.ok((await store.blobs.readAll(key)).equals(bytes));
@@ -106,6 +108,10 @@ describe('small blobs as database rows (embedded store)', () => {
     assert.ok((await readAll(store.blobs.createReadStream('reg/small-a'))).equals(bytes));
     assert.equal(await store.blobs.size('reg/small-a'), bytes.length);
     assert.equal(await store.blobs.exists('reg/small-a'), true);
+    const pieces = await store.blobs.write('reg/small-pieces', [bytes.subarray(0, 100), bytes.subarray(100)]);
+    assert.equal(pieces.size, bytes.length);
+    assert.equal(await rows('reg/small-pieces'), 1, 'small pieces are one row too');
+    assert.ok((await store.blobs.readAll('reg/small-pieces')).equals(bytes));
   });
 
   test('larger buffers, streams and unflushed writes are files', async () => {

@@ -70,8 +70,9 @@ function save(name: string, bytes: Buffer): string {
   return path;
 }
 
-async function signBT(pdf: Buffer) {
-  return signPdfDetailed(pdf, { signer: pki.signer, signingTime: new Date(), createCms: padesCmsFactory(pki.signer, { timestampClient: timestamps }) });
+async function signBT(pdf: Buffer): Promise<{ pdf: Buffer; fieldName: string }> {
+  const signed = await signPdfDetailed(pdf, { signer: pki.signer, signingTime: new Date(), createCms: padesCmsFactory(pki.signer, { timestampClient: timestamps }) });
+  return { pdf: Buffer.concat(signed.parts), fieldName: signed.fieldName };
 }
 
 interface PdfsigBlock {
@@ -310,7 +311,7 @@ test('a missing CRL makes B-LT and B-LTA fail with validation_data_unavailable, 
 
 test('B-LT needs B-T: a B-B signature is refused', async () => {
   const signed = await signPdfDetailed(readFileSync(join(DATA, 'pdf/minimal.pdf')), { signer: pki.signer, signingTime: new Date() });
-  await assert.rejects(extendPadesLevel(signed.pdf, { level: 'B-LT', validationData: source }), (error: unknown) => {
+  await assert.rejects(extendPadesLevel(Buffer.concat(signed.parts), { level: 'B-LT', validationData: source }), (error: unknown) => {
     assert.ok(error instanceof SignetError, String(error));
     assert.equal(error.code, 'invalid_request');
     return true;

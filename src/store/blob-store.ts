@@ -1,5 +1,14 @@
 import type { Readable } from 'node:stream';
 
+/** What a blob is written from: a stream, a buffer, or buffers written one after the other. */
+export type BlobSource = Readable | Buffer | readonly Buffer[];
+
+/** The buffers of a source already in memory, in order; undefined for a stream. */
+export function buffersOf(source: BlobSource): readonly Buffer[] | undefined {
+  if (Buffer.isBuffer(source)) return [source];
+  return Array.isArray(source) ? (source as readonly Buffer[]) : undefined;
+}
+
 export interface StoredBlob {
   size: number;
   /** Hex SHA-256 of the bytes; empty when written with `{ hash: false }`. */
@@ -27,7 +36,7 @@ export interface BlobStore {
    * `{ durable: false }` the bytes may still sit in the page cache: call `makeDurable` for a batch
    * of keys before anything depends on them (one round of flushes instead of one per blob).
    */
-  write(key: string, source: Readable | Buffer, options?: BlobWriteOptions): Promise<StoredBlob>;
+  write(key: string, source: BlobSource, options?: BlobWriteOptions): Promise<StoredBlob>;
   /** Flushes blobs written with `{ durable: false }` to stable storage. */
   makeDurable(keys: readonly string[]): Promise<void>;
   createReadStream(key: string): Readable;

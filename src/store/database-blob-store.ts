@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { readAll } from '../util/read-all.js';
 import { uuid7 } from '../util/uuid7.js';
-import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
+import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
 
 /** 1 MiB: few rows for large documents, little memory per stream, far below PostgreSQL's 1 GB field cap. */
@@ -21,7 +21,7 @@ export class DatabaseBlobStore implements BlobStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Every committed row is already durable in PostgreSQL; `durable` changes nothing here. */
-  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+  async write(key: string, source: BlobSource, options: BlobWriteOptions = {}): Promise<StoredBlob> {
     const hashing = options.hash ?? true;
     assertBlobKey(key);
     const staging = `tmp/${uuid7()}`;
@@ -35,7 +35,7 @@ export class DatabaseBlobStore implements BlobStore {
       // Chunks are cut by offset, never by re-concatenating what is left (that was quadratic).
       let pending: Buffer[] = [];
       let pendingBytes = 0;
-      for await (const chunk of Buffer.isBuffer(source) ? [source] : source) {
+      for await (const chunk of buffersOf(source) ?? (source as Readable)) {
         let bytes = chunk as Buffer;
         if (hashing) hash.update(bytes);
         size += bytes.length;

@@ -6,7 +6,7 @@ import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../util/map-limit.js';
 import { randomIdentifierBytes } from '../util/random-identifier-bytes.js';
-import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
+import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 
 /**
  * Blobs as files in the work folder (the embedded default). Uploads stream straight to disk while
@@ -28,7 +28,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   /** Streams `source` to the blob, hashing as it goes; rejects (and leaves nothing) on error. */
-  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+  async write(key: string, source: BlobSource, options: BlobWriteOptions = {}): Promise<StoredBlob> {
     const durable = options.durable ?? true;
     const hashing = options.hash ?? true;
     const finalPath = this.pathOf(key);
@@ -37,12 +37,15 @@ export class FileBlobStore implements BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      if (Buffer.isBuffer(source)) {
-        if (hashing) hash.update(source);
-        size = source.length;
+      const buffers = buffersOf(source);
+      if (buffers) {
+        for (const buffer of buffers) {
+          if (hashing) hash.update(buffer);
+          size += buffer.length;
+        }
         const handle = await open(tempPath, 'w');
         try {
-          await handle.writeFile(source);
+          await writeAll(handle, buffers);
           if (durable) await handle.sync();
         } finally {
           await handle.close();
@@ -182,6 +185,19 @@ function fileWriter(handle: FileHandle, durable: boolean): Writable {
       })().then(() => callback(), callback);
     },
   });
+}
+
+/** Writes the buffers in order with one writev; a short write (rare on files) goes on from where it stopped. */
+async function writeAll(handle: FileHandle, buffers: readonly Buffer[]): Promise<void> {
+  let remaining = buffers.filter((buffer) => buffer.length > 0);
+  while (remaining.length > 0) {
+    let { bytesWritten } = await handle.writev(remaining as Buffer[]);
+    while (remaining.length > 0 && bytesWritten >= remaining[0].length) {
+      bytesWritten -= remaining[0].length;
+      remaining = remaining.slice(1);
+    }
+    if (remaining.length > 0) remaining = [remaining[0].subarray(bytesWritten), ...remaining.slice(1)];
+  }
 }
 
 async function syncFile(file: string): Promise<void> {

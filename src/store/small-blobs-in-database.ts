@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
-import { assertBlobKey, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
+import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
 
 /**
@@ -46,15 +46,18 @@ export class SmallBlobsInDatabase implements BlobStore {
     private readonly maxBytes = SMALL_BLOB_BYTES,
   ) {}
 
-  async write(key: string, source: Readable | Buffer, options: BlobWriteOptions = {}): Promise<StoredBlob> {
+  async write(key: string, source: BlobSource, options: BlobWriteOptions = {}): Promise<StoredBlob> {
     assertBlobKey(key);
     const durable = options.durable ?? true;
-    if (!Buffer.isBuffer(source) || source.length > this.maxBytes || !durable) {
+    const buffers = buffersOf(source);
+    const size = buffers?.reduce((sum, buffer) => sum + buffer.length, 0) ?? Infinity;
+    if (!buffers || size > this.maxBytes || !durable) {
       if (durable) await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
       return this.files.write(key, source, options);
     }
-    await upsertRow(this.db, { key, data: source });
-    return { size: source.length, sha256: options.hash === false ? '' : createHash('sha256').update(source).digest('hex') };
+    const data = buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, size);
+    await upsertRow(this.db, { key, data });
+    return { size, sha256: options.hash === false ? '' : createHash('sha256').update(data).digest('hex') };
   }
 
   makeDurable(keys: readonly string[]): Promise<void> {

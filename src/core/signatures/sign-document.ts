@@ -25,7 +25,7 @@ export interface SigningTools {
 export type DocumentToSign = Pick<DocumentRow, 'format' | 'level' | 'options_json' | 'content_type' | 'sha256'>;
 
 /** Signs with this service's key named in the options, its time-stamps and validation data. */
-export async function signWithServiceKeys(context: CoreContext, document: DocumentToSign, readContent: () => Promise<Buffer>): Promise<Buffer> {
+export async function signWithServiceKeys(context: CoreContext, document: DocumentToSign, readContent: () => Promise<Buffer>): Promise<SignedBytes> {
   const key = (JSON.parse(document.options_json) as { key: string }).key;
   const signer = context.keys.get(key);
   if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
@@ -33,10 +33,16 @@ export async function signWithServiceKeys(context: CoreContext, document: Docume
 }
 
 /**
+ * A signed artefact: one buffer, or pieces to be stored one after the other (a PDF's original bytes
+ * and its signature update, not copied together: see PdfParts).
+ */
+export type SignedBytes = Buffer | readonly Buffer[];
+
+/**
  * Produces the signed artefact for one stored document at its format and level (ETSI baseline
  * profiles). What is not available yet fails the document — only it — with a code saying so.
  */
-export async function signDocument(document: DocumentToSign, tools: SigningTools): Promise<Buffer> {
+export async function signDocument(document: DocumentToSign, tools: SigningTools): Promise<SignedBytes> {
   const options = JSON.parse(document.options_json) as Omit<ResolvedSignatureOptions, 'format' | 'level'> & {
     signatureLocation?: string;
   };
@@ -66,9 +72,9 @@ export async function signDocument(document: DocumentToSign, tools: SigningTools
         existingField: options.field,
         createCms: padesCmsFactory(tools.signer, level === 'B-B' ? {} : { timestampClient: tools.timestamps }),
       });
-      if (level !== 'B-LT' && level !== 'B-LTA') return signed.pdf;
+      if (level !== 'B-LT' && level !== 'B-LTA') return signed.parts;
       // B-LT adds a DSS, B-LTA then a document time-stamp: further incremental updates (pades-levels.ts).
-      const extended = await extendPadesLevel(signed.pdf, {
+      const extended = await extendPadesLevel(Buffer.concat(signed.parts), {
         level,
         validationData: tools.validationData,
         timestampClient: tools.timestamps,

@@ -63,14 +63,15 @@ export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOp
   if (options.level === 'B-LT') return { pdf: withDss };
 
   const stamped = await addDocumentTimestamp(withDss, { timestampClient: options.timestampClient! });
+  const stampedPdf = Buffer.concat(stamped.parts);
   // The document time-stamp's TSA usually is the signature time-stamp's, whose data is in the DSS already;
   // when it is another, its chain and CRLs follow in one more DSS update (ETSI EN 319 142-1 §5.4.2.1).
   const timestampData = await timeStampValidationData(stamped.contents, options.validationData, now);
-  const missing = notYetStored(timestampData, asDocumentError(() => PdfReader.open(stamped.pdf)));
-  if (missing.certificates.length === 0 && missing.crls.length === 0) return { pdf: stamped.pdf, documentTimestampField: stamped.fieldName };
-  const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stamped.pdf), stamped.fieldName)));
+  const missing = notYetStored(timestampData, asDocumentError(() => PdfReader.open(stampedPdf)));
+  if (missing.certificates.length === 0 && missing.crls.length === 0) return { pdf: stampedPdf, documentTimestampField: stamped.fieldName };
+  const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stampedPdf), stamped.fieldName)));
   return {
-    pdf: appendDss(stamped.pdf, { signatureContents: [timestampContents], ...timestampData }),
+    pdf: appendDss(stampedPdf, { signatureContents: [timestampContents], ...timestampData }),
     documentTimestampField: stamped.fieldName,
   };
 }

@@ -14,7 +14,7 @@ import { decodeImageBase64, type StampImage } from './image-xobject.js';
 import { jpegImage } from './jpeg-image.js';
 import { pngImage } from './png-image.js';
 import { prepareSignatureField, type FieldPlacement } from './signature-field.js';
-import { fillByteRange, layOutByteRangeUpdate, type LaidOutFile } from './byte-range.js';
+import { fillByteRange, layOutByteRangeUpdate, type LaidOutFile, type PdfParts } from './byte-range.js';
 
 /**
  * API.md §3 `visible`: page is 1-based; x, y, width, height in PDF points from the page's lower-left
@@ -59,8 +59,11 @@ export interface SignPdfOptions {
   contentsCapacity?: number;
 }
 
+export type { PdfParts } from './byte-range.js';
+
 export interface SignedPdf {
-  pdf: Buffer;
+  /** The original bytes and the update, in file order (see PdfParts: not joined, to save a copy). */
+  parts: PdfParts;
   /** The fully qualified name of the signature field that holds the signature. */
   fieldName: string;
   byteRange: [number, number, number, number];
@@ -87,7 +90,7 @@ const CMS_OVERHEAD = 2 * 1024;
  * stamp should be placed at is not on any page.
  */
 export async function signPdf(pdf: Buffer, options: SignPdfOptions): Promise<Buffer> {
-  return (await signPdfDetailed(pdf, options)).pdf;
+  return Buffer.concat((await signPdfDetailed(pdf, options)).parts);
 }
 
 export async function signPdfDetailed(pdf: Buffer, options: SignPdfOptions): Promise<SignedPdf> {
@@ -99,7 +102,7 @@ export async function signPdfDetailed(pdf: Buffer, options: SignPdfOptions): Pro
   const placement = asDocumentError(() => placementOf(reader, options.visible));
   const capacity = options.contentsCapacity ?? defaultContentsCapacity(options.signer);
   const signed = await fillByteRange((room) => prepare(reader, options, room, placement, image), capacity, createCms);
-  return { pdf: signed.pdf, fieldName: signed.fieldName, byteRange: signed.byteRange };
+  return { parts: signed.parts, fieldName: signed.fieldName, byteRange: signed.byteRange };
 }
 
 /**
