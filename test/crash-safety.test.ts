@@ -243,13 +243,13 @@ test('SIGKILL mid-batch, restart: every accepted task is signed exactly once', {
     }
   }
 
-  // Graceful shutdown: SIGTERM drains and exits 0 within a few seconds.
+  // Graceful shutdown: SIGTERM drains and exits 0 (the 30 s bound only catches a hang; no speed is asserted).
   const tTerm = Date.now();
   second.process.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const stopped = await Promise.race([
     second.exited,
-    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 5000))),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 30_000))),
   ]);
   clearTimeout(timer);
   assert.deepEqual(stopped, { code: 0, signal: null }, `SIGTERM: ${JSON.stringify(stopped)}\n${second.logs.slice(-10).join('\n')}`);
