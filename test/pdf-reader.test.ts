@@ -258,6 +258,19 @@ test('broken files fail with invalid_pdf and a message that says what is wrong',
   }
 });
 
+test('for validation only, a damaged cross-reference is rebuilt by scanning for objects; a bad header still is not a PDF', () => {
+  for (const file of ['minimal-startxref-hopeless.pdf', 'minimal-badxref.pdf', 'EmptyPage-corrupted.pdf']) {
+    const reader = PdfReader.openForValidation(brokenFile(file));
+    assert.ok(reader.recovered, `${file}: says it was repaired`);
+    assert.ok(isName(reader.catalog().get('Type'), 'Catalog'), `${file}: the catalog is found`);
+  }
+  const intact = PdfReader.openForValidation(pdfFile('minimal.pdf'));
+  assert.equal(intact.recovered, undefined);
+  for (const file of ['malformed-pades.pdf', 'minimal-illegal-header.pdf']) {
+    assertPdfError(() => PdfReader.openForValidation(brokenFile(file)), 'invalid_pdf', /header/);
+  }
+});
+
 test('an object stream that lacks an object it should hold is invalid_pdf (broken-objstream1.pdf)', () => {
   const reader = PdfReader.open(brokenFile('broken-objstream1.pdf'));
   assertPdfError(() => findPage(reader, 0), 'invalid_pdf', /does not contain object 4/);

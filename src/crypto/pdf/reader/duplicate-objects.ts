@@ -59,7 +59,7 @@ function revisionOf(ends: number[], offset: number): number {
 }
 
 /** `num gen obj` ending at `obj` (at offset `at`), preceded by white space or the file start. */
-function objectHeaderBefore(buffer: Buffer, at: number): { num: number; start: number } | undefined {
+export function objectHeaderBefore(buffer: Buffer, at: number): { num: number; start: number } | undefined {
   if (at + 3 < buffer.length && isRegular(buffer[at + 3])) return undefined;
   let pos = at - 1;
   if (pos < 0 || !isWhitespace(buffer[pos])) return undefined;

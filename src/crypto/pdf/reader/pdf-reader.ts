@@ -3,6 +3,7 @@ import { PdfDict, PdfRef, PdfStream, isInteger, type PdfObject } from '../object
 import { invalidPdf } from '../pdf-error.js';
 import { ObjectStream } from './object-stream.js';
 import { PdfParser } from './parser.js';
+import { recoverCrossReference } from './recovered-xref.js';
 import { readCrossReference, type CrossReference, type XrefEntry } from './xref.js';
 
 /**
@@ -21,10 +22,24 @@ export class PdfReader {
   /** Objects being loaded right now: a /Length that refers back to its own stream must not recurse. */
   private readonly loading = new Set<number>();
 
-  private constructor(readonly buffer: Buffer) {
+  private constructor(
+    readonly buffer: Buffer,
+    options: { recover?: boolean } = {},
+  ) {
     this.headerVersion = readHeader(buffer);
-    this.xref = readCrossReference(buffer);
+    let xref: CrossReference;
+    try {
+      xref = readCrossReference(buffer);
+    } catch (error) {
+      if (!options.recover || !(error instanceof SignetError)) throw error;
+      xref = recoverCrossReference(buffer);
+      this.recovered = error.message;
+    }
+    this.xref = xref;
   }
+
+  /** Set when the cross-reference was rebuilt by scanning (openForValidation): why it had to be. */
+  readonly recovered?: string;
 
   /**
    * Opens a PDF. Throws SignetError `invalid_pdf` (no header, no usable cross-reference chain, no
@@ -36,6 +51,20 @@ export class PdfReader {
       throw new SignetError('encrypted_pdf', 'The PDF is encrypted (its trailer has /Encrypt); remove the encryption before signing');
     }
     return reader;
+  }
+
+  /**
+   * Opens a PDF to validate its signatures, encrypted or not: a signature's /Contents and /ByteRange
+   * are never encrypted (ISO 32000-1 §7.6.1), and its structure is readable without the key. Other
+   * strings of an encrypted file stay as stored (encrypted).
+   */
+  static openForValidation(buffer: Buffer): PdfReader {
+    return new PdfReader(buffer, { recover: true });
+  }
+
+  /** Whether the trailer names an encryption dictionary (§7.6). */
+  get encrypted(): boolean {
+    return this.trailer.has('Encrypt');
   }
 
   /** §7.5.5: the newest trailer (for a cross-reference stream, its dictionary). */
