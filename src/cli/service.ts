@@ -32,6 +32,7 @@ import { OutboundAddressPolicy } from '../outbound/address-policy.js';
 import { WebhookSender } from '../outbound/webhook-sender.js';
 import { openStore, type Store } from '../store/store.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
+import { setUpTrustAnchors } from './trust-anchors-setup.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -97,6 +98,7 @@ async function startWith(
     onSystemFailure: (error) => log.error({ err: error }, 'the built-in TSA failed to sign a token'),
   });
   const timestamps = config.tsaUrl ? new HttpTimestampClient(config.tsaUrl) : new InProcessTimestampClient(authority);
+  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorsFile);
   const context: CoreContext = {
     store,
     keys: signing.keys,
@@ -117,6 +119,7 @@ async function startWith(
       mailFrom: `Signet <signet@${new URL(config.publicUrl ?? `http://${config.serverHostPort}`).hostname}>`,
       onMailQueued: () => mailSender.wake(),
     },
+    verification: { trustAnchors },
     log,
   };
   // URL captures: the same address policy as callbacks; pages up to --max-body-size, 30 s, 5 redirects.

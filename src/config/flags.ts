@@ -147,6 +147,13 @@ export const serveFlags: readonly FlagSpec[] = [
     description: 'Chromium executable (e.g. /usr/bin/chromium): URL registrations also render a full-page PDF and PNG; absent: raw capture only',
   },
   {
+    name: 'trust-anchors',
+    env: 'SIGNET_TRUST_ANCHORS',
+    kind: 'string',
+    description:
+      'PEM file of root certificates POST /v1/verify trusts besides this service\'s own (relative paths: in the work folder); absent: only its own',
+  },
+  {
     name: 'webhook-retry-schedule',
     env: 'SIGNET_WEBHOOK_RETRY_SCHEDULE',
     kind: 'duration-list',

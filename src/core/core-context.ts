@@ -5,6 +5,7 @@ import type { OutboundAddressPolicy } from '../outbound/address-policy.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { RegistrationSettings } from './registrations/registration-settings.js';
+import type { VerificationSettings } from './verify/verify-document.js';
 
 /** The calling client service as the core needs it (the config layer's ClientService fits). */
 export interface ClientIdentity {
@@ -30,5 +31,7 @@ export interface CoreContext {
   outbound: OutboundAddressPolicy;
   /** Registrations and user accounts (API.md §4). */
   registrations: RegistrationSettings;
+  /** What POST /v1/verify trusts (API.md §6). */
+  verification: VerificationSettings;
   log: Logger;
 }

@@ -17,6 +17,7 @@ import { crlRoutes } from './public/crl-routes.js';
 import { pkiRoutes } from './public/pki-routes.js';
 import { registrationPageRoutes } from './public/registration-page-routes.js';
 import { tsaRoutes } from './public/tsa-routes.js';
+import { verifyRoutes } from './public/verify-routes.js';
 import { signstashPlugin } from './signstash/signstash-plugin.js';
 import { Problem, SignatureOperation, Task } from './v1/schemas.js';
 import { v1Plugin } from './v1/v1-plugin.js';
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(crlRoutes, { issuers: deps.crlIssuers });
   await app.register(tsaRoutes, { authority: deps.timestampAuthority });
   await app.register(registrationPageRoutes, { context: deps.context });
+  await app.register(verifyRoutes, { context: deps.context, maxBodySize: deps.maxBodySize });
   await app.register(opsRoutes, { metrics: deps.metrics, checkReady: () => deps.context.store.ping() });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -90,6 +90,11 @@ export class RegistrationRepository {
       .execute();
   }
 
+  /** Registrations of exactly these bytes by any client, oldest first: only what the public may see. */
+  async findPublicBySha256(sha256: string, limit = 100): Promise<Array<Pick<RegistrationRow, 'rid' | 'registered_at'>>> {
+    return this.db.selectFrom('registrations').select(['rid', 'registered_at']).where('sha256', '=', sha256).orderBy('registered_at').limit(limit).execute();
+  }
+
   async countForAccount(clientId: string, accountId: string): Promise<number> {
     const row = await this.db
       .selectFrom('registrations')

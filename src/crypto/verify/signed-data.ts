@@ -1,0 +1,154 @@
+import * as asn1js from 'asn1js';
+import { ID_SIGNED_DATA } from '../cms/oids.js';
+
+/*
+ * Reading someone else's CMS SignedData (RFC 5652 §5) for verification. Unlike cms/signed-data-parts.ts,
+ * which takes apart only signatures we made (DER), this reads BER — indefinite lengths and constructed
+ * OCTET STRINGs are common in signatures made by other products — with asn1js, keeping the original
+ * bytes of what was signed (the signed attributes) and of every certificate.
+ *
+ * SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo,
+ *   certificates [0] IMPLICIT OPTIONAL, crls [1] IMPLICIT OPTIONAL, signerInfos SET }
+ * SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, signedAttrs [0] IMPLICIT OPTIONAL,
+ *   signatureAlgorithm, signature OCTET STRING, unsignedAttrs [1] IMPLICIT OPTIONAL }
+ */
+
+/** The CMS is not a SignedData we can read; the message says what is wrong with it. */
+export class CmsFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CmsFormatError';
+  }
+}
+
+export interface CmsAttribute {
+  type: string;
+  /** The values of the attribute's SET, as parsed. */
+  values: asn1js.AsnType[];
+  /** The whole Attribute, as encoded. */
+  encoded: Buffer;
+}
+
+export interface CmsSignerInfo {
+  /** sid as encoded: an IssuerAndSerialNumber SEQUENCE or a [0] subjectKeyIdentifier. */
+  sid: Buffer;
+  digestAlgorithm: string;
+  /** The signedAttrs element exactly as encoded (tag [0] IMPLICIT); absent for a bare PKCS#1 signature. */
+  signedAttributesEncoded?: Buffer;
+  signedAttributes: CmsAttribute[];
+  signatureAlgorithm: string;
+  /** The signatureAlgorithm's parameters as encoded (RSASSA-PSS needs them). */
+  signatureParameters?: Buffer;
+  signature: Buffer;
+  unsignedAttributes: CmsAttribute[];
+}
+
+export interface CmsSignedData {
+  eContentType: string;
+  /** The encapsulated content, when the signature is not detached. */
+  eContent?: Buffer;
+  /** Every certificate the CMS carries (other certificate formats are skipped), DER. */
+  certificates: Buffer[];
+  /** Whether the SignedData carries revocation information (crls [1]: CRLs or OCSP responses). */
+  hasRevocationData: boolean;
+  signerInfos: CmsSignerInfo[];
+}
+
+export function readCmsSignedData(der: Buffer): CmsSignedData {
+  const parsed = asn1js.fromBER(der);
+  if (parsed.offset === -1) throw new CmsFormatError(`not BER/DER: ${parsed.result.error || 'unreadable'}`);
+  const [contentType, content] = elementsOf(parsed.result, 'ContentInfo');
+  if (oidOf(contentType, 'ContentInfo.contentType') !== ID_SIGNED_DATA) throw new CmsFormatError('the ContentInfo does not hold a SignedData');
+  if (!isContext(content, 0)) throw new CmsFormatError('the ContentInfo has no content');
+  const fields = elementsOf(elementsOf(content, 'ContentInfo.content')[0], 'SignedData');
+  if (fields.length < 4) throw new CmsFormatError('the SignedData is missing fields');
+  const encap = elementsOf(fields[2], 'EncapsulatedContentInfo');
+  const eContentType = oidOf(encap[0], 'eContentType');
+  let eContent: Buffer | undefined;
+  if (encap[1] !== undefined) {
+    const value = isContext(encap[1], 0) ? elementsOf(encap[1], 'eContent')[0] : undefined;
+    if (!(value instanceof asn1js.OctetString)) throw new CmsFormatError('eContent is not an OCTET STRING');
+    eContent = octets(value);
+  }
+  const rest = fields.slice(3);
+  const certificateSet = rest.find((element) => isContext(element, 0));
+  const certificates = certificateSet
+    ? elementsOf(certificateSet, 'certificates')
+        .filter((choice) => choice.idBlock.tagClass === 1 && choice.idBlock.tagNumber === 16)
+        .map(originalBytes)
+    : [];
+  const signerInfoSet = rest[rest.length - 1];
+  if (!(signerInfoSet instanceof asn1js.Set)) throw new CmsFormatError('the SignedData has no signerInfos SET');
+  const revocation = rest.find((element) => isContext(element, 1));
+  const hasRevocationData = revocation !== undefined && elementsOf(revocation, 'crls').length > 0;
+  return { eContentType, eContent, certificates, hasRevocationData, signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfo) };
+}
+
+function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
+  const fields = elementsOf(element, 'SignerInfo');
+  let index = 1;
+  const sid = originalBytes(required(fields[index++], 'SignerInfo.sid'));
+  const digestAlgorithm = oidOf(elementsOf(fields[index++], 'digestAlgorithm')[0], 'digestAlgorithm');
+  let signedAttributesEncoded: Buffer | undefined;
+  let signedAttributes: CmsAttribute[] = [];
+  if (isContext(fields[index], 0)) {
+    signedAttributesEncoded = originalBytes(fields[index]);
+    signedAttributes = readAttributes(fields[index++], 'signedAttrs');
+  }
+  const [algorithm, parameters] = elementsOf(fields[index++], 'signatureAlgorithm');
+  const signature = fields[index++];
+  if (!(signature instanceof asn1js.OctetString)) throw new CmsFormatError('the SignerInfo has no signature value');
+  const unsignedAttributes = isContext(fields[index], 1) ? readAttributes(fields[index], 'unsignedAttrs') : [];
+  return {
+    sid,
+    digestAlgorithm,
+    signedAttributesEncoded,
+    signedAttributes,
+    signatureAlgorithm: oidOf(algorithm, 'signatureAlgorithm'),
+    signatureParameters: parameters && !(parameters instanceof asn1js.Null) ? originalBytes(parameters) : undefined,
+    signature: octets(signature),
+    unsignedAttributes,
+  };
+}
+
+function readAttributes(element: asn1js.AsnType, what: string): CmsAttribute[] {
+  return elementsOf(element, what).map((attribute) => {
+    const [type, values] = elementsOf(attribute, 'Attribute');
+    return { type: oidOf(type, 'Attribute.type'), values: elementsOf(values, 'Attribute.values'), encoded: originalBytes(attribute) };
+  });
+}
+
+/** The first value of the attribute `type`, if present. */
+export function attributeValue(attributes: CmsAttribute[], type: string): asn1js.AsnType | undefined {
+  return attributes.find((attribute) => attribute.type === type)?.values[0];
+}
+
+export function elementsOf(element: asn1js.AsnType | undefined, what: string): asn1js.AsnType[] {
+  const value = (element as asn1js.Constructed | undefined)?.valueBlock?.value;
+  if (!element || !element.idBlock.isConstructed || !Array.isArray(value)) throw new CmsFormatError(`${what} is not a constructed element`);
+  return value as asn1js.AsnType[];
+}
+
+export function oidOf(element: asn1js.AsnType | undefined, what: string): string {
+  if (!(element instanceof asn1js.ObjectIdentifier)) throw new CmsFormatError(`${what} is not an OBJECT IDENTIFIER`);
+  return element.valueBlock.toString();
+}
+
+/** The content of an OCTET STRING, joined when it was sent constructed (BER). */
+export function octets(value: asn1js.OctetString): Buffer {
+  if (!value.idBlock.isConstructed) return Buffer.from(value.valueBlock.valueHexView);
+  return Buffer.concat((value.valueBlock.value as asn1js.OctetString[]).map(octets));
+}
+
+export function isContext(element: asn1js.AsnType | undefined, tagNumber: number): boolean {
+  return !!element && element.idBlock.tagClass === 3 && element.idBlock.tagNumber === tagNumber;
+}
+
+export function originalBytes(element: asn1js.AsnType): Buffer {
+  return Buffer.from(element.valueBeforeDecodeView);
+}
+
+function required(element: asn1js.AsnType | undefined, what: string): asn1js.AsnType {
+  if (!element) throw new CmsFormatError(`${what} is missing`);
+  return element;
+}

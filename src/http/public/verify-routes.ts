@@ -1,0 +1,125 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { CoreContext } from '../../core/core-context.js';
+import { verifyDocument, type VerificationInput } from '../../core/verify/verify-document.js';
+import { SignetError } from '../../errors/signet-error.js';
+
+/**
+ * API.md §6, public (no authentication): `POST /v1/verify` checks the signatures of an uploaded
+ * document and whether its exact bytes were registered; `GET /verify` is the same as a page with a
+ * file drop zone. The file is read into memory (a PDF is checked as a whole), so uploads here are
+ * capped below --max-body-size (VERIFY_MAX_BYTES).
+ */
+
+/** Verification is public: one upload may hold this much memory at most. */
+export const VERIFY_MAX_BYTES = 100 * 1024 * 1024;
+
+export const verifyRoutes: FastifyPluginAsync<{ context: CoreContext; maxBodySize: number }> = async (app, { context, maxBodySize }) => {
+  const maxBytes = Math.min(maxBodySize, VERIFY_MAX_BYTES);
+
+  app.post(
+    '/v1/verify',
+    {
+      schema: {
+        tags: ['public'],
+        summary: 'Verify a signed document (multipart `file`, optional detached `signature`); no authentication',
+        consumes: ['multipart/form-data'],
+        security: [],
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) {
+        throw new SignetError('unsupported_media_type', 'Send the document as multipart/form-data with a "file" part (and "signature" for a detached .p7s)');
+      }
+      const input = await readUpload(request, maxBytes);
+      return reply.header('Cache-Control', 'no-store').send(await verifyDocument(context, input));
+    },
+  );
+
+  app.get('/verify', { schema: { tags: ['public'], summary: 'Verification page with a file drop zone' } }, async (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').header('Cache-Control', 'public, max-age=300').send(VERIFY_PAGE);
+  });
+};
+
+async function readUpload(request: FastifyRequest, maxBytes: number): Promise<VerificationInput> {
+  const files = new Map<string, Buffer>();
+  let fileName: string | undefined;
+  let contentType: string | undefined;
+  for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 0 } })) {
+    if (part.type !== 'file') continue;
+    if ((part.fieldname !== 'file' && part.fieldname !== 'signature') || files.has(part.fieldname)) {
+      part.file.resume();
+      throw new SignetError('invalid_request', 'Send one "file" part and, for a detached signature, one "signature" part', { field: part.fieldname });
+    }
+    const bytes = await part.toBuffer().catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+        throw new SignetError('payload_too_large', `The "${part.fieldname}" part exceeds the ${maxBytes}-byte limit of verification uploads`, {
+          field: part.fieldname,
+        });
+      }
+      throw error;
+    });
+    files.set(part.fieldname, bytes);
+    if (part.fieldname === 'file') [fileName, contentType] = [part.filename, part.mimetype];
+  }
+  const file = files.get('file');
+  if (!file || file.length === 0) throw new SignetError('invalid_request', 'The multipart body needs a non-empty "file" part', { field: 'file' });
+  return { file, fileName, contentType, signature: files.get('signature') };
+}
+
+const VERIFY_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Verify a signed document — Signet</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}
+#drop{border:2px dashed #888;border-radius:8px;padding:2rem;text-align:center;cursor:pointer}
+#drop.over{background:#eef5ff;border-color:#36c}
+.sig{border:1px solid #ccc;border-radius:6px;padding:.75rem 1rem;margin:1rem 0}
+.ok{color:#17692b}.bad{color:#a11}
+code{font-size:.9em}
+</style></head>
+<body>
+<h1>Verify a signed document</h1>
+<p>Drop a signed PDF, a CAdES signature (<code>.p7m</code>), or a file together with its detached <code>.p7s</code>.
+Nothing is kept: the document is checked and forgotten. The same check is <code>POST /v1/verify</code>.</p>
+<div id="drop" tabindex="0">Drop files here, or click to choose</div>
+<input id="pick" type="file" multiple hidden>
+<div id="out" aria-live="polite"></div>
+<script>
+const drop = document.getElementById('drop'), pick = document.getElementById('pick'), out = document.getElementById('out');
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
+drop.onclick = () => pick.click();
+drop.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') pick.click(); };
+drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
+drop.ondragleave = () => drop.classList.remove('over');
+drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); send([...e.dataTransfer.files]); };
+pick.onchange = () => send([...pick.files]);
+async function send(files) {
+  if (!files.length) return;
+  const form = new FormData();
+  const signature = files.length > 1 ? files.find((f) => /\\.p7s$/i.test(f.name)) : undefined;
+  const file = files.find((f) => f !== signature);
+  form.append('file', file, file.name);
+  if (signature) form.append('signature', signature, signature.name);
+  out.textContent = 'Checking ' + file.name + '…';
+  const response = await fetch('/v1/verify', { method: 'POST', body: form });
+  const body = await response.json();
+  if (!response.ok) { out.innerHTML = '<p class="bad">' + esc(body.title) + ': ' + esc(body.detail) + '</p>'; return; }
+  let html = '<h2>' + esc(file.name) + '</h2>';
+  if (!body.signatures.length) html += '<p>No signature found.</p>';
+  for (const s of body.signatures) {
+    const good = s.intact && s.trusted && !s.problems.length;
+    html += '<div class="sig"><strong class="' + (good ? 'ok' : 'bad') + '">' + (good ? 'Valid' : s.intact ? 'Intact, with remarks' : 'Not intact') + '</strong> — ' +
+      esc(s.format) + (s.level ? ' ' + esc(s.level) : '') + (s.field ? ' (field ' + esc(s.field) + ')' : '') +
+      '<br>Signer: ' + esc(s.signer ? s.signer.subject : 'unknown') + '<br>Trusted: ' + (s.trusted ? 'yes' : 'no') +
+      (s.signingTime ? '<br>Claimed time: ' + esc(s.signingTime) : '') +
+      (s.timestamp ? '<br>Time-stamp: ' + esc(s.timestamp.genTime) + ' by ' + esc(s.timestamp.tsa) : '') +
+      (s.problems.length ? '<ul>' + s.problems.map((p) => '<li>' + esc(p) + '</li>').join('') + '</ul>' : '') + '</div>';
+  }
+  html += body.registrations.length
+    ? '<p>Registered: ' + body.registrations.map((r) => '<a href="/r/' + encodeURIComponent(r.rid) + '">' + esc(r.rid) + '</a> at ' + esc(r.registeredAt)).join(', ') + '</p>'
+    : '<p>These exact bytes are not registered here.</p>';
+  out.innerHTML = html;
+}
+</script>
+</body></html>
+`;
