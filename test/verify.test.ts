@@ -127,6 +127,25 @@ describe('verification (POST /v1/verify, /verify)', () => {
     assert.ok(other.body.signatures[0].problems.some((p: string) => p.startsWith('digest_mismatch')));
   });
 
+  test('CAdES-B-LTA made here is B-LTA; a revocation value changed after archiving breaks the archive time-stamp', async () => {
+    const content = await read('cms/hello-world.txt');
+    const signature = await sign('verify-cades-lta', 'hello.txt', content, { format: 'CAdES', level: 'B-LTA' });
+    const { body } = await verify(content, signature, 'hello.txt');
+    assert.deepEqual(body.signatures.map((s: any) => [s.level, s.intact, s.trusted, s.problems]), [['B-LTA', true, true, []]], JSON.stringify(body));
+    // openssl asn1parse finds SignedData's crls [1]; its last byte is the last CRL's signature value.
+    const file = path.join(scratch, 'lta.p7s');
+    await writeFile(file, signature);
+    const crls = run('openssl', ['asn1parse', '-inform', 'DER', '-in', file]).stdout.split('\n').find((line) => /^\s*\d+:d=3\s+hl=\d+ l=\s*\d+ cons: cont \[ 1 \]/.test(line));
+    assert.ok(crls, 'SignedData has revocation values');
+    const [, offset, header, length] = /^\s*(\d+):d=3\s+hl=(\d+) l=\s*(\d+)/.exec(crls)!.map(Number);
+    const changed = Buffer.from(signature);
+    changed[offset + header + length - 1] ^= 0x01;
+    const after = (await verify(content, changed, 'hello.txt')).body.signatures[0];
+    assert.equal(after.intact, true, 'the signature itself still holds');
+    assert.notEqual(after.level, 'B-LTA');
+    assert.ok(after.problems.some((p: string) => p.startsWith('archive_timestamp_index_mismatch')), after.problems.join('\n'));
+  });
+
   test('the testdata signatures get the verdicts MANIFEST.md gives', async () => {
     const expectations: Array<{ file: string; signature?: string; check: (signatures: any[]) => void }> = [
       { file: 'pdf-signed/pdf-signed-original.pdf', check: ([s]) => assert.deepEqual([s.intact, s.trusted, s.format], [true, false, 'PAdES']) },

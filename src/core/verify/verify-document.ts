@@ -1,6 +1,6 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import { ID_AA_ETS_ARCHIVE_TIMESTAMP_V3 } from '../../crypto/cms/archive-time-stamp-v3.js';
 import { verifyPdfSignatures, type PdfSignatureFinding } from '../../crypto/pdf/validation/pdf-signatures.js';
+import { checkArchiveTimestamps } from '../../crypto/verify/archive-timestamp-check.js';
 import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { checkSigner, oneLine, type SignatureTimestamp } from '../../crypto/verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData, type CmsSignedData } from '../../crypto/verify/signed-data.js';
@@ -102,17 +102,17 @@ function readCms(bytes: Buffer, field: string): CmsSignedData {
 function verifyCades(cms: CmsSignedData, content: Buffer, anchors: TrustAnchors, now: Date): SignatureReport {
   if (cms.signerInfos.length === 0) throw new SignetError('invalid_request', 'The CMS has no signer', { field: 'signature' });
   const signer = cms.signerInfos[0];
-  const check = checkSigner(cms, signer, { digest: (name) => createHash(name).update(content).digest() });
+  const signedContent = { digest: (name: string) => createHash(name).update(content).digest() };
+  const check = checkSigner(cms, signer, signedContent);
   const problems = [...check.problems];
+  const archived = checkArchiveTimestamps(cms, signer, signedContent, problems);
   if (cms.signerInfos.length > 1) problems.push(`other_signers_not_checked: the CMS has ${cms.signerInfos.length} signers; the first is reported`);
   let level: string | null = null;
   if (check.intact) {
     level = check.essSigningCertificate === 'v2' ? 'B-B' : null;
     if (level && check.timestamp?.intact) level = 'B-T';
     if (level === 'B-T' && cms.hasRevocationData) level = 'B-LT';
-    if (level === 'B-LT' && signer.unsignedAttributes.some((attribute) => attribute.type === ID_AA_ETS_ARCHIVE_TIMESTAMP_V3)) {
-      problems.push('archive_timestamp_not_checked: the signature has an archive time-stamp (B-LTA); what it covers is not checked yet, so B-LT is reported');
-    }
+    if (level === 'B-LT' && archived.length > 0 && archived.every((timestamp) => timestamp.intact)) level = 'B-LTA';
     if (check.essSigningCertificate !== 'v2') {
       problems.push('not_baseline: without the signing-certificate-v2 attribute this is a CMS signature, not CAdES (ETSI EN 319 122-1 §5.2.2)');
     }

@@ -41,16 +41,22 @@ export interface CmsSignerInfo {
   signatureParameters?: Buffer;
   signature: Buffer;
   unsignedAttributes: CmsAttribute[];
+  /** version … signature as encoded, without the SignerInfo's own header: what an archive time-stamp covers. */
+  signedPartEncoded: Buffer;
 }
 
 export interface CmsSignedData {
   eContentType: string;
+  /** The eContentType OBJECT IDENTIFIER as encoded. */
+  eContentTypeEncoded: Buffer;
   /** The encapsulated content, when the signature is not detached. */
   eContent?: Buffer;
   /** Every certificate the CMS carries (other certificate formats are skipped), DER. */
   certificates: Buffer[];
   /** Whether the SignedData carries revocation information (crls [1]: CRLs or OCSP responses). */
   hasRevocationData: boolean;
+  /** Each RevocationInfoChoice, as encoded. */
+  crls: Buffer[];
   signerInfos: CmsSignerInfo[];
 }
 
@@ -80,8 +86,16 @@ export function readCmsSignedData(der: Buffer): CmsSignedData {
   const signerInfoSet = rest[rest.length - 1];
   if (!(signerInfoSet instanceof asn1js.Set)) throw new CmsFormatError('the SignedData has no signerInfos SET');
   const revocation = rest.find((element) => isContext(element, 1));
-  const hasRevocationData = revocation !== undefined && elementsOf(revocation, 'crls').length > 0;
-  return { eContentType, eContent, certificates, hasRevocationData, signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfo) };
+  const crls = revocation ? elementsOf(revocation, 'crls').map(originalBytes) : [];
+  return {
+    eContentType,
+    eContentTypeEncoded: originalBytes(encap[0]),
+    eContent,
+    certificates,
+    hasRevocationData: crls.length > 0,
+    crls,
+    signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfo),
+  };
 }
 
 function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
@@ -98,6 +112,7 @@ function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
   const [algorithm, parameters] = elementsOf(fields[index++], 'signatureAlgorithm');
   const signature = fields[index++];
   if (!(signature instanceof asn1js.OctetString)) throw new CmsFormatError('the SignerInfo has no signature value');
+  const signedPartEncoded = Buffer.concat(fields.slice(0, index).map(originalBytes));
   const unsignedAttributes = isContext(fields[index], 1) ? readAttributes(fields[index], 'unsignedAttrs') : [];
   return {
     sid,
@@ -108,6 +123,7 @@ function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
     signatureParameters: parameters && !(parameters instanceof asn1js.Null) ? originalBytes(parameters) : undefined,
     signature: octets(signature),
     unsignedAttributes,
+    signedPartEncoded,
   };
 }
 
