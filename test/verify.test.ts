@@ -146,6 +146,35 @@ describe('verification (POST /v1/verify, /verify)', () => {
     assert.ok(after.problems.some((p: string) => p.startsWith('archive_timestamp_index_mismatch')), after.problems.join('\n'));
   });
 
+  test('XAdES made here at B-B and B-T: intact, trusted, its level; a changed invoice is not intact, for xmlsec1 either', async () => {
+    const invoice = await read('xml/ubl-tc434-example1.xml');
+    for (const level of ['B-B', 'B-T'] as const) {
+      const signed = await sign(`verify-xades-${level}`, 'invoice.xml', invoice, { format: 'XAdES', level });
+      const { body } = await verify(signed, undefined, 'invoice.xml');
+      assert.deepEqual(
+        body.signatures.map((s: any) => [s.format, s.level, s.intact, s.trusted, s.problems, s.timestamp !== undefined]),
+        [['XAdES', level, true, true, [], level === 'B-T']],
+        JSON.stringify(body),
+      );
+    }
+    const signed = await sign('verify-xades-tamper', 'invoice.xml', invoice, { format: 'XAdES', level: 'B-B' });
+    const text = signed.toString('utf8');
+    const changed = Buffer.from(text.replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="USD">'), 'utf8');
+    assert.notEqual(changed.toString('utf8'), text, 'the amount is in the invoice');
+    const [after] = (await verify(changed, undefined, 'invoice.xml')).body.signatures;
+    assert.equal(after.intact, false);
+    assert.ok(after.problems.some((p: string) => p.startsWith('digest_mismatch: what reference ""')), after.problems.join('\n'));
+    const file = path.join(scratch, 'changed-invoice.xml');
+    await writeFile(file, changed);
+    assert.notEqual(run('xmlsec1', ['--verify', '--insecure', '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file]).status, 0);
+    // A second element carrying the SignedProperties Id: the reference no longer says which one was signed.
+    const id = /<xades:SignedProperties Id="([^"]+)"/.exec(text)![1];
+    const wrapped = Buffer.from(text.replace('</Invoice>', `<Extra Id="${id}"/></Invoice>`), 'utf8');
+    const [ambiguous] = (await verify(wrapped, undefined, 'invoice.xml')).body.signatures;
+    assert.equal(ambiguous.intact, false);
+    assert.ok(ambiguous.problems.some((p: string) => p.startsWith('reference_ambiguous')), ambiguous.problems.join('\n'));
+  });
+
   test('the testdata signatures get the verdicts MANIFEST.md gives', async () => {
     const expectations: Array<{ file: string; signature?: string; check: (signatures: any[]) => void }> = [
       { file: 'pdf-signed/pdf-signed-original.pdf', check: ([s]) => assert.deepEqual([s.intact, s.trusted, s.format], [true, false, 'PAdES']) },
@@ -196,6 +225,16 @@ describe('verification (POST /v1/verify, /verify)', () => {
       { file: 'cms/Signature-C-BES-4.p7m', check: ([s]) => assert.ok(s.intact && s.contentTimestamp?.genTime) },
       { file: 'cms/cms-no-sign-cert.p7m', check: ([s]) => assert.ok(!s.intact && s.problems.some((p: string) => p.startsWith('signer_certificate_missing'))) },
       { file: 'cms/counterSig.p7m', check: ([s]) => assert.ok(s.intact && s.problems.some((p: string) => p.startsWith('countersignature'))) },
+      { file: 'xml/dss-signed.xml', check: (all) => assert.deepEqual(all.map((s) => [s.format, s.intact, s.trusted]), [['XAdES', true, false]]) },
+      { file: 'xml/signature-rsa-enveloped.xml', check: (all) => assert.deepEqual(all.map((s) => [s.format, s.intact, s.trusted]), [['XMLDSig', true, false]]) },
+      { file: 'xml/signature-rsa-enveloped-bad-sig.xml', check: ([s]) => assert.equal(s.intact, false) },
+      { file: 'xml/xmldsig-only.xml', check: ([s]) => assert.deepEqual([s.format, s.intact], ['XMLDSig', true]) },
+      { file: 'xml/xades-tampered-reference.xml', check: ([s]) => assert.equal(s.intact, false) },
+      // xmlsec1 says OK here: strict reference resolution is what catches it.
+      { file: 'xml/XSW-enveloped-fake-signedProperties.xml', check: ([s]) => {
+        assert.equal(s.intact, false);
+        assert.ok(s.problems.some((p: string) => p.startsWith('signed_properties_misplaced')));
+      } },
     ];
     for (const { file, signature, check } of expectations) {
       const content = file === signature ? await read('cms/hello-world.txt') : await read(file);
@@ -233,7 +272,7 @@ describe('verification (POST /v1/verify, /verify)', () => {
     }
   });
 
-  test('refusals: not multipart, no file, XML, a broken CMS, a broken PDF — each a problem with its code', async () => {
+  test('refusals: not multipart, no file, XML with a DTD, a broken CMS, a broken PDF — each a problem with its code', async () => {
     const json = await fetch(`${service.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(json.status, 415);
     assert.equal(((await json.json()) as any).code, 'unsupported_media_type');
@@ -241,12 +280,16 @@ describe('verification (POST /v1/verify, /verify)', () => {
     empty.append('note', 'no file');
     const noFile = await fetch(`${service.url}/v1/verify`, { method: 'POST', body: empty });
     assert.equal(noFile.status, 400);
-    for (const [file, status, code] of [
-      ['xml/dss-signed.xml', 422, 'unsupported_format'],
-      ['cms/malformed-cades.p7m', 400, 'invalid_request'],
-      ['broken/malformed-pades.pdf', 422, 'invalid_pdf'],
+    const entities = Buffer.from(
+      `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>` +
+        `<x xmlns:ds="http://www.w3.org/2000/09/xmldsig#">&b;<ds:Signature/></x>`,
+    );
+    for (const [file, content, status, code] of [
+      ['entities.xml', entities, 422, 'invalid_xml'],
+      ['cms/malformed-cades.p7m', await read('cms/malformed-cades.p7m'), 400, 'invalid_request'],
+      ['broken/malformed-pades.pdf', await read('broken/malformed-pades.pdf'), 422, 'invalid_pdf'],
     ] as const) {
-      const { status: got, body } = await verify(await read(file), undefined, path.basename(file));
+      const { status: got, body } = await verify(content, undefined, path.basename(file));
       assert.deepEqual([got, body.code], [status, code], `${file}: ${JSON.stringify(body)}`);
       assert.ok(body.detail, `${file}: a message a person can act on`);
     }

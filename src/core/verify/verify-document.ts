@@ -1,5 +1,6 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import { verifyPdfSignatures, type PdfSignatureFinding } from '../../crypto/pdf/validation/pdf-signatures.js';
+import { verifyXmlSignatures, type XmlSignatureFinding } from '../../crypto/xml/validation/xml-signatures.js';
 import { checkArchiveTimestamps } from '../../crypto/verify/archive-timestamp-check.js';
 import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { checkSigner, oneLine, type SignatureTimestamp } from '../../crypto/verify/cms-signer-check.js';
@@ -66,18 +67,13 @@ export async function verifyDocument(context: CoreContext, input: VerificationIn
 }
 
 /**
- * A file that is not a PDF: a CMS with its content inside (.p7m), a detached CMS sent alone (refused:
- * the content is missing), signed XML (not verified yet), or any other file — which has no signature
- * to check but may have been registered.
+ * A file that is not a PDF: signed XML (XMLDSig, XAdES), a CMS with its content inside (.p7m), a
+ * detached CMS sent alone (refused: the content is missing), or any other file — which has no
+ * signature to check but may have been registered.
  */
 function verifyWithoutSignaturePart(input: VerificationInput, anchors: TrustAnchors, now: Date): SignatureReport[] {
   const file = input.file;
-  if (looksLikeXml(file)) {
-    if (!hasXmlSignature(file)) return [];
-    throw new SignetError('unsupported_format', 'Verifying XML signatures (XAdES) is not available yet; PDF signatures and CAdES (.p7s, .p7m) are', {
-      field: 'file',
-    });
-  }
+  if (looksLikeXml(file)) return hasXmlSignature(file) ? verifyXmlSignatures(file).map((finding) => xmlReport(finding, anchors, now)) : [];
   // A DER/BER SEQUENCE, its PEM armour, or a file named or typed as a CMS must be one.
   const namedCms = /\.(p7m|p7s|p7b|p7c|pkcs7|cms)$/i.test(input.fileName ?? '') || /pkcs7|cms/i.test(input.contentType ?? '');
   if (!namedCms && file[0] !== 0x30 && !file.subarray(0, 16).toString('latin1').startsWith('-----BEGIN')) return [];
@@ -131,6 +127,20 @@ function verifyCades(cms: CmsSignedData, content: Buffer, anchors: TrustAnchors,
   };
 }
 
+function xmlReport(finding: XmlSignatureFinding, anchors: TrustAnchors, now: Date): SignatureReport {
+  const trust = trustOf(finding.certificate, finding.certificatesDer, anchors, finding.timestamp, now);
+  return {
+    format: finding.format,
+    level: finding.intact ? (finding.level ?? null) : null,
+    signer: signerOf(finding.certificate),
+    signingTime: finding.claimedTime?.toISOString() ?? null,
+    ...timestampOf(finding.timestamp),
+    intact: finding.intact,
+    trusted: finding.intact && trust.trusted,
+    problems: [...finding.problems, ...trust.problems],
+  };
+}
+
 function pdfReport(finding: PdfSignatureFinding, anchors: TrustAnchors, now: Date): SignatureReport {
   const ownTimestamp = finding.format === 'DocumentTimestamp' ? undefined : finding.timestamp;
   const trust = trustOf(finding.certificate, finding.certificatesDer, anchors, ownTimestamp, now);
@@ -172,7 +182,7 @@ function isPdf(input: VerificationInput): boolean {
 
 /** An XML-DSig Signature element anywhere in the document (XAdES is one). */
 function hasXmlSignature(file: Buffer): boolean {
-  return file.includes('http://www.w3.org/2000/09/xmldsig#') && /<(\w+:)?Signature[\s>]/.test(file.toString('utf8'));
+  return file.includes('http://www.w3.org/2000/09/xmldsig#') && /<(\w+:)?Signature[\s/>]/.test(file.toString('utf8'));
 }
 
 function looksLikeXml(file: Buffer): boolean {

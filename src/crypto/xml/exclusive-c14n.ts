@@ -35,12 +35,23 @@ export interface ExclusiveC14nOptions {
   exclude?: (element: XmlElement) => boolean;
   /** Canonicalizes only the subtree of the first element this accepts (in document order). */
   apex?: (element: XmlElement) => boolean;
+  /**
+   * Canonical XML 1.0 (inclusive, http://www.w3.org/TR/2001/REC-xml-c14n-20010315) instead: every
+   * namespace binding in scope is written where it differs from the output parent's, and a subset's
+   * apex inherits the xml:* attributes of its ancestors (C14N 1.0 §2.4). Signing always writes
+   * exclusive c14n; this is for verifying signatures made by others.
+   */
+  inclusive?: boolean;
 }
 
-/** Collects the canonical form into SHA-256 in chunks: far fewer native calls than one per node. */
-export class Sha256Sink implements CanonicalSink {
-  private readonly hash: Hash = createHash('sha256');
+/** Collects the canonical form into a digest (SHA-256 unless named) in chunks: far fewer native calls than one per node. */
+export class DigestSink implements CanonicalSink {
+  private readonly hash: Hash;
   private pending = '';
+
+  constructor(algorithm = 'sha256') {
+    this.hash = createHash(algorithm);
+  }
 
   write(text: string): void {
     this.pending += text;
@@ -116,14 +127,19 @@ export class ExclusiveCanonicalizer implements XmlHandler {
     // Visibly utilized prefixes: the element's own and those of its prefixed attributes (not xml).
     let declarations: string[] | null = null;
     const elementPrefix = element.prefix;
-    if (elementPrefix !== 'xml' && rendered[elementPrefix] !== scope[elementPrefix]) declarations = [elementPrefix];
-    const attributes = element.attributes;
-    for (let i = 0; i < attributes.length; i++) {
-      const prefix = attributes[i].prefix;
-      if (prefix === '' || prefix === 'xml' || prefix === elementPrefix) continue;
-      if (rendered[prefix] === scope[prefix]) continue;
-      if (declarations === null) declarations = [prefix];
-      else if (!declarations.includes(prefix)) declarations.push(prefix);
+    let attributes = element.attributes;
+    if (this.options.inclusive) {
+      declarations = inScopeChanges(scope, rendered);
+      if (element === this.apexElement) attributes = withInheritedXmlAttributes(element);
+    } else {
+      if (elementPrefix !== 'xml' && rendered[elementPrefix] !== scope[elementPrefix]) declarations = [elementPrefix];
+      for (let i = 0; i < attributes.length; i++) {
+        const prefix = attributes[i].prefix;
+        if (prefix === '' || prefix === 'xml' || prefix === elementPrefix) continue;
+        if (rendered[prefix] === scope[prefix]) continue;
+        if (declarations === null) declarations = [prefix];
+        else if (!declarations.includes(prefix)) declarations.push(prefix);
+      }
     }
     if (declarations !== null) {
       if (declarations.length > 1) declarations.sort();
@@ -181,6 +197,29 @@ export class ExclusiveCanonicalizer implements XmlHandler {
       this.sink.write(part === 'prolog' ? `${node}\n` : `\n${node}`);
     }
   }
+}
+
+/** Inclusive c14n: every prefix in scope (not xml) whose binding the output parent did not write. */
+function inScopeChanges(scope: NamespaceScope, rendered: NamespaceScope): string[] | null {
+  const changed: string[] = [];
+  for (const prefix in scope) {
+    if (prefix === 'xml' || rendered[prefix] === scope[prefix]) continue;
+    // xmlns="" only undoes a default namespace the output parent wrote.
+    if (prefix === '' && scope[''] === '' && !rendered['']) continue;
+    changed.push(prefix);
+  }
+  return changed.length > 0 ? changed : null;
+}
+
+/** C14N 1.0 §2.4: the apex of a subset carries the xml:* attributes of its ancestors it does not set itself. */
+function withInheritedXmlAttributes(element: XmlElement): XmlAttribute[] {
+  const attributes = [...element.attributes];
+  for (let ancestor = element.parent; ancestor; ancestor = ancestor.parent) {
+    for (const attribute of ancestor.attributes) {
+      if (attribute.prefix === 'xml' && !attributes.some((present) => present.qname === attribute.qname)) attributes.push(attribute);
+    }
+  }
+  return attributes;
 }
 
 function compareAttributes(a: XmlAttribute, b: XmlAttribute): number {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignetError } from '../../errors/signet-error.js';
-import { ExclusiveCanonicalizer, Sha256Sink, StringSink } from './exclusive-c14n.js';
+import { DigestSink, ExclusiveCanonicalizer, StringSink } from './exclusive-c14n.js';
 import { SignatureLocationMatcher, parseSignatureLocation } from './signature-location.js';
 import {
   buildSignatureText,
@@ -56,7 +56,7 @@ export interface XadesPrepared {
 export function prepareXadesSignature(request: XadesPrepareRequest): XadesPrepared {
   const decoded = decodeXml(request.document);
   const matcher = request.signatureLocation ? new SignatureLocationMatcher(parseSignatureLocation(request.signatureLocation)) : null;
-  const digestSink = new Sha256Sink();
+  const digestSink = new DigestSink();
   const canonicalizer = new ExclusiveCanonicalizer(digestSink, {
     withComments: request.canonicalization === 'EXCLUSIVE_WITH_COMMENTS',
     exclude: request.transform === 'ENVELOPED' ? undefined : isDsSignature,

@@ -1,0 +1,297 @@
+import { X509Certificate, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { checkTimestampToken, type SignatureTimestamp } from '../../verify/cms-signer-check.js';
+import { DigestSink, ExclusiveCanonicalizer, type ExclusiveC14nOptions } from '../exclusive-c14n.js';
+import { DS_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from '../xml-constants.js';
+import { decodeXml } from '../xml-encoding.js';
+import { scanXml } from '../xml-scanner.js';
+import { attribute, child, childrenNamed, descendants, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
+
+/*
+ * Verifying XML signatures (W3C XMLDSig 1.1 core validation, §3.2) and their XAdES properties (ETSI EN
+ * 319 132-1): each Reference is dereferenced, transformed and digested, SignedInfo is canonicalized and
+ * its SignatureValue checked with the certificate in KeyInfo. Reference processing is strict, because
+ * XML Signature Wrapping attacks live in its leniency: an Id must be unique in the document; the
+ * SignedProperties a XAdES signature references must be the one inside its own QualifyingProperties;
+ * only the transforms that mean "the document without signatures" and the canonicalizations are
+ * followed — anything else (XSLT, other XPath expressions, base64, external URIs) is reported and the
+ * signature is not called intact.
+ */
+
+export interface XmlSignatureFinding {
+  format: 'XAdES' | 'XMLDSig';
+  level?: 'B-B' | 'B-T' | 'B-LT';
+  intact: boolean;
+  certificate?: X509Certificate;
+  certificatesDer: Buffer[];
+  claimedTime?: Date;
+  timestamp?: SignatureTimestamp;
+  problems: string[];
+}
+
+const C14N = {
+  inclusive: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
+  inclusiveWithComments: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments',
+  exclusive: algorithms.exclusiveC14n,
+  exclusiveWithComments: algorithms.exclusiveC14nWithComments,
+};
+
+const DIGESTS: Record<string, string> = {
+  'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
+  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#sha384': 'sha384',
+  'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512',
+};
+const SIGNATURE_METHODS: Record<string, { hash: string; key: 'rsa' | 'ec' }> = {
+  'http://www.w3.org/2000/09/xmldsig#rsa-sha1': { hash: 'sha1', key: 'rsa' },
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': { hash: 'sha256', key: 'rsa' },
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384': { hash: 'sha384', key: 'rsa' },
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': { hash: 'sha512', key: 'rsa' },
+  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256': { hash: 'sha256', key: 'ec' },
+  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384': { hash: 'sha384', key: 'ec' },
+  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512': { hash: 'sha512', key: 'ec' },
+};
+
+export function verifyXmlSignatures(bytes: Buffer): XmlSignatureFinding[] {
+  const { text } = decodeXml(bytes);
+  const tree = readSignatureTree(text);
+  return tree.signatures.map((signature) => verifySignature(text, tree, signature));
+}
+
+function verifySignature(text: string, tree: SignatureTree, signature: TreeNode): XmlSignatureFinding {
+  const problems: string[] = [];
+  const signedInfo = child(signature, DS_NAMESPACE, 'SignedInfo');
+  const qualifying = path(signature, ds('Object'), [XADES_NAMESPACE, 'QualifyingProperties']) ?? findQualifyingProperties(signature);
+  const signedProperties = child(qualifying, XADES_NAMESPACE, 'SignedProperties');
+  const finding: XmlSignatureFinding = { format: signedProperties ? 'XAdES' : 'XMLDSig', intact: false, certificatesDer: [], problems };
+  if (!signedInfo) {
+    problems.push('signature_unreadable: the ds:Signature has no ds:SignedInfo');
+    return finding;
+  }
+
+  const certificates = childrenNamed(path(signature, ds('KeyInfo'), ds('X509Data')), DS_NAMESPACE, 'X509Certificate').flatMap((node) => {
+    try {
+      return [new X509Certificate(base64(node.text))];
+    } catch {
+      problems.push('certificate_unreadable: a ds:X509Certificate cannot be read');
+      return [];
+    }
+  });
+  finding.certificatesDer = certificates.map((certificate) => certificate.raw);
+
+  // Every Reference must hold (XMLDSig §3.2.1).
+  let referencesHold = true;
+  let signedPropertiesReferenced = false;
+  const references = childrenNamed(signedInfo, DS_NAMESPACE, 'Reference');
+  if (references.length === 0) problems.push('signature_unreadable: ds:SignedInfo has no ds:Reference');
+  for (const reference of references) {
+    const isSignedProperties = attribute(reference, 'Type') === XADES_SIGNED_PROPERTIES_TYPE;
+    const result = checkReference(text, tree, signature, reference, isSignedProperties ? signedProperties : undefined);
+    if (result.problem) problems.push(result.problem);
+    referencesHold &&= result.holds;
+    signedPropertiesReferenced ||= isSignedProperties && result.holds;
+  }
+  if (signedProperties && !signedPropertiesReferenced) {
+    referencesHold = false;
+    problems.push('signed_properties_not_signed: no reference covers this signature\'s own xades:SignedProperties (EN 319 132-1 §4.3.2)');
+  }
+
+  // SignedInfo → SignatureValue with the KeyInfo certificate (§3.2.2).
+  const method = SIGNATURE_METHODS[attribute(child(signedInfo, DS_NAMESPACE, 'SignatureMethod'), 'Algorithm') ?? ''];
+  const c14n = attribute(child(signedInfo, DS_NAMESPACE, 'CanonicalizationMethod'), 'Algorithm') ?? '';
+  const signatureValue = base64(child(signature, DS_NAMESPACE, 'SignatureValue')?.text ?? '');
+  let signatureHolds = false;
+  if (!method) problems.push(`unsupported_algorithm: signature method "${attribute(child(signedInfo, DS_NAMESPACE, 'SignatureMethod'), 'Algorithm')}"`);
+  else if (!isCanonicalization(c14n)) problems.push(`unsupported_algorithm: canonicalization "${c14n}" of ds:SignedInfo`);
+  else {
+    const canonical = Buffer.from(canonicalize(text, { ...c14nOptions(c14n, true), apex: (element) => element.start === signedInfo.element.start }), 'utf8');
+    const candidates: Array<{ key: KeyObject; certificate?: X509Certificate }> = certificates.map((certificate) => ({ key: certificate.publicKey, certificate }));
+    const keyValue = rsaKeyValue(path(signature, ds('KeyInfo'), ds('KeyValue'), ds('RSAKeyValue')), problems);
+    if (keyValue) candidates.push({ key: keyValue });
+    for (const candidate of candidates) {
+      if (candidate.key.asymmetricKeyType !== method.key) continue;
+      const key = method.key === 'ec' ? { key: candidate.key, dsaEncoding: 'ieee-p1363' as const } : candidate.key;
+      if (verify(method.hash, canonical, key, signatureValue)) {
+        finding.certificate = candidate.certificate;
+        signatureHolds = true;
+        break;
+      }
+    }
+    if (candidates.length === 0) problems.push('signer_certificate_missing: ds:KeyInfo carries neither an X509Certificate nor an RSAKeyValue');
+    else if (!signatureHolds) problems.push('signature_invalid: ds:SignatureValue does not verify over ds:SignedInfo with the key in ds:KeyInfo');
+    else if (!finding.certificate) problems.push('signer_unidentified: the signature holds with a bare public key (ds:KeyValue); no certificate says whose it is');
+  }
+  finding.intact = referencesHold && signatureHolds;
+
+  if (signedProperties) checkSignedProperties(signedProperties, finding);
+  if (finding.format === 'XAdES' && finding.intact) finding.level = xadesLevel(text, signature, qualifying, finding);
+  return finding;
+}
+
+/** A Reference: dereference its URI, apply its transforms, compare the digest (XMLDSig §4.4.3). */
+function checkReference(
+  text: string,
+  tree: SignatureTree,
+  signature: TreeNode,
+  reference: TreeNode,
+  expectedSignedProperties: TreeNode | undefined,
+): { holds: boolean; problem?: string } {
+  const uri = attribute(reference, 'URI');
+  const name = uri === undefined ? 'a reference without URI' : `reference "${uri}"`;
+  const digestName = DIGESTS[attribute(child(reference, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
+  if (!digestName) return { holds: false, problem: `unsupported_algorithm: the digest method of ${name}` };
+  let expected: Buffer;
+  try {
+    expected = base64(child(reference, DS_NAMESPACE, 'DigestValue')?.text ?? '', true);
+  } catch {
+    return { holds: false, problem: `digest_mismatch: the DigestValue of ${name} is not base64` };
+  }
+
+  const options: ExclusiveC14nOptions = { withComments: false };
+  let excludeSignatures: 'this' | 'all' | undefined;
+  let c14n: string | undefined;
+  for (const transform of childrenNamed(child(reference, DS_NAMESPACE, 'Transforms'), DS_NAMESPACE, 'Transform')) {
+    const algorithm = attribute(transform, 'Algorithm') ?? '';
+    if (c14n !== undefined) return { holds: false, problem: `unsupported_transform: ${name} transforms after canonicalization` };
+    if (algorithm === algorithms.envelopedSignature) excludeSignatures ??= 'this';
+    else if (algorithm === algorithms.xpath && isNoSignatureXPath(transform)) excludeSignatures = 'all';
+    else if (algorithm === algorithms.xpathFilter2 && isSubtractSignaturesFilter(transform)) excludeSignatures = 'all';
+    else if (isCanonicalization(algorithm)) {
+      if (child(transform, C14N.exclusive, 'InclusiveNamespaces')) return { holds: false, problem: `unsupported_transform: ${name} uses an InclusiveNamespaces PrefixList` };
+      c14n = algorithm;
+    } else return { holds: false, problem: `unsupported_transform: ${name} uses "${algorithm}", which is not followed` };
+  }
+  // No canonicalization given: a node-set becomes octets by inclusive C14N 1.0 (XMLDSig §4.4.3.2).
+  // Comments stay only for #xpointer(/) with a WithComments algorithm; "" and #id drop them (§4.4.3.3).
+  Object.assign(options, c14nOptions(c14n ?? C14N.inclusive, uri === '#xpointer(/)'));
+  if (excludeSignatures === 'this') options.exclude = (element) => element.start === signature.element.start;
+  if (excludeSignatures === 'all') options.exclude = (element) => element.namespaceUri === DS_NAMESPACE && element.localName === 'Signature';
+
+  if (uri === '' || uri === '#xpointer(/)') {
+    // The whole document (less what the transforms excluded).
+  } else if (uri !== undefined && uri.startsWith('#') && !uri.startsWith('#xpointer(')) {
+    const id = decodeURIComponent(uri.slice(1));
+    const targets = tree.ids.get(id) ?? [];
+    if (targets.length !== 1) {
+      return { holds: false, problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
+    }
+    const [target] = targets;
+    if (expectedSignedProperties && target !== expectedSignedProperties.element) {
+      return {
+        holds: false,
+        problem: `signed_properties_misplaced: ${name} points to a SignedProperties outside this signature's QualifyingProperties — a wrapping attack`,
+      };
+    }
+    options.apex = (element) => element.start === target.start;
+  } else {
+    return { holds: false, problem: `unsupported_reference: ${name} is not a same-document reference` };
+  }
+  const sink = new DigestSink(digestName);
+  scanXml(text, new ExclusiveCanonicalizer(sink, options));
+  if (!sink.digest().equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
+  return { holds: true };
+}
+
+/** XAdES signed properties: the signing certificate they name must be the one that verified. */
+function checkSignedProperties(signedProperties: TreeNode, finding: XmlSignatureFinding): void {
+  const properties = child(signedProperties, XADES_NAMESPACE, 'SignedSignatureProperties');
+  const signingTime = child(properties, XADES_NAMESPACE, 'SigningTime')?.text.trim();
+  if (signingTime && !Number.isNaN(Date.parse(signingTime))) finding.claimedTime = new Date(signingTime);
+  const signingCertificate = child(properties, XADES_NAMESPACE, 'SigningCertificateV2') ?? child(properties, XADES_NAMESPACE, 'SigningCertificate');
+  if (!signingCertificate) {
+    finding.problems.push('signing_certificate_unbound: xades:SigningCertificateV2 is missing (EN 319 132-1 §5.2.2)');
+    return;
+  }
+  if (!finding.certificate) return;
+  const digests = childrenNamed(signingCertificate, XADES_NAMESPACE, 'Cert').map((cert) => {
+    const certDigest = child(cert, XADES_NAMESPACE, 'CertDigest');
+    const hash = DIGESTS[attribute(child(certDigest, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
+    const value = child(certDigest, DS_NAMESPACE, 'DigestValue')?.text ?? '';
+    return hash ? createHash(hash).update(finding.certificate!.raw).digest().equals(base64(value)) : false;
+  });
+  if (!digests.some(Boolean)) {
+    finding.problems.push('signing_certificate_mismatch: xades:SigningCertificateV2 names another certificate than the one that verifies the signature');
+  }
+}
+
+/** B-T: a SignatureTimeStamp over the canonical ds:SignatureValue; B-LT: certificate and revocation values too. */
+function xadesLevel(text: string, signature: TreeNode, qualifying: TreeNode | undefined, finding: XmlSignatureFinding): XmlSignatureFinding['level'] {
+  const unsigned = path(qualifying, [XADES_NAMESPACE, 'UnsignedProperties'], [XADES_NAMESPACE, 'UnsignedSignatureProperties']);
+  const signatureTimestamp = child(unsigned, XADES_NAMESPACE, 'SignatureTimeStamp');
+  const signatureValue = child(signature, DS_NAMESPACE, 'SignatureValue');
+  if (!signatureTimestamp || !signatureValue) return 'B-B';
+  const encapsulated = child(signatureTimestamp, XADES_NAMESPACE, 'EncapsulatedTimeStamp');
+  if (!encapsulated) return 'B-B';
+  // EN 319 132-1 §5.3: the canonical form of ds:SignatureValue, by the time-stamp's own canonicalization
+  // (inclusive C14N 1.0 when it names none).
+  const c14n = attribute(child(signatureTimestamp, DS_NAMESPACE, 'CanonicalizationMethod'), 'Algorithm') ?? C14N.inclusive;
+  if (!isCanonicalization(c14n)) {
+    finding.problems.push(`unsupported_algorithm: canonicalization "${c14n}" of the signature time-stamp`);
+    return 'B-B';
+  }
+  const canonical = canonicalize(text, { ...c14nOptions(c14n, true), apex: (element) => element.start === signatureValue.element.start });
+  finding.timestamp = checkTimestampToken(base64(encapsulated.text), Buffer.from(canonical, 'utf8'), 'signature time-stamp', finding.problems);
+  if (!finding.timestamp?.intact) return 'B-B';
+  const longTerm = child(unsigned, XADES_NAMESPACE, 'CertificateValues') && child(unsigned, XADES_NAMESPACE, 'RevocationValues');
+  return longTerm ? 'B-LT' : 'B-T';
+}
+
+/** XMLDSig §4.5.2.2: an RSA public key as base64 Modulus and Exponent. */
+function rsaKeyValue(node: TreeNode | undefined, problems: string[]): KeyObject | undefined {
+  if (!node) return undefined;
+  const part = (name: string) => base64(child(node, DS_NAMESPACE, name)?.text ?? '').toString('base64url');
+  try {
+    return createPublicKey({ key: { kty: 'RSA', n: part('Modulus'), e: part('Exponent') }, format: 'jwk' });
+  } catch {
+    problems.push('key_unreadable: ds:RSAKeyValue is not an RSA public key');
+    return undefined;
+  }
+}
+
+function canonicalize(text: string, options: ExclusiveC14nOptions): string {
+  let out = '';
+  scanXml(text, new ExclusiveCanonicalizer({ write: (piece) => (out += piece) }, options));
+  return out;
+}
+
+function isCanonicalization(algorithm: string): boolean {
+  return Object.values(C14N).includes(algorithm);
+}
+
+/** Options for a canonicalization URI; comments only where the algorithm keeps them and the caller allows it. */
+function c14nOptions(algorithm: string, commentsAllowed: boolean): ExclusiveC14nOptions {
+  return {
+    withComments: commentsAllowed && algorithm.endsWith('#WithComments'),
+    inclusive: algorithm === C14N.inclusive || algorithm === C14N.inclusiveWithComments,
+  };
+}
+
+/** The XPath of XMLDSig §6.6.3 that means "everything outside ds:Signature elements", with ds bound to XMLDSig. */
+function isNoSignatureXPath(transform: TreeNode): boolean {
+  const xpath = child(transform, DS_NAMESPACE, 'XPath');
+  const match = /^\s*not\s*\(\s*ancestor-or-self::(\w+):Signature\s*\)\s*$/.exec(xpath?.text ?? '');
+  return !!match && xpath!.element.namespaces[match[1]] === DS_NAMESPACE;
+}
+
+/** XPath Filter 2.0 `subtract` of `/descendant::ds:Signature` (what our XPATH2_FILTER signatures write). */
+function isSubtractSignaturesFilter(transform: TreeNode): boolean {
+  const filters = childrenNamed(transform, XPATH_FILTER2_NAMESPACE, 'XPath');
+  if (filters.length !== 1 || attribute(filters[0], 'Filter') !== 'subtract') return false;
+  const match = /^\s*\/descendant::(\w+):Signature\s*$/.exec(filters[0].text);
+  return !!match && filters[0].element.namespaces[match[1]] === DS_NAMESPACE;
+}
+
+/** QualifyingProperties may sit in any ds:Object of the signature; the first one targeting it counts. */
+function findQualifyingProperties(signature: TreeNode): TreeNode | undefined {
+  const id = attribute(signature, 'Id');
+  for (const node of descendants(signature)) {
+    if (node.element.namespaceUri !== XADES_NAMESPACE || node.element.localName !== 'QualifyingProperties') continue;
+    if (id === undefined || attribute(node, 'Target') === `#${id}`) return node;
+  }
+  return undefined;
+}
+
+function base64(text: string, strict = false): Buffer {
+  const compact = text.replace(/\s+/g, '');
+  if (strict && !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw new TypeError('not base64');
+  return Buffer.from(compact, 'base64');
+}
