@@ -175,6 +175,26 @@ describe('verification (POST /v1/verify, /verify)', () => {
     assert.ok(ambiguous.problems.some((p: string) => p.startsWith('reference_ambiguous')), ambiguous.problems.join('\n'));
   });
 
+  test('XML-DSig made by xmlsec1 (inclusive c14n with comments, an Id subtree with inherited namespaces and xml:*) verifies; a changed character does not', async () => {
+    const key = path.join(scratch, 'xmlsec-key.pem');
+    const cert = path.join(scratch, 'xmlsec-cert.pem');
+    assert.equal(run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=xmlsec test', '-days', '2']).status, 0);
+    const signedFile = path.join(scratch, 'xmlsec-signed.xml');
+    const template = path.join(import.meta.dirname, 'support/xmldsig-template.xml');
+    const signing = run('xmlsec1', ['--sign', '--privkey-pem', `${key},${cert}`, '--id-attr:Id', 'urn:a:part', '--output', signedFile, template]);
+    assert.equal(signing.status, 0, signing.stderr);
+    const signed = await readFile(signedFile);
+    const [good] = (await verify(signed, undefined, 'signed.xml')).body.signatures;
+    assert.deepEqual([good.format, good.intact, good.signer.subject], ['XMLDSig', true, 'CN=xmlsec test'], good.problems.join('\n'));
+    for (const [from, to] of [['  text &amp;', '  text &amp;&amp;'], ['<!-- after -->', '<!-- later -->']]) {
+      const changed = Buffer.from(signed.toString('utf8').replace(from, to), 'utf8');
+      const [bad] = (await verify(changed, undefined, 'signed.xml')).body.signatures;
+      assert.equal(bad.intact, false, `${from} → ${to}`);
+      await writeFile(signedFile, changed);
+      assert.notEqual(run('xmlsec1', ['--verify', '--insecure', '--id-attr:Id', 'urn:a:part', signedFile]).status, 0, `xmlsec1 agrees: ${from} → ${to}`);
+    }
+  });
+
   test('the testdata signatures get the verdicts MANIFEST.md gives', async () => {
     const expectations: Array<{ file: string; signature?: string; check: (signatures: any[]) => void }> = [
       { file: 'pdf-signed/pdf-signed-original.pdf', check: ([s]) => assert.deepEqual([s.intact, s.trusted, s.format], [true, false, 'PAdES']) },
