@@ -158,12 +158,17 @@ function pdfReport(finding: PdfSignatureFinding, anchors: TrustAnchors, now: Dat
 }
 
 /**
- * The chain is checked at the signature time-stamp's time when it has an intact one (it proves the
- * signature existed then, while the certificate was valid), else now.
+ * The chain is checked at the signature time-stamp's time when it has an intact one from a TSA that
+ * itself chains to an anchor (then it proves the signature existed while the certificate was valid);
+ * else now — a time-stamp anyone could have made proves nothing.
  */
 function trustOf(certificate: X509Certificate | undefined, pool: Buffer[], anchors: TrustAnchors, timestamp: SignatureTimestamp | undefined, now: Date) {
   if (!certificate) return { trusted: false, problems: [] };
-  return anchors.verify(certificate, pool, timestamp?.intact ? timestamp.genTime : now);
+  const provenTime =
+    timestamp?.intact && timestamp.certificate && anchors.verify(timestamp.certificate, [...timestamp.certificatesDer, ...pool], timestamp.genTime).trusted
+      ? timestamp.genTime
+      : now;
+  return anchors.verify(certificate, pool, provenTime);
 }
 
 function signerOf(certificate: X509Certificate | undefined): SignatureReport['signer'] {

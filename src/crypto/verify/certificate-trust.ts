@@ -4,8 +4,9 @@ import { oneLine } from './cms-signer-check.js';
 /*
  * Whether a certificate chains to a configured trust anchor (RFC 5280 §6, the parts a relying party
  * can check offline): each certificate is issued and signed by the next, each is within its validity
- * period at `at`, and the chain ends at an anchor. Revocation is not consulted here; a signature's
- * embedded CRLs are the validation data of B-LT, not a live status.
+ * period at `at`, every issuer below the anchor is a CA (basicConstraints), and the chain ends at an
+ * anchor. Not checked: path length constraints and name constraints (Node does not expose them), and
+ * revocation — a signature's embedded CRLs are the validation data of B-LT, not a live status.
  */
 
 export interface TrustVerdict {
@@ -54,7 +55,9 @@ export class TrustAnchors {
         if (!anchor.raw.equals(current.raw)) checkValidity(anchor, at, problems);
         return { trusted: problems.length === 0, problems };
       }
-      const issuer = candidates.find((candidate) => !candidate.raw.equals(current.raw) && issues(candidate, current));
+      // An issuer taken from the signature must be a CA (basicConstraints cA): an end-entity certificate
+      // issuing one is what RFC 5280 §6.1.4 (k) refuses. Configured anchors are trusted as configured.
+      const issuer = candidates.find((candidate) => !candidate.raw.equals(current.raw) && candidate.ca && issues(candidate, current));
       if (!issuer) {
         problems.push(
           issues(current, current)

@@ -259,7 +259,13 @@ export function checkTimestampToken(tokenDer: Buffer, imprinted: Buffer | ((hash
     problems.push(`timestamp_unreadable: the ${what} cannot be read (${(error as Error).message})`);
     return undefined;
   }
-  const certificate = info.tsaCertificateDer ? new X509Certificate(info.tsaCertificateDer) : undefined;
+  let certificate: X509Certificate | undefined;
+  try {
+    certificate = info.tsaCertificateDer ? new X509Certificate(info.tsaCertificateDer) : undefined;
+  } catch {
+    problems.push(`timestamp_unreadable: the ${what}'s TSA certificate cannot be read`);
+    return undefined;
+  }
   let intact = true;
   try {
     verifyTimeStampTokenSignature(tokenDer);

@@ -371,7 +371,7 @@ export class PdfParser {
         return new PdfStream(dict, buffer, dataStart, after);
       }
     }
-    const endstream = buffer.indexOf('endstream', dataStart, 'latin1');
+    const endstream = nextEndstream(buffer, dataStart);
     if (endstream < 0 || endstream >= this.end) throw invalidPdf(`stream at byte ${dataStart} has no "endstream"`);
     let dataEnd = endstream;
     if (buffer[dataEnd - 1] === 0x0a) dataEnd--;
@@ -405,4 +405,29 @@ function hexValue(byte: number): number {
 function truncate(text: string): string {
   const printable = text.replace(/[^\x20-\x7e]/g, '.');
   return printable.length > 24 ? `${printable.slice(0, 24)}…` : printable;
+}
+
+/**
+ * Where every `endstream` of a buffer is, found in one pass the first time a stream's /Length cannot
+ * be used: searching from each such stream to the end of the file would make a hostile file with many
+ * of them cost its size times their number.
+ */
+const endstreamPositions = new WeakMap<Buffer, number[]>();
+
+/** The first `endstream` at or after `from`, or -1. */
+function nextEndstream(buffer: Buffer, from: number): number {
+  let positions = endstreamPositions.get(buffer);
+  if (!positions) {
+    positions = [];
+    for (let at = buffer.indexOf('endstream', 0, 'latin1'); at >= 0; at = buffer.indexOf('endstream', at + 9, 'latin1')) positions.push(at);
+    endstreamPositions.set(buffer, positions);
+  }
+  let low = 0;
+  let high = positions.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (positions[middle] < from) low = middle + 1;
+    else high = middle;
+  }
+  return low < positions.length ? positions[low] : -1;
 }

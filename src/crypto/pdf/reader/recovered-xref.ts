@@ -1,4 +1,4 @@
-import { PdfDict, PdfRef, PdfStream, isName } from '../objects.js';
+import { PdfDict, PdfRef, isName } from '../objects.js';
 import { invalidPdf } from '../pdf-error.js';
 import { objectHeaderBefore } from './duplicate-objects.js';
 import { PdfParser } from './parser.js';
@@ -22,17 +22,24 @@ export function recoverCrossReference(buffer: Buffer): CrossReference {
   for (let at = buffer.indexOf('obj', 0, 'latin1'); at >= 0; at = buffer.indexOf('obj', at + 3, 'latin1')) {
     const header = objectHeaderBefore(buffer, at);
     if (!header) continue;
+    // Only the header and the object's first value are read, never stream data: looking for the
+    // `endstream` of a stream without a usable /Length would make the scan quadratic in the file size.
+    let gen: number | undefined;
     let value;
     try {
-      value = new PdfParser(buffer, header.start).parseIndirectObject();
+      const parser = new PdfParser(buffer, header.start);
+      parser.readUnsignedInteger();
+      gen = parser.readUnsignedInteger();
+      if (gen === undefined || !parser.tryKeyword('obj')) continue;
+      value = parser.parseObject();
     } catch {
       continue; // "obj" inside stream data or a damaged object
     }
-    entries.set(header.num, { type: 'offset', offset: header.start, gen: value.gen });
+    entries.set(header.num, { type: 'offset', offset: header.start, gen });
     maxNumber = Math.max(maxNumber, header.num);
-    const dict = value.value instanceof PdfStream ? value.value.dict : value.value instanceof PdfDict ? value.value : undefined;
-    if (dict && isName(dict.get('Type'), 'Catalog')) lastCatalog = header.num;
-    if (value.value instanceof PdfStream && isName(dict?.get('Type'), 'XRef')) lastXrefStream = { offset: header.start, dict: dict! };
+    if (!(value instanceof PdfDict)) continue;
+    if (isName(value.get('Type'), 'Catalog')) lastCatalog = header.num;
+    if (isName(value.get('Type'), 'XRef')) lastXrefStream = { offset: header.start, dict: value };
   }
   const trailer = lastTrailer(buffer) ?? lastXrefStream?.dict ?? (lastCatalog !== undefined ? new PdfDict([['Root', new PdfRef(lastCatalog, 0)]]) : undefined);
   if (!trailer || !(trailer.get('Root') instanceof PdfRef)) throw invalidPdf('no cross-reference, and no catalog could be found by scanning the file');

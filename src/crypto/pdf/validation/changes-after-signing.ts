@@ -1,4 +1,5 @@
 import { PdfDict, PdfName, PdfRef, PdfStream, PdfString, isName, type PdfObject } from '../objects.js';
+import { docMdpPermission } from '../pades/docmdp.js';
 import type { PdfReader } from '../reader/pdf-reader.js';
 
 /*
@@ -17,9 +18,11 @@ import type { PdfReader } from '../reader/pdf-reader.js';
  * - XMP metadata streams and the document information dictionary.
  *
  * Anything else — a changed signature dictionary, a page added or changed, content or an appearance
- * stream rewritten — is reported, one sentence per object, starting `modified_after_signing:`.
- * What DocMDP permissions would allow beyond this (annotations under /P 3) is reported too: strict
- * rather than silent.
+ * stream rewritten, a new catalog, an object the signed revision pointed to but did not define yet —
+ * is reported, one sentence per object, starting `modified_after_signing:`. An object inside an
+ * object stream is compared whenever that stream was rewritten. In a document certified with DocMDP
+ * /P 1 even signing is a change; what /P 3 would allow beyond the list above (annotations) is
+ * reported too: strict rather than silent.
  */
 
 const CATALOG_KEYS = new Set(['AcroForm', 'DSS', 'Metadata', 'Extensions', 'Version']);
@@ -30,18 +33,31 @@ const STRUCTURAL_TYPES = new Set(['XRef', 'ObjStm']);
 export function changesAfterSigning(signed: PdfReader, whole: PdfReader): string[] {
   const problems: string[] = [];
   const catalogNum = signed.catalogRef.num;
+  if (whole.catalogRef.num !== catalogNum) {
+    return [`modified_after_signing: a later revision replaced the document catalog (object ${catalogNum} → ${whole.catalogRef.num}): the whole document may differ`];
+  }
   const acroFormNum = refNum(signed.catalog().get('AcroForm'));
-  const infoNums = new Set([refNum(signed.trailer.get('Info')), refNum(whole.trailer.get('Info'))].filter((num) => num !== undefined));
+  // Only the signed revision's own /Info, and only if it is a plain dictionary: a later trailer could name any object.
+  const signedInfo = refNum(signed.trailer.get('Info'));
+  const infoDict = signedInfo !== undefined ? safeObject(signed, signedInfo) : undefined;
+  const infoNums = new Set(infoDict instanceof PdfDict && !infoDict.has('Type') ? [signedInfo] : []);
+  const context: Context = { signed, whole, catalogNum, acroFormNum, infoNums, noChanges: safeDocMdp(signed) === 1 };
+  let referencedBySigned: Set<number> | undefined;
 
   for (const [num, entry] of whole.xref.entries) {
     const before = signed.entry(num);
-    if (sameEntry(before, entry)) continue;
+    if (sameEntry(before, entry, signed, whole)) continue;
     const hadObject = before !== undefined && before.type !== 'free';
     if (entry.type === 'free') {
       if (hadObject) problems.push(`modified_after_signing: object ${num} was deleted by a later revision`);
       continue;
     }
-    if (!hadObject) continue;
+    if (!hadObject) {
+      // A new object matters when something signed already pointed to it (a dangling reference filled in later).
+      referencedBySigned ??= referencesOf(signed);
+      if (referencedBySigned.has(num)) problems.push(`modified_after_signing: object ${num}, referenced but not defined when signed, was defined by a later revision`);
+      continue;
+    }
     const old = safeObject(signed, num);
     const now = safeObject(whole, num);
     if (now === undefined) {
@@ -49,10 +65,33 @@ export function changesAfterSigning(signed: PdfReader, whole: PdfReader): string
       continue;
     }
     if (samePdfObject(old, now)) continue;
-    const verdict = judge(num, old, now, { signed, whole, catalogNum, acroFormNum, infoNums });
+    const verdict = judge(num, old, now, context);
     if (verdict) problems.push(`modified_after_signing: ${verdict}`);
   }
   return problems;
+}
+
+function safeDocMdp(reader: PdfReader): number | undefined {
+  try {
+    return docMdpPermission(reader);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every object number any object of the revision refers to. */
+function referencesOf(reader: PdfReader): Set<number> {
+  const found = new Set<number>();
+  const visit = (value: PdfObject | undefined, depth: number) => {
+    if (depth > 64) return;
+    if (value instanceof PdfRef) found.add(value.num);
+    else if (Array.isArray(value)) for (const item of value) visit(item, depth + 1);
+    else if (value instanceof PdfDict) for (const item of value.entries.values()) visit(item, depth + 1);
+    else if (value instanceof PdfStream) visit(value.dict, depth + 1);
+  };
+  for (const [num, entry] of reader.xref.entries) if (entry.type !== 'free') visit(safeObject(reader, num), 0);
+  for (const value of reader.trailer.entries.values()) visit(value, 0);
+  return found;
 }
 
 interface Context {
@@ -61,6 +100,8 @@ interface Context {
   catalogNum: number;
   acroFormNum: number | undefined;
   infoNums: Set<number | undefined>;
+  /** Certified with DocMDP /P 1: not even a signature may be added. */
+  noChanges: boolean;
   /** Object number → the first dictionary key pointing at it in the signed revision (built lazily). */
   references?: Map<number, { key: string; from: number }>;
 }
@@ -78,25 +119,29 @@ function judge(num: number, old: PdfObject | undefined, now: PdfObject, context:
   }
   if (Array.isArray(old) && Array.isArray(now)) {
     const added = grownBy(old, now);
-    if (added && added.every((item) => isSignatureFieldOrWidget(context.whole, item))) return undefined;
+    if (added && added.every((item) => allowedNewField(context, item))) return undefined;
     return `array object ${num} was changed by a later revision${referencedAs(context, num)}`;
   }
   if (!oldDict || !newDict) return `object ${num} was replaced by a later revision`;
   const changed = changedKeys(oldDict, newDict);
   if (num === context.catalogNum) {
     const disallowed = changed.filter((key) => !CATALOG_KEYS.has(key));
-    return disallowed.length ? `the document catalog's ${keys(disallowed)} changed after signing` : undefined;
+    if (disallowed.length) return `the document catalog's ${keys(disallowed)} changed after signing`;
+    // A form that is direct in the catalog, or another form object, is judged here like the form object itself.
+    if (changed.includes('AcroForm') && !(oldDict.get('AcroForm') instanceof PdfRef && samePdfObject(oldDict.get('AcroForm'), newDict.get('AcroForm')))) {
+      const oldForm = dictOf(safeResolve(context.signed, oldDict.get('AcroForm'))) ?? new PdfDict();
+      const newForm = dictOf(safeResolve(context.whole, newDict.get('AcroForm'))) ?? new PdfDict();
+      return judgeForm(context, oldForm, newForm);
+    }
+    return undefined;
   }
-  if (num === context.acroFormNum) {
-    const disallowed = changed.filter((key) => !ACROFORM_KEYS.has(key));
-    if (disallowed.length) return `the form's ${keys(disallowed)} changed after signing`;
-    return fieldsOnlyGrew(context, oldDict, newDict) ? undefined : 'the form lost fields or gained fields that are not signature fields after signing';
-  }
+  if (num === context.acroFormNum) return judgeForm(context, oldDict, newDict);
   if (isSignatureValue(oldDict)) {
     return `the signature dictionary (object ${num}) was changed after signing: ${keys(changed)} — its new values are not what was signed`;
   }
   if (isSignatureField(context.signed, oldDict)) {
     if (oldDict.has('V')) return `the signed field ${fieldName(oldDict)} (object ${num}) was changed after signing: ${keys(changed)}`;
+    if (context.noChanges) return `the signature field ${fieldName(oldDict)} was signed although the document is certified with no changes allowed (DocMDP /P 1)`;
     const disallowed = changed.filter((key) => !SIGNATURE_FILL_KEYS.has(key));
     return disallowed.length ? `the signature field ${fieldName(oldDict)} (object ${num}) was changed beyond being signed: ${keys(disallowed)}` : undefined;
   }
@@ -106,16 +151,21 @@ function judge(num: number, old: PdfObject | undefined, now: PdfObject, context:
     const oldAnnots = context.signed.resolve(oldDict.get('Annots'));
     const newAnnots = context.whole.resolve(newDict.get('Annots'));
     const added = grownBy(Array.isArray(oldAnnots) ? oldAnnots : [], Array.isArray(newAnnots) ? newAnnots : []);
-    if (added && added.every((item) => isSignatureFieldOrWidget(context.whole, item))) return undefined;
+    if (added && added.every((item) => allowedNewField(context, item))) return undefined;
     return `page object ${num} got annotations other than signature widgets after signing`;
   }
   return `object ${num} (a ${describe(oldDict, 'dictionary')}) was changed by a later revision: ${keys(changed)}`;
 }
 
-function sameEntry(a: ReturnType<PdfReader['entry']>, b: ReturnType<PdfReader['entry']>): boolean {
+/** The same definition in both: same offset, or same place in an object stream that was not itself rewritten. */
+function sameEntry(a: ReturnType<PdfReader['entry']>, b: ReturnType<PdfReader['entry']>, signed: PdfReader, whole: PdfReader): boolean {
   if (!a || !b || a.type !== b.type) return false;
   if (a.type === 'offset' && b.type === 'offset') return a.offset === b.offset && a.gen === b.gen;
-  if (a.type === 'compressed' && b.type === 'compressed') return a.stream === b.stream && a.index === b.index;
+  if (a.type === 'compressed' && b.type === 'compressed') {
+    if (a.stream !== b.stream || a.index !== b.index) return false;
+    const [streamBefore, streamNow] = [signed.entry(a.stream), whole.entry(b.stream)];
+    return streamBefore?.type === 'offset' && streamNow?.type === 'offset' && streamBefore.offset === streamNow.offset;
+  }
   return a.type === 'free';
 }
 
@@ -160,16 +210,29 @@ function grownBy(old: PdfObject[], now: PdfObject[]): PdfObject[] | undefined {
   return now.slice(old.length);
 }
 
-function fieldsOnlyGrew(context: Context, oldForm: PdfDict, newForm: PdfDict): boolean {
-  const oldFields = context.signed.resolve(oldForm.get('Fields'));
-  const newFields = context.whole.resolve(newForm.get('Fields'));
+/** The interactive form: only its allowed keys changed, and its fields only grew, by signature fields. */
+function judgeForm(context: Context, oldForm: PdfDict, newForm: PdfDict): string | undefined {
+  const disallowed = changedKeys(oldForm, newForm).filter((key) => !ACROFORM_KEYS.has(key));
+  if (disallowed.length) return `the form's ${keys(disallowed)} changed after signing`;
+  const oldFields = safeResolve(context.signed, oldForm.get('Fields'));
+  const newFields = safeResolve(context.whole, newForm.get('Fields'));
   const added = grownBy(Array.isArray(oldFields) ? oldFields : [], Array.isArray(newFields) ? newFields : []);
-  return added !== undefined && added.every((item) => isSignatureFieldOrWidget(context.whole, item));
+  if (added !== undefined && added.every((item) => allowedNewField(context, item))) return undefined;
+  return context.noChanges
+    ? 'a field was added although the document is certified with no changes allowed (DocMDP /P 1)'
+    : 'the form lost fields or gained fields that are not signature fields after signing';
 }
 
-function isSignatureFieldOrWidget(reader: PdfReader, item: PdfObject): boolean {
-  const dict = dictOf(safeResolve(reader, item));
-  return dict !== undefined && isSignatureField(reader, dict);
+/**
+ * A field or widget a later revision may add: a signature field — under DocMDP /P 1 only a document
+ * time-stamp, the long-term validation PAdES adds (ETSI EN 319 142-1 §5.4).
+ */
+function allowedNewField(context: Context, item: PdfObject): boolean {
+  const dict = dictOf(safeResolve(context.whole, item));
+  if (dict === undefined || !isSignatureField(context.whole, dict)) return false;
+  if (!context.noChanges) return true;
+  const value = dictOf(safeResolve(context.whole, dict.get('V')));
+  return value !== undefined && isName(safeResolve(context.whole, value.get('Type')), 'DocTimeStamp');
 }
 
 /** /FT /Sig on the field or, for a widget without it, on its parent (§12.7.3.1: /FT is inheritable). */

@@ -2,11 +2,11 @@ import { createHash, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { checkSigner, checkTimestampToken, type SignatureTimestamp, type SignerCheck } from '../../verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData } from '../../verify/signed-data.js';
-import { PdfName, PdfString, isName, type PdfDict, type PdfObject } from '../objects.js';
+import { PdfDict, PdfName, PdfRef, PdfString, isName, type PdfObject } from '../objects.js';
 import { readDss } from '../pades/dss.js';
 import { filledSignatureFields } from '../pades/signature-field.js';
 import { PdfReader } from '../reader/pdf-reader.js';
-import { changesAfterSigning } from './changes-after-signing.js';
+import { changesAfterSigning, samePdfObject } from './changes-after-signing.js';
 
 /*
  * The signatures of a PDF, each checked on its own (ISO 32000-1 §12.8.1, ISO 32000-2 §12.8.5, ETSI EN
@@ -39,46 +39,155 @@ export interface PdfSignatureFinding {
   problems: string[];
 }
 
+/** More signature fields than this are not checked one by one (each costs a digest of the whole file). */
+const MAX_SIGNATURES = 100;
+
 export function verifyPdfSignatures(pdf: Buffer): PdfSignatureFinding[] {
-  const reader = PdfReader.openForValidation(pdf);
-  const fields = filledSignatureFields(reader);
-  const findings = fields.map((field) => verifyField(pdf, reader, field.name, field.value));
-  const dssCertificates = safely(() => readDss(reader)?.certificates, []) ?? [];
-  for (const finding of findings) {
+  const whole = PdfReader.openForValidation(pdf);
+  const revisions = new Revisions(pdf, whole);
+  const fields = filledSignatureFields(whole);
+  const owners = new Map<number, string[]>();
+  const signatureNums: number[] = [];
+  const findings = fields.slice(0, MAX_SIGNATURES).map((field) => {
+    const signatureNum = signatureObjectOf(whole, field.ref);
+    owners.set(signatureNum, [...(owners.get(signatureNum) ?? []), field.name]);
+    signatureNums.push(signatureNum);
+    return verifyField(pdf, whole, revisions, field.name, field.value, signatureNum);
+  });
+  findings.push(...removedSignatures(pdf, revisions, new Set(owners.keys()), MAX_SIGNATURES - findings.length));
+  const dssCertificates = safely(() => readDss(whole)?.certificates, []) ?? [];
+  findings.forEach((finding, index) => {
     finding.certificatesDer.push(...dssCertificates);
-    if (reader.recovered) {
+    const sharing = index < signatureNums.length ? (owners.get(signatureNums[index]) ?? []) : [];
+    if (sharing.length > 1) {
+      finding.intact = false;
+      finding.problems.push(`signature_reused: one signature dictionary is the value of ${sharing.length} fields (${sharing.join(', ')}); it signed only one of them`);
+    }
+    if (whole.recovered) {
       finding.problems.unshift(
-        `structure_repaired: the file's cross-reference is damaged (${reader.recovered.replace(/^Not a readable PDF: /, '')}); ` +
+        `structure_repaired: the file's cross-reference is damaged (${whole.recovered.replace(/^Not a readable PDF: /, '')}); ` +
           'it was read by scanning for its objects, as viewers do, so what a viewer shows may differ from what was signed',
       );
     }
+  });
+  if (fields.length > MAX_SIGNATURES) {
+    findings[findings.length - 1].problems.push(`too_many_signatures: the document has ${fields.length} signature fields; the first ${MAX_SIGNATURES} were checked`);
   }
-  assignLevels(pdf, findings);
+  assignLevels(revisions, findings);
   return findings;
 }
 
-function verifyField(pdf: Buffer, reader: PdfReader, field: string, value: PdfDict): PdfSignatureFinding {
-  const subFilter = nameOf(reader.resolve(value.get('SubFilter')));
-  const documentTimestamp = isName(reader.resolve(value.get('Type')), 'DocTimeStamp') || subFilter === 'ETSI.RFC3161';
+/** Earlier revisions looked at for signatures a later one removed from the form. */
+const MAX_EARLIER_REVISIONS = 32;
+
+/**
+ * Signatures that an earlier revision's form has and the whole file's does not — a later update took
+ * them out (or replaced the catalog). Each is checked against the revision that had it and reported
+ * with `signature_removed`, so removing a signature from the form does not make it vanish from the answer.
+ */
+function removedSignatures(pdf: Buffer, revisions: Revisions, present: Set<number>, room: number): PdfSignatureFinding[] {
+  const found: PdfSignatureFinding[] = [];
+  const ends: number[] = [];
+  for (let at = pdf.indexOf('%%EOF', 0, 'latin1'); at >= 0 && ends.length < MAX_EARLIER_REVISIONS; at = pdf.indexOf('%%EOF', at + 5, 'latin1')) {
+    let end = at + 5;
+    while (end < pdf.length && (pdf[end] === 0x0d || pdf[end] === 0x0a)) end++;
+    if (end < pdf.length) ends.push(end);
+  }
+  for (const end of ends.reverse()) {
+    const reader = revisions.reader(end);
+    if (reader instanceof Error) continue;
+    for (const field of safely(() => filledSignatureFields(reader), [])) {
+      if (found.length >= room) return found;
+      const signatureNum = signatureObjectOf(reader, field.ref);
+      if (present.has(signatureNum)) continue;
+      present.add(signatureNum);
+      const finding = verifyField(pdf, reader, revisions, field.name, field.value, signatureNum);
+      finding.problems.unshift(`signature_removed: a later revision took the field "${field.name}" with this signature out of the document's form`);
+      found.push(finding);
+    }
+  }
+  return found;
+}
+
+/** The object holding a field's signature dictionary: its /V when indirect, else the field itself. */
+function signatureObjectOf(reader: PdfReader, fieldRef: PdfRef): number {
+  const field = safely(() => reader.getObject(fieldRef), null);
+  const value = field instanceof PdfDict ? field.get('V') : undefined;
+  return value instanceof PdfRef ? value.num : fieldRef.num;
+}
+
+/**
+ * The document as of each signed revision (the bytes up to a /ByteRange's end), read once per end and
+ * compared with the whole file once per end: a file with many signatures must not cost many passes.
+ */
+class Revisions {
+  private readonly readers = new Map<number, PdfReader | Error>();
+  private readonly changes = new Map<number, string[]>();
+
+  constructor(
+    readonly pdf: Buffer,
+    readonly whole: PdfReader,
+  ) {}
+
+  reader(end: number): PdfReader | Error {
+    if (end === this.pdf.length) return this.whole;
+    let reader = this.readers.get(end);
+    if (!reader) {
+      reader = safely<PdfReader | Error>(() => PdfReader.openForValidation(this.pdf.subarray(0, end)), new Error('unreadable'));
+      this.readers.set(end, reader);
+    }
+    return reader;
+  }
+
+  changesAfter(end: number): string[] {
+    let found = this.changes.get(end);
+    if (!found) {
+      const signed = this.reader(end);
+      found =
+        signed instanceof Error
+          ? ['modified_after_signing: the signed revision cannot be read on its own to compare it with the file']
+          : safely(() => changesAfterSigning(signed, this.whole), ['modified_after_signing: the revisions could not be compared']);
+      this.changes.set(end, found);
+    }
+    return found;
+  }
+}
+
+function verifyField(pdf: Buffer, whole: PdfReader, revisions: Revisions, field: string, current: PdfDict, signatureNum: number): PdfSignatureFinding {
+  const subFilter = nameOf(whole.resolve(current.get('SubFilter')));
+  const documentTimestamp = isName(whole.resolve(current.get('Type')), 'DocTimeStamp') || subFilter === 'ETSI.RFC3161';
   const finding: PdfSignatureFinding = {
     field,
     format: documentTimestamp ? 'DocumentTimestamp' : subFilter === 'ETSI.CAdES.detached' ? 'PAdES' : 'PKCS#7',
     subFilter,
-    claimedTime: pdfDateOf(reader.resolve(value.get('M'))),
+    claimedTime: pdfDateOf(whole.resolve(current.get('M'))),
     intact: false,
     certificatesDer: [],
     problems: [],
   };
-  const contents = reader.resolve(value.get('Contents'));
-  const byteRange = reader.resolve(value.get('ByteRange'));
-  if (!(contents instanceof PdfString)) {
-    finding.problems.push('signature_unreadable: the signature dictionary has no /Contents string');
-    return finding;
-  }
-  const ranges = readRanges(pdf, byteRange, finding.problems);
+  const ranges = readRanges(pdf, whole.resolve(current.get('ByteRange')), finding.problems);
   if (!ranges) return finding;
   finding.signedEnd = ranges[ranges.length - 1][1];
-  checkHole(pdf, ranges, finding.problems);
+  // What was signed is the signature dictionary as the signed revision has it, not as later updates may show it.
+  const signed = revisions.reader(finding.signedEnd);
+  const value = signed instanceof Error ? undefined : safely(() => signatureValueIn(signed, signatureNum), undefined);
+  if (!value || signed instanceof Error) {
+    finding.problems.push('signature_unreadable: the signature dictionary is not part of the revision its /ByteRange covers');
+    return finding;
+  }
+  if (!samePdfObject(signed.resolve(value.get('ByteRange')), whole.resolve(current.get('ByteRange')))) {
+    finding.problems.push('byte_range_invalid: /ByteRange was changed after signing');
+    return finding;
+  }
+  const contents = value.get('Contents');
+  if (!(contents instanceof PdfString)) {
+    finding.problems.push('signature_unreadable: the signature dictionary has no direct /Contents string');
+    return finding;
+  }
+  if (!holeIsContents(pdf, signed, signatureNum, ranges, contents)) {
+    finding.problems.push('byte_range_invalid: the bytes /ByteRange leaves out are not exactly this signature\'s /Contents');
+    return finding;
+  }
 
   const digests = new Map<string, Buffer>();
   const digestOf = (name: string) => {
@@ -101,8 +210,35 @@ function verifyField(pdf: Buffer, reader: PdfReader, field: string, value: PdfDi
   } else {
     verifyCms(der, subFilter, digestOf, finding);
   }
-  checkCoverage(pdf, finding);
+  checkCoverage(revisions, finding);
   return finding;
+}
+
+/** The signature dictionary in a revision: object `num` itself, or the /V of the field that object is. */
+function signatureValueIn(reader: PdfReader, num: number): PdfDict | undefined {
+  const object = reader.getObject(num);
+  if (!(object instanceof PdfDict)) return undefined;
+  if (object.has('ByteRange') || object.has('Contents')) return object;
+  const value = reader.resolve(object.get('V'));
+  return value instanceof PdfDict ? value : undefined;
+}
+
+/**
+ * The one gap between the ranges must be this signature's own /Contents: inside the bytes of the
+ * object that holds its signature dictionary in the signed revision, a hex string `<…>` whose value is
+ * that /Contents. (Any other hex string left out — in a content stream, say — could be changed at will.)
+ */
+function holeIsContents(pdf: Buffer, signed: PdfReader, signatureNum: number, ranges: Array<[number, number]>, contents: PdfString): boolean {
+  if (ranges.length !== 2) return false;
+  const [holeStart, holeEnd] = [ranges[0][1], ranges[1][0]];
+  const entry = signed.entry(signatureNum);
+  if (entry?.type !== 'offset') return false;
+  const objectEnd = pdf.indexOf('endobj', entry.offset, 'latin1');
+  if (!(entry.offset < holeStart && holeEnd <= (objectEnd < 0 ? pdf.length : objectEnd))) return false;
+  if (pdf[holeStart] !== 0x3c || pdf[holeEnd - 1] !== 0x3e) return false;
+  const hex = pdf.toString('latin1', holeStart + 1, holeEnd - 1).replace(/[\s]/g, '');
+  if (!/^[0-9a-fA-F]*$/.test(hex)) return false;
+  return Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex').equals(contents.bytes);
 }
 
 function verifyCms(der: Buffer, subFilter: string | undefined, digestOf: (name: string) => Buffer, finding: PdfSignatureFinding): void {
@@ -163,20 +299,12 @@ function readRanges(pdf: Buffer, byteRange: PdfObject | undefined, problems: str
   return ranges;
 }
 
-/** The one gap between the ranges must be exactly the /Contents hex string `<…>`. */
-function checkHole(pdf: Buffer, ranges: Array<[number, number]>, problems: string[]): void {
-  if (ranges.length !== 2) return;
-  const [holeStart, holeEnd] = [ranges[0][1], ranges[1][0]];
-  if (pdf[holeStart] !== 0x3c || pdf[holeEnd - 1] !== 0x3e || !/^[0-9a-fA-F\s]*$/.test(pdf.toString('latin1', holeStart + 1, holeEnd - 1))) {
-    problems.push('byte_range_invalid: the bytes /ByteRange leaves out are not exactly the /Contents hex string');
-  }
-}
-
 /**
  * The signed revision must end where the file does, or where a revision ends (`%%EOF` and its line
  * end); then later revisions are compared with it.
  */
-function checkCoverage(pdf: Buffer, finding: PdfSignatureFinding): void {
+function checkCoverage(revisions: Revisions, finding: PdfSignatureFinding): void {
+  const { pdf } = revisions;
   const end = finding.signedEnd;
   if (end === undefined || end === pdf.length) return;
   if (!endsRevision(pdf, end)) {
@@ -186,12 +314,7 @@ function checkCoverage(pdf: Buffer, finding: PdfSignatureFinding): void {
     );
     return;
   }
-  try {
-    const signed = PdfReader.openForValidation(pdf.subarray(0, end));
-    finding.problems.push(...changesAfterSigning(signed, PdfReader.openForValidation(pdf)));
-  } catch (error) {
-    finding.problems.push(`modified_after_signing: the signed revision cannot be read on its own to compare it (${(error as Error).message})`);
-  }
+  finding.problems.push(...revisions.changesAfter(end));
 }
 
 function endsRevision(pdf: Buffer, end: number): boolean {
@@ -208,13 +331,15 @@ function endsRevision(pdf: Buffer, end: number): boolean {
  * data; B-LTA when a document time-stamp covers a revision whose DSS has them. Whether that revocation
  * data is complete for the whole chain is not judged here.
  */
-function assignLevels(pdf: Buffer, findings: PdfSignatureFinding[]): void {
+function assignLevels(revisions: Revisions, findings: PdfSignatureFinding[]): void {
+  const { pdf } = revisions;
   const documentTimestamps = findings.filter((finding) => finding.format === 'DocumentTimestamp' && finding.intact && finding.signedEnd !== undefined);
   const dssAt = new Map<number, Buffer[]>();
   // The DSS's certificates when it also has revocation data (CRLs or OCSP responses), else none.
   const dssCertificatesAt = (end: number) => {
     if (!dssAt.has(end)) {
-      const dss = safely(() => readDss(PdfReader.openForValidation(pdf.subarray(0, end))), undefined);
+      const reader = revisions.reader(end);
+      const dss = reader instanceof Error ? undefined : safely(() => readDss(reader), undefined);
       dssAt.set(end, dss && dss.crls.length + dss.ocsps.length > 0 ? dss.certificates : []);
     }
     return dssAt.get(end)!;
