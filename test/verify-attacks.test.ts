@@ -9,6 +9,7 @@ import { ensureDevelopmentPki, type DevelopmentPki } from '../src/crypto/devca/d
 import { signPdf } from '../src/crypto/pdf/pades/sign-pdf.js';
 import { verifyPdfSignatures } from '../src/crypto/pdf/validation/pdf-signatures.js';
 import { TrustAnchors } from '../src/crypto/verify/certificate-trust.js';
+import { verifyXmlSignatures } from '../src/crypto/xml/validation/xml-signatures.js';
 import { buildPdf } from './support/pdf-bytes.js';
 import { run } from './support/tools.js';
 
@@ -152,4 +153,72 @@ test('trust: an end-entity certificate cannot act as a CA, even when it chains t
   assert.equal(anchors.verify(await certificate('forged'), [(await certificate('leaf')).raw], now).trusted, false, 'issued by an end-entity certificate');
   assert.equal(anchors.verify(await certificate('issued'), [(await certificate('inter')).raw], now).trusted, true, 'issued by a CA');
   assert.equal(run('openssl', ['verify', '-CAfile', file('root.pem'), '-untrusted', file('leaf.pem'), file('forged.pem')]).status === 0, false, 'openssl agrees');
+});
+
+// ─── XML ───────────────────────────────────────────────────────────────────────────────────────────
+
+const testdata = path.join(import.meta.dirname, '../../shared/testdata');
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+
+/** Signs `xml` with xmlsec1 (an independent signer) using a fresh key; returns the signed text. */
+async function xmlsecSign(name: string, xml: string, idAttribute: string): Promise<string> {
+  const key = path.join(scratch, `${name}.key`);
+  const cert = path.join(scratch, `${name}.pem`);
+  assert.equal(run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-days', '2']).status, 0);
+  const template = path.join(scratch, `${name}.tmpl.xml`);
+  const output = path.join(scratch, `${name}.signed.xml`);
+  await writeFile(template, xml);
+  const signing = run('xmlsec1', ['--sign', '--privkey-pem', `${key},${cert}`, '--id-attr:Id', idAttribute, '--output', output, template]);
+  assert.equal(signing.status, 0, signing.stderr);
+  return readFile(output, 'utf8');
+}
+
+const signatureTemplate = (uri: string, transforms: string) =>
+  `<Signature xmlns="${DSIG}"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
+  '<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>' +
+  `<Reference URI="${uri}"><Transforms>${transforms}<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>` +
+  '<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo>' +
+  '<SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature>';
+const ENVELOPED = '<Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>';
+
+test('XML: the signed element moved into the signature and another put in its place is not intact', async () => {
+  const signed = await xmlsecSign('moved', `<Invoice Id="inv"><Amount>100</Amount>${signatureTemplate('#inv', ENVELOPED)}</Invoice>`, 'Invoice');
+  assert.deepEqual(verifyXmlSignatures(Buffer.from(signed)).map((f) => [f.intact, f.problems]), [[true, []]], 'as signed');
+  // The original Invoice goes into a ds:Object of the signature; a forged one becomes the document.
+  const signature = signed.slice(signed.indexOf('<Signature'), signed.indexOf('</Signature>') + '</Signature>'.length);
+  // xmlns="" keeps it out of the signature's default namespace, so its canonical form is what was signed.
+  const original = signed.replace(signature, '').replace(/^<\?xml[^>]*\?>\s*/, '').replace('<Invoice ', '<Invoice xmlns="" ');
+  const forged = `<Invoice><Amount>900</Amount>${signature.replace('</Signature>', `<Object>${original}</Object></Signature>`)}</Invoice>`;
+  const [finding] = verifyXmlSignatures(Buffer.from(forged));
+  assert.equal(finding.intact, false, finding.problems.join('\n'));
+});
+
+test('XML: a signature over an element only, not the document, says so', async () => {
+  const signed = await xmlsecSign('partial', `<Invoice><Line Id="l1"><Amount>100</Amount></Line><Total>100</Total>${signatureTemplate('#l1', '')}</Invoice>`, 'Line');
+  const changedTotal = Buffer.from(signed.replace('<Total>100</Total>', '<Total>900</Total>'));
+  const [finding] = verifyXmlSignatures(changedTotal);
+  assert.equal(finding.intact, true, 'the line itself is intact');
+  assert.ok(finding.problems.some((p) => p.startsWith('partial_coverage')), finding.problems.join('\n'));
+});
+
+test('XML: XAdES cannot be passed off as plain XML-DSig by an extra ds:Object or a misdirected Target', async () => {
+  const xml = await readFile(path.join(testdata, 'xml/dss-signed.xml'), 'utf8');
+  const firstObject = xml.indexOf('<ds:Object');
+  assert.ok(firstObject > 0);
+  // An empty ds:Object first: the QualifyingProperties are still found, so the XAdES checks still run.
+  const extraObject = Buffer.from(`${xml.slice(0, firstObject)}<ds:Object/>${xml.slice(firstObject)}`);
+  assert.deepEqual(verifyXmlSignatures(extraObject).map((f) => [f.format, f.intact]), [['XAdES', true]]);
+  const [retargeted] = verifyXmlSignatures(Buffer.from(xml.replace(/Target="[^"]*"/, 'Target="#elsewhere"')));
+  assert.equal(retargeted.intact, false, retargeted.problems.join('\n'));
+  assert.ok(retargeted.problems.some((p) => p.startsWith('signature_malformed')), retargeted.problems.join('\n'));
+});
+
+test('XML: a UTF-16 document is verified; a reference that is not a valid URI is a problem, not an error', async () => {
+  const xml = await readFile(path.join(testdata, 'xml/dss-signed.xml'), 'utf8');
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml.replace(/encoding="UTF-8"/i, 'encoding="UTF-16"'), 'utf16le')]);
+  assert.deepEqual(verifyXmlSignatures(utf16).map((f) => [f.format, f.intact]), [['XAdES', true]]);
+  const badUri = Buffer.from(xml.replace(/URI="#xades-[^"]*"/, 'URI="#%E0"'));
+  const [finding] = verifyXmlSignatures(badUri);
+  assert.equal(finding.intact, false);
+  assert.ok(finding.problems.some((p) => p.startsWith('unsupported_reference') || p.startsWith('signed_properties')), finding.problems.join('\n'));
 });

@@ -1,6 +1,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import { verifyPdfSignatures, type PdfSignatureFinding } from '../../crypto/pdf/validation/pdf-signatures.js';
 import { verifyXmlSignatures, type XmlSignatureFinding } from '../../crypto/xml/validation/xml-signatures.js';
+import { decodeXml } from '../../crypto/xml/xml-encoding.js';
 import { checkArchiveTimestamps } from '../../crypto/verify/archive-timestamp-check.js';
 import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { checkSigner, oneLine, type SignatureTimestamp } from '../../crypto/verify/cms-signer-check.js';
@@ -185,12 +186,16 @@ function isPdf(input: VerificationInput): boolean {
   return input.file.subarray(0, 1024).includes('%PDF-') || /\.pdf$/i.test(input.fileName ?? '') || /\/pdf\b/i.test(input.contentType ?? '');
 }
 
-/** An XML-DSig Signature element anywhere in the document (XAdES is one). */
+/** An XML-DSig Signature element anywhere in the document (XAdES is one), in whatever encoding it declares. */
 function hasXmlSignature(file: Buffer): boolean {
-  return file.includes('http://www.w3.org/2000/09/xmldsig#') && /<(\w+:)?Signature[\s/>]/.test(file.toString('utf8'));
+  const { text } = decodeXml(file);
+  return text.includes('http://www.w3.org/2000/09/xmldsig#') && /<([\w.-]+:)?Signature[\s/>]/.test(text);
 }
 
+/** `<` first, after a byte order mark and white space, in UTF-8 or UTF-16 (with or without its mark). */
 function looksLikeXml(file: Buffer): boolean {
+  if ((file[0] === 0xff && file[1] === 0xfe) || (file[0] === 0xfe && file[1] === 0xff)) return true;
+  if ((file[0] === 0x3c && file[1] === 0x00) || (file[0] === 0x00 && file[1] === 0x3c)) return true;
   const start = file.toString('utf8', 0, Math.min(file.length, 64)).replace(/^\uFEFF/, '').trimStart();
   return start.startsWith('<');
 }

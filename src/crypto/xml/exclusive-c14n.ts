@@ -106,8 +106,13 @@ export class ExclusiveCanonicalizer implements XmlHandler {
     if (this.options.apex) {
       if (this.apexElement === null) {
         if (this.apexDone || !this.options.apex(element)) return;
-        this.apexElement = element;
         this.found = true;
+        // An apex inside an excluded subtree (a reference into the enveloped ds:Signature) is excluded too.
+        if (this.options.exclude && hasAncestor(element, this.options.exclude)) {
+          this.apexDone = true;
+          return;
+        }
+        this.apexElement = element;
         rendered = emptyRendering();
       } else {
         rendered = this.renderedStack[this.renderedStack.length - 1];
@@ -197,6 +202,11 @@ export class ExclusiveCanonicalizer implements XmlHandler {
       this.sink.write(part === 'prolog' ? `${node}\n` : `\n${node}`);
     }
   }
+}
+
+function hasAncestor(element: XmlElement, matches: (element: XmlElement) => boolean): boolean {
+  for (let ancestor = element.parent; ancestor; ancestor = ancestor.parent) if (matches(ancestor)) return true;
+  return false;
 }
 
 /** Inclusive c14n: every prefix in scope (not xml) whose binding the output parent did not write. */

@@ -1,5 +1,5 @@
 import { scanXml, type DocumentPart, type XmlElement, type XmlHandler } from '../xml-scanner.js';
-import { DS_NAMESPACE } from '../xml-constants.js';
+import { DS_NAMESPACE, XML_NAMESPACE } from '../xml-constants.js';
 
 /*
  * What a verifier needs to know of a signed XML document, gathered in one pass of xml-scanner.ts: the
@@ -17,26 +17,32 @@ export interface TreeNode {
 
 export interface SignatureTree {
   signatures: TreeNode[];
+  /** The document element. */
+  root?: XmlElement;
   /** Identifier value → every element that carries it (more than one is a wrapping attack or an error). */
   ids: Map<string, XmlElement[]>;
 }
 
+/** Unprefixed Id, ID, id, and xml:id (W3C xml:id). */
 const ID_ATTRIBUTES = new Set(['Id', 'ID', 'id']);
 
 export function readSignatureTree(text: string): SignatureTree {
   const collector = new Collector();
   scanXml(text, collector);
-  return { signatures: collector.signatures, ids: collector.ids };
+  return { signatures: collector.signatures, ids: collector.ids, root: collector.root };
 }
 
 class Collector implements XmlHandler {
   readonly signatures: TreeNode[] = [];
   readonly ids = new Map<string, XmlElement[]>();
+  root?: XmlElement;
   private readonly open: TreeNode[] = [];
 
   startElement(element: XmlElement): void {
+    this.root ??= element;
     for (const attribute of element.attributes) {
-      if (attribute.prefix !== '' || !ID_ATTRIBUTES.has(attribute.localName)) continue;
+      const isId = attribute.prefix === '' ? ID_ATTRIBUTES.has(attribute.localName) : attribute.namespaceUri === XML_NAMESPACE && attribute.localName === 'id';
+      if (!isId) continue;
       const list = this.ids.get(attribute.value);
       if (list) list.push(element);
       else this.ids.set(attribute.value, [element]);
@@ -80,14 +86,6 @@ export function path(node: TreeNode | undefined, ...steps: Array<[string, string
 
 export function attribute(node: TreeNode | undefined, name: string): string | undefined {
   return node?.element.attributes.find((candidate) => candidate.prefix === '' && candidate.localName === name)?.value;
-}
-
-/** Every element of the subtree, depth first. */
-export function* descendants(node: TreeNode): Generator<TreeNode> {
-  for (const item of node.children) {
-    yield item;
-    yield* descendants(item);
-  }
 }
 
 export const ds = (localName: string): [string, string] => [DS_NAMESPACE, localName];

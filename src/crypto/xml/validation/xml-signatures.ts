@@ -4,7 +4,7 @@ import { DigestSink, ExclusiveCanonicalizer, type ExclusiveC14nOptions } from '.
 import { DS_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from '../xml-constants.js';
 import { decodeXml } from '../xml-encoding.js';
 import { scanXml } from '../xml-scanner.js';
-import { attribute, child, childrenNamed, descendants, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
+import { attribute, child, childrenNamed, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
 
 /*
  * Verifying XML signatures (W3C XMLDSig 1.1 core validation, §3.2) and their XAdES properties (ETSI EN
@@ -51,26 +51,38 @@ const SIGNATURE_METHODS: Record<string, { hash: string; key: 'rsa' | 'ec' }> = {
   'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512': { hash: 'sha512', key: 'ec' },
 };
 
+/** Each reference and each signature costs a pass over the document: more than these are not followed. */
+const MAX_SIGNATURES = 16;
+const MAX_REFERENCES = 32;
+
 export function verifyXmlSignatures(bytes: Buffer): XmlSignatureFinding[] {
   const { text } = decodeXml(bytes);
   const tree = readSignatureTree(text);
-  return tree.signatures.map((signature) => verifySignature(text, tree, signature));
+  const findings = tree.signatures.slice(0, MAX_SIGNATURES).map((signature) => verifySignature(text, tree, signature));
+  if (tree.signatures.length > MAX_SIGNATURES) {
+    findings[findings.length - 1].problems.push(`too_many_signatures: the document has ${tree.signatures.length} signatures; the first ${MAX_SIGNATURES} were checked`);
+  }
+  return findings;
 }
 
 function verifySignature(text: string, tree: SignatureTree, signature: TreeNode): XmlSignatureFinding {
   const problems: string[] = [];
-  const signedInfo = child(signature, DS_NAMESPACE, 'SignedInfo');
-  const qualifying = path(signature, ds('Object'), [XADES_NAMESPACE, 'QualifyingProperties']) ?? findQualifyingProperties(signature);
+  const qualifyingAll = childrenNamed(signature, DS_NAMESPACE, 'Object').flatMap((object) => childrenNamed(object, XADES_NAMESPACE, 'QualifyingProperties'));
+  const qualifying = qualifyingAll[0];
   const signedProperties = child(qualifying, XADES_NAMESPACE, 'SignedProperties');
   const finding: XmlSignatureFinding = { format: signedProperties ? 'XAdES' : 'XMLDSig', intact: false, certificatesDer: [], problems };
-  if (!signedInfo) {
-    problems.push('signature_unreadable: the ds:Signature has no ds:SignedInfo');
+  const structure = structureProblem(signature, qualifyingAll);
+  if (structure) {
+    problems.push(structure);
     return finding;
   }
+  const signedInfo = child(signature, DS_NAMESPACE, 'SignedInfo')!;
 
   const certificates = childrenNamed(path(signature, ds('KeyInfo'), ds('X509Data')), DS_NAMESPACE, 'X509Certificate').flatMap((node) => {
     try {
-      return [new X509Certificate(base64(node.text))];
+      const certificate = new X509Certificate(base64(node.text));
+      void certificate.publicKey; // a key algorithm Node cannot read throws here, not later
+      return [certificate];
     } catch {
       problems.push('certificate_unreadable: a ds:X509Certificate cannot be read');
       return [];
@@ -78,17 +90,33 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode)
   });
   finding.certificatesDer = certificates.map((certificate) => certificate.raw);
 
-  // Every Reference must hold (XMLDSig §3.2.1).
+  // Every Reference must hold (XMLDSig §3.2.1); the first that does not ends the check.
   let referencesHold = true;
   let signedPropertiesReferenced = false;
+  let coversDocument = false;
   const references = childrenNamed(signedInfo, DS_NAMESPACE, 'Reference');
-  if (references.length === 0) problems.push('signature_unreadable: ds:SignedInfo has no ds:Reference');
-  for (const reference of references) {
+  if (references.length === 0) {
+    problems.push('signature_unreadable: ds:SignedInfo has no ds:Reference');
+    referencesHold = false;
+  }
+  if (references.length > MAX_REFERENCES) {
+    problems.push(`unsupported_reference: ${references.length} references; at most ${MAX_REFERENCES} are followed`);
+    referencesHold = false;
+  }
+  for (const reference of references.slice(0, MAX_REFERENCES)) {
+    if (!referencesHold) break;
     const isSignedProperties = attribute(reference, 'Type') === XADES_SIGNED_PROPERTIES_TYPE;
-    const result = checkReference(text, tree, signature, reference, isSignedProperties ? signedProperties : undefined);
+    const result = checkReference(text, tree, signature, reference, isSignedProperties ? (signedProperties ?? null) : undefined);
     if (result.problem) problems.push(result.problem);
     referencesHold &&= result.holds;
     signedPropertiesReferenced ||= isSignedProperties && result.holds;
+    coversDocument ||= !isSignedProperties && result.holds && result.coversDocument === true;
+  }
+  // An enveloping signature (the document element is the ds:Signature) signs what its references name.
+  if (referencesHold && !coversDocument && tree.root !== signature.element) {
+    problems.push(
+      'partial_coverage: no reference covers the document itself, only elements picked by Id — what a reader sees elsewhere in it is not signed',
+    );
   }
   if (signedProperties && !signedPropertiesReferenced) {
     referencesHold = false;
@@ -128,13 +156,17 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode)
 }
 
 /** A Reference: dereference its URI, apply its transforms, compare the digest (XMLDSig §4.4.3). */
+/**
+ * `expectedSignedProperties`: for a reference typed SignedProperties, this signature's own one (null when
+ * it has none); undefined for other references.
+ */
 function checkReference(
   text: string,
   tree: SignatureTree,
   signature: TreeNode,
   reference: TreeNode,
-  expectedSignedProperties: TreeNode | undefined,
-): { holds: boolean; problem?: string } {
+  expectedSignedProperties: TreeNode | null | undefined,
+): { holds: boolean; problem?: string; coversDocument?: boolean } {
   const uri = attribute(reference, 'URI');
   const name = uri === undefined ? 'a reference without URI' : `reference "${uri}"`;
   const digestName = DIGESTS[attribute(child(reference, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
@@ -166,16 +198,27 @@ function checkReference(
   if (excludeSignatures === 'this') options.exclude = (element) => element.start === signature.element.start;
   if (excludeSignatures === 'all') options.exclude = (element) => element.namespaceUri === DS_NAMESPACE && element.localName === 'Signature';
 
+  let coversDocument = false;
+  if (expectedSignedProperties !== undefined && !(uri?.startsWith('#') && !uri.startsWith('#xpointer('))) {
+    return { holds: false, problem: `signed_properties_misplaced: ${name} is typed SignedProperties but does not point to this signature's xades:SignedProperties by its Id` };
+  }
   if (uri === '' || uri === '#xpointer(/)') {
     // The whole document (less what the transforms excluded).
+    coversDocument = true;
   } else if (uri !== undefined && uri.startsWith('#') && !uri.startsWith('#xpointer(')) {
-    const id = decodeURIComponent(uri.slice(1));
+    let id: string;
+    try {
+      id = decodeURIComponent(uri.slice(1));
+    } catch {
+      return { holds: false, problem: `unsupported_reference: ${name} is not a valid URI fragment` };
+    }
     const targets = tree.ids.get(id) ?? [];
     if (targets.length !== 1) {
       return { holds: false, problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
     }
     const [target] = targets;
-    if (expectedSignedProperties && target !== expectedSignedProperties.element) {
+    coversDocument = target === tree.root;
+    if (expectedSignedProperties !== undefined && target !== expectedSignedProperties?.element) {
       return {
         holds: false,
         problem: `signed_properties_misplaced: ${name} points to a SignedProperties outside this signature's QualifyingProperties — a wrapping attack`,
@@ -188,7 +231,7 @@ function checkReference(
   const sink = new DigestSink(digestName);
   scanXml(text, new ExclusiveCanonicalizer(sink, options));
   if (!sink.digest().equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
-  return { holds: true };
+  return { holds: true, coversDocument };
 }
 
 /** XAdES signed properties: the signing certificate they name must be the one that verified. */
@@ -280,12 +323,20 @@ function isSubtractSignaturesFilter(transform: TreeNode): boolean {
   return !!match && filters[0].element.namespaces[match[1]] === DS_NAMESPACE;
 }
 
-/** QualifyingProperties may sit in any ds:Object of the signature; the first one targeting it counts. */
-function findQualifyingProperties(signature: TreeNode): TreeNode | undefined {
+/**
+ * XMLDSig §4.1: SignedInfo, SignatureValue, then KeyInfo and Object elements — in that order, each of the
+ * first two once (a second SignedInfo or SignatureValue is how wrapping attacks hide the signed one);
+ * at most one QualifyingProperties (EN 319 132-1 §4.3.1), whose Target is this signature.
+ */
+function structureProblem(signature: TreeNode, qualifying: TreeNode[]): string | undefined {
+  const names = signature.children.map((node) => (node.element.namespaceUri === DS_NAMESPACE ? node.element.localName : `{${node.element.namespaceUri}}${node.element.localName}`));
+  const wellFormed = names[0] === 'SignedInfo' && names[1] === 'SignatureValue' && names.slice(2).every((name, i) => name === 'Object' || (name === 'KeyInfo' && i === 0));
+  if (!wellFormed) return `signature_malformed: a ds:Signature holds SignedInfo, SignatureValue, KeyInfo and Object in that order, once each but Object; this one holds ${names.join(', ')}`;
+  if (qualifying.length > 1) return 'signature_malformed: the signature has more than one xades:QualifyingProperties';
   const id = attribute(signature, 'Id');
-  for (const node of descendants(signature)) {
-    if (node.element.namespaceUri !== XADES_NAMESPACE || node.element.localName !== 'QualifyingProperties') continue;
-    if (id === undefined || attribute(node, 'Target') === `#${id}`) return node;
+  const target = attribute(qualifying[0], 'Target');
+  if (qualifying.length === 1 && (id === undefined || target !== `#${id}`)) {
+    return `signature_malformed: xades:QualifyingProperties targets "${target}", not this signature${id === undefined ? ' (which has no Id)' : ` ("#${id}")`}`;
   }
   return undefined;
 }
