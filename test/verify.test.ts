@@ -167,9 +167,10 @@ describe('verification (POST /v1/verify, /verify)', () => {
     const file = path.join(scratch, 'changed-invoice.xml');
     await writeFile(file, changed);
     assert.notEqual(run('xmlsec1', ['--verify', '--insecure', '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file]).status, 0);
-    // A second element carrying the SignedProperties Id: the reference no longer says which one was signed.
+    // A second element carrying the SignedProperties Id (in a ds:Object, which the document reference
+    // leaves out with the signature): the reference no longer says which one was signed.
     const id = /<xades:SignedProperties Id="([^"]+)"/.exec(text)![1];
-    const wrapped = Buffer.from(text.replace('</Invoice>', `<Extra Id="${id}"/></Invoice>`), 'utf8');
+    const wrapped = Buffer.from(text.replace('</ds:Signature>', `<ds:Object><Extra Id="${id}"/></ds:Object></ds:Signature>`), 'utf8');
     const [ambiguous] = (await verify(wrapped, undefined, 'invoice.xml')).body.signatures;
     assert.equal(ambiguous.intact, false);
     assert.ok(ambiguous.problems.some((p: string) => p.startsWith('reference_ambiguous')), ambiguous.problems.join('\n'));
