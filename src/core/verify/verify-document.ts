@@ -1,4 +1,5 @@
 import { createHash, type X509Certificate } from 'node:crypto';
+import { asDocumentError } from '../../crypto/pdf/pdf-error.js';
 import { verifyPdfSignatures, type PdfSignatureFinding } from '../../crypto/pdf/validation/pdf-signatures.js';
 import { verifyXmlSignatures, type XmlSignatureFinding } from '../../crypto/xml/validation/xml-signatures.js';
 import { decodeXml } from '../../crypto/xml/xml-encoding.js';
@@ -57,7 +58,7 @@ export async function verifyDocument(context: CoreContext, input: VerificationIn
   const signatures = input.signature
     ? [verifyCades(readCms(input.signature, 'signature'), input.file, anchors, now)]
     : isPdf(input)
-      ? verifyPdfSignatures(input.file).map((finding) => pdfReport(finding, anchors, now))
+      ? asDocumentError(() => verifyPdfSignatures(input.file)).map((finding) => pdfReport(finding, anchors, now))
       : verifyWithoutSignaturePart(input, anchors, now);
   const sha256 = createHash('sha256').update(input.file).digest('hex');
   const registrations = (await context.store.registrations.findPublicBySha256(sha256)).map((row) => ({
