@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -33,6 +34,7 @@ import { WebhookSender } from '../outbound/webhook-sender.js';
 import { openStore, type Store } from '../store/store.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
+import { VerificationThreads } from '../core/verify/verification-threads.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -99,6 +101,8 @@ async function startWith(
   });
   const timestamps = config.tsaUrl ? new HttpTimestampClient(config.tsaUrl) : new InProcessTimestampClient(authority);
   const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorsFile);
+  // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
+  const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.pem);
   const context: CoreContext = {
     store,
     keys: signing.keys,
@@ -119,7 +123,7 @@ async function startWith(
       mailFrom: `Signet <signet@${new URL(config.publicUrl ?? `http://${config.serverHostPort}`).hostname}>`,
       onMailQueued: () => mailSender.wake(),
     },
-    verification: { trustAnchors },
+    verification: { trustAnchors: trustAnchors.anchors, threads: verificationThreads },
     log,
   };
   // URL captures: the same address policy as callbacks; pages up to --max-body-size, 30 s, 5 redirects.
@@ -227,6 +231,7 @@ async function startWith(
         await pageFetcher.close();
         await sender.close();
         await closeDefaultXadesPool();
+        await verificationThreads.close();
         await threads.close();
         await app.close();
         await clients.close();

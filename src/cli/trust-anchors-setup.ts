@@ -8,8 +8,8 @@ import { TrustAnchors } from '../crypto/verify/certificate-trust.js';
  * read or holds no certificate stops the start: verifying against fewer anchors than configured would
  * call good signatures untrusted without saying why.
  */
-export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: string, file: string | undefined): Promise<TrustAnchors> {
-  if (!file) return TrustAnchors.fromPem(ownAnchorsPem);
+export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: string, file: string | undefined): Promise<{ anchors: TrustAnchors; pem: string }> {
+  if (!file) return { anchors: TrustAnchors.fromPem(ownAnchorsPem), pem: ownAnchorsPem };
   const location = path.resolve(workFolder, file);
   let pem: string;
   try {
@@ -24,5 +24,6 @@ export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: strin
     throw new Error(`--trust-anchors: ${location} holds a certificate that cannot be read (${(error as Error).message})`);
   }
   if (extra.size === 0) throw new Error(`--trust-anchors: ${location} holds no "-----BEGIN CERTIFICATE-----" block`);
-  return TrustAnchors.fromPem(`${ownAnchorsPem}\n${pem}`);
+  const all = `${ownAnchorsPem}\n${pem}`;
+  return { anchors: TrustAnchors.fromPem(all), pem: all };
 }
