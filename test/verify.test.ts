@@ -281,7 +281,8 @@ describe('verification (POST /v1/verify, /verify)', () => {
       assert.equal(registration.status, 'REGISTERED', JSON.stringify(registration));
       return registration;
     };
-    const text = Buffer.from(`a contract, ${Date.now()}`);
+    // It starts with "0" (0x30, like a DER SEQUENCE) and is still just a file.
+    const text = Buffer.from(`0 contracts, ${Date.now()}`);
     const pdf = Buffer.concat([await read('pdf/minimal.pdf'), Buffer.from(`% ${Date.now()}\n`)]);
     for (const [content, name] of [[text, 'contract.txt'], [pdf, 'unsigned.pdf']] as const) {
       const registration = await register(content, name);

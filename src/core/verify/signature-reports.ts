@@ -18,7 +18,7 @@ import { SignetError } from '../../errors/signet-error.js';
  */
 
 export interface SignatureReport {
-  /** PAdES, PKCS#7 (a PDF signature outside the ETSI profile), CAdES, or DocumentTimestamp. */
+  /** PAdES, PKCS#7 (a PDF signature outside the ETSI profile), DocumentTimestamp, CAdES, CMS, XAdES or XMLDSig. */
   format: string;
   /** B-B, B-T, B-LT or B-LTA as the signature's structure shows it; null when it is not intact. */
   level: string | null;
@@ -59,9 +59,11 @@ export function reportSignatures(input: VerificationInput, anchors: TrustAnchors
 function verifyWithoutSignaturePart(input: VerificationInput, anchors: TrustAnchors, now: Date): SignatureReport[] {
   const file = input.file;
   if (looksLikeXml(file)) return hasXmlSignature(file) ? verifyXmlSignatures(file).map((finding) => xmlReport(finding, anchors, now)) : [];
-  // A DER/BER SEQUENCE, its PEM armour, or a file named or typed as a CMS must be one.
-  const namedCms = /\.(p7m|p7s|p7b|p7c|pkcs7|cms)$/i.test(input.fileName ?? '') || /pkcs7|cms/i.test(input.contentType ?? '');
-  if (!namedCms && file[0] !== 0x30 && !file.subarray(0, 16).toString('latin1').startsWith('-----BEGIN')) return [];
+  // A file named or typed as a CMS, or PEM-armoured, must be one; other bytes that merely start like a
+  // DER SEQUENCE (0x30, also the digit "0") are a CMS only if they read as one.
+  const mustBeCms =
+    /\.(p7m|p7s|p7b|p7c|pkcs7|cms)$/i.test(input.fileName ?? '') || /pkcs7|cms/i.test(input.contentType ?? '') || file.subarray(0, 16).toString('latin1').startsWith('-----BEGIN');
+  if (!mustBeCms && (file[0] !== 0x30 || !readsAsCms(file))) return [];
   const cms = readCms(file, 'file');
   if (cms.eContent === undefined) {
     throw new SignetError('invalid_request', 'The file is a detached CMS signature: send the signed file as "file" and this signature as "signature"', {
@@ -69,6 +71,15 @@ function verifyWithoutSignaturePart(input: VerificationInput, anchors: TrustAnch
     });
   }
   return [verifyCades(cms, cms.eContent, anchors, now)];
+}
+
+function readsAsCms(bytes: Buffer): boolean {
+  try {
+    readCmsSignedData(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readCms(bytes: Buffer, field: string): CmsSignedData {
