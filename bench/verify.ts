@@ -1,0 +1,87 @@
+/**
+ * Verifying signatures (POST /v1/verify's work, in-process, one thread): a 200 KB PAdES-B-B PDF, the
+ * same PDF after a second incremental update (so the changes-after-signing comparison runs), a
+ * detached CAdES over 200 KB, and a XAdES-B-B of the 213 KB UBL invoice — against the independent
+ * verifiers the tests use, spawned per document in the same run (pdfsig, openssl cms -verify,
+ * xmlsec1 --verify). Spawning costs the tools a process each, which is how they are used; the
+ * ratio says what a service gains by verifying in-process. Prints figures and ratios; not a test.
+ *
+ *   node --import tsx bench/verify.ts [seconds per measurement, default 3]
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportSignatures } from '../src/core/verify/signature-reports.js';
+import { createCadesDetachedSignature } from '../src/crypto/cms/cades-detached.js';
+import { ensureDevelopmentPki } from '../src/crypto/devca/development-pki.js';
+import { signPdf } from '../src/crypto/pdf/pades/sign-pdf.js';
+import { TrustAnchors } from '../src/crypto/verify/certificate-trust.js';
+import { signXades } from '../src/crypto/xml/xades-sign.js';
+import { measureInterleaved, type Measurement } from './support/measure.js';
+import { generatedPdf } from './support/generated-pdf.js';
+
+const SECONDS = Number(process.argv[2] ?? 3);
+const SPAWNED_ITERATIONS = 20;
+
+const folder = mkdtempSync(join(tmpdir(), 'signet-bench-verify-'));
+try {
+  const pki = await ensureDevelopmentPki(join(folder, 'pki'));
+  const anchors = TrustAnchors.fromPem(pki.caCertificatePem);
+  const caFile = join(folder, 'ca.pem');
+  writeFileSync(caFile, pki.caCertificatePem);
+
+  const pdf = await signPdf(generatedPdf(), { signer: pki.signer, signingTime: new Date() });
+  const twice = await signPdf(pdf, { signer: pki.signer, signingTime: new Date() });
+  const content = randomBytes(200 * 1024);
+  const cades = await createCadesDetachedSignature({ messageDigest: createHash('sha256').update(content).digest(), signer: pki.signer });
+  const invoice = readFileSync(join(import.meta.dirname, '../../shared/testdata/xml/ubl-tc434-example1.xml'));
+  const xades = await signXades(invoice, { signer: pki.signer, signingTime: new Date(), level: 'B-B', pool: 'inline' });
+  const files = { pdf: join(folder, 'a.pdf'), twice: join(folder, 'b.pdf'), content: join(folder, 'c.bin'), cades: join(folder, 'c.p7s'), xades: join(folder, 'x.xml') };
+  writeFileSync(files.pdf, pdf);
+  writeFileSync(files.twice, twice);
+  writeFileSync(files.content, content);
+  writeFileSync(files.cades, cades);
+  writeFileSync(files.xades, xades);
+
+  const ours = (input: Parameters<typeof reportSignatures>[0], signatures: number) => () => {
+    const reports = reportSignatures(input, anchors, new Date());
+    if (reports.length !== signatures || !reports.every((report) => report.intact && report.trusted)) throw new Error('not verified');
+  };
+  const spawned = (command: string, args: string[], ok: (stdout: string, status: number | null) => boolean) => () => {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    if (!ok(result.stdout, result.status)) throw new Error(`${command}: ${result.stderr}`);
+  };
+  const measured = await measureInterleaved(
+    [
+      ['signet: PAdES-B-B, 200 KB, 1 signature', ours({ file: pdf, fileName: 'a.pdf' }, 1)],
+      ['signet: PAdES-B-B, 2 signatures (1 update after)', ours({ file: twice, fileName: 'b.pdf' }, 2)],
+      ['signet: CAdES detached, 200 KB', ours({ file: content, signature: cades }, 1)],
+      ['signet: XAdES-B-B, 213 KB invoice', ours({ file: xades, fileName: 'x.xml' }, 1)],
+    ],
+    SECONDS,
+  );
+  const baselines: Measurement[] = [];
+  for (const [name, operation] of [
+    ['pdfsig (spawned), 1 signature', spawned('pdfsig', [files.pdf], (out) => out.includes('Signature is Valid.'))],
+    ['pdfsig (spawned), 2 signatures', spawned('pdfsig', [files.twice], (out) => out.split('Signature is Valid.').length === 3)],
+    ['openssl cms -verify (spawned)', spawned('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', files.cades, '-content', files.content, '-CAfile', caFile, '-purpose', 'any', '-out', '/dev/null'], (_o, status) => status === 0)],
+    ['xmlsec1 --verify (spawned)', spawned('xmlsec1', ['--verify', '--trusted-pem', caFile, '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', files.xades], (_o, status) => status === 0)],
+  ] as const) {
+    const start = performance.now();
+    for (let i = 0; i < SPAWNED_ITERATIONS; i++) operation();
+    const ms = (performance.now() - start) / SPAWNED_ITERATIONS;
+    baselines.push({ name, perSecond: 1000 / ms, msPerOp: ms, iterations: SPAWNED_ITERATIONS });
+  }
+  console.log(`Verification, one thread, Node ${process.version}; median of interleaved rounds, ~${SECONDS} s per operation`);
+  for (const m of [...measured, ...baselines]) console.log(`  ${m.name.padEnd(52)} ${m.perSecond.toFixed(1).padStart(8)} /s  ${m.msPerOp.toFixed(2).padStart(7)} ms/op`);
+  console.log('ratios (throughput):');
+  const ratio = (a: number, b: number) => `${(measured[a].perSecond / baselines[b].perSecond).toFixed(1)}×`;
+  console.log(`  PAdES 1 signature / pdfsig     ${ratio(0, 0)}`);
+  console.log(`  PAdES 2 signatures / pdfsig    ${ratio(1, 1)}`);
+  console.log(`  CAdES / openssl cms -verify    ${ratio(2, 2)}`);
+  console.log(`  XAdES / xmlsec1 --verify       ${ratio(3, 3)}`);
+} finally {
+  rmSync(folder, { recursive: true, force: true });
+}
