@@ -100,7 +100,7 @@ async function startWith(
     onSystemFailure: (error) => log.error({ err: error }, 'the built-in TSA failed to sign a token'),
   });
   const timestamps = config.tsaUrl ? new HttpTimestampClient(config.tsaUrl) : new InProcessTimestampClient(authority);
-  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorsFile);
+  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles);
   // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
   const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.pem);
   const context: CoreContext = {

@@ -1,29 +1,40 @@
-import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TrustAnchors } from '../crypto/verify/certificate-trust.js';
 
 /**
  * What POST /v1/verify trusts: this service's own roots (those /pki/ca.pem serves) and the
- * certificates of `--trust-anchors`, a PEM file (relative to the work folder). A file that cannot be
- * read or holds no certificate stops the start: verifying against fewer anchors than configured would
- * call good signatures untrusted without saying why.
+ * certificates of `--trust-anchors`: files in PEM (any number of certificates) or DER, or folders of
+ * them (`.pem`, `.crt`, `.cer`, `.der`), relative to the work folder. A path that cannot be read, or a
+ * file that holds no certificate, stops the start: verifying against fewer anchors than configured
+ * would call good signatures untrusted without saying why.
  */
-export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: string, file: string | undefined): Promise<{ anchors: TrustAnchors; pem: string }> {
-  if (!file) return { anchors: TrustAnchors.fromPem(ownAnchorsPem), pem: ownAnchorsPem };
-  const location = path.resolve(workFolder, file);
-  let pem: string;
-  try {
-    pem = await readFile(location, 'latin1');
-  } catch (error) {
-    throw new Error(`--trust-anchors: ${location} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: string, paths: readonly string[]): Promise<{ anchors: TrustAnchors; pem: string }> {
+  const extra: string[] = [];
+  for (const given of paths) {
+    const location = path.resolve(workFolder, given);
+    const info = await stat(location).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`--trust-anchors: ${location} cannot be read (${error.code ?? error.message})`);
+    });
+    const files = info.isDirectory()
+      ? (await readdir(location)).filter((name) => /\.(pem|crt|cer|der)$/i.test(name)).sort().map((name) => path.join(location, name))
+      : [location];
+    if (files.length === 0) throw new Error(`--trust-anchors: ${location} holds no .pem, .crt, .cer or .der file`);
+    for (const file of files) extra.push(...certificatesOf(await readFile(file), file));
   }
-  let extra: TrustAnchors;
+  const pem = [ownAnchorsPem, ...extra].join('\n');
+  return { anchors: TrustAnchors.fromPem(pem), pem };
+}
+
+/** The certificates of a file as PEM blocks: PEM as it is, or one DER certificate. */
+function certificatesOf(bytes: Buffer, file: string): string[] {
+  const text = bytes.toString('latin1');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   try {
-    extra = TrustAnchors.fromPem(pem);
+    if (blocks) return blocks.map((block) => new X509Certificate(block).toString());
+    return [new X509Certificate(bytes).toString()];
   } catch (error) {
-    throw new Error(`--trust-anchors: ${location} holds a certificate that cannot be read (${(error as Error).message})`);
+    throw new Error(`--trust-anchors: ${file} is not a certificate in PEM or DER (${(error as Error).message})`);
   }
-  if (extra.size === 0) throw new Error(`--trust-anchors: ${location} holds no "-----BEGIN CERTIFICATE-----" block`);
-  const all = `${ownAnchorsPem}\n${pem}`;
-  return { anchors: TrustAnchors.fromPem(all), pem: all };
 }

@@ -149,9 +149,11 @@ export const serveFlags: readonly FlagSpec[] = [
   {
     name: 'trust-anchors',
     env: 'SIGNET_TRUST_ANCHORS',
-    kind: 'string',
+    kind: 'list',
+    default: '',
+    item: { parse: (text) => text, form: 'a certificate file (PEM or DER) or a folder of them' },
     description:
-      'PEM file of root certificates POST /v1/verify trusts besides this service\'s own (relative paths: in the work folder); absent: only its own',
+      'comma-separated certificate files (PEM or DER) or folders of them that POST /v1/verify trusts besides this service\'s own roots (relative paths: in the work folder)',
   },
   {
     name: 'webhook-retry-schedule',

@@ -30,8 +30,8 @@ export interface ServeConfig {
   readonly outboundAllow: readonly string[];
   /** Chromium executable for URL snapshots (PDF, PNG); absent: raw capture only. */
   readonly captureBrowser?: string;
-  /** PEM file of extra trust anchors for verification. */
-  readonly trustAnchorsFile?: string;
+  /** Certificate files or folders of extra trust anchors for verification. */
+  readonly trustAnchorFiles: readonly string[];
   /** Delay before each delivery attempt; its length is the number of attempts. */
   readonly webhookRetryScheduleMs: readonly number[];
   readonly webhookTimeoutMs: number;
@@ -64,7 +64,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     maxDocuments: get('max-documents'),
     outboundAllow: get('outbound-allow'),
     captureBrowser: get('capture-browser'),
-    trustAnchorsFile: get('trust-anchors'),
+    trustAnchorFiles: get('trust-anchors'),
     webhookRetryScheduleMs: get('webhook-retry-schedule'),
     webhookTimeoutMs: get('webhook-timeout'),
     workers: get('workers'),
