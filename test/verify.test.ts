@@ -321,6 +321,20 @@ describe('verification (POST /v1/verify, /verify)', () => {
     }
   });
 
+  test('--trust-anchors that cannot be read, or holds no certificate, stops the start and names the flag', async () => {
+    for (const [flag, files, message] of [
+      ['--trust-anchors=missing.pem', {}, /--trust-anchors: .*missing\.pem cannot be read \(ENOENT\)/],
+      ['--trust-anchors=notes.pem', { 'notes.pem': 'not a certificate' }, /--trust-anchors: .*notes\.pem is not a certificate/],
+    ] as const) {
+      const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-anchors-'));
+      try {
+        await assert.rejects(startTestService({ workFolder, flags: [flag], files }), message);
+      } finally {
+        await rm(workFolder, { recursive: true, force: true });
+      }
+    }
+  });
+
   test('the /verify page offers a drop zone that posts to /v1/verify; it needs no login', async () => {
     const response = await fetch(`${service.url}/verify`);
     assert.equal(response.status, 200);
