@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { startModuleWorker } from './module-worker.js';
 
 /**
@@ -21,7 +21,11 @@ export class RequestThreads<Request, Answer> {
   #closed = false;
 
   /** `entry` is the worker module relative to `callerUrl`, without extension (startModuleWorker). */
-  constructor(callerUrl: string, entry: string, size: number) {
+  readonly #workerOptions: WorkerOptions;
+
+  /** `workerOptions`: e.g. resourceLimits, so a thread that needs too much memory fails alone. */
+  constructor(callerUrl: string, entry: string, size: number, workerOptions: WorkerOptions = {}) {
+    this.#workerOptions = workerOptions;
     this.#callerUrl = callerUrl;
     this.#entry = entry;
     this.size = Math.max(1, size);
@@ -62,7 +66,7 @@ export class RequestThreads<Request, Answer> {
   }
 
   #start(index: number): Thread<Answer> {
-    const worker = startModuleWorker(this.#callerUrl, this.#entry);
+    const worker = startModuleWorker(this.#callerUrl, this.#entry, this.#workerOptions);
     worker.unref();
     const thread: Thread<Answer> = { worker, pending: new Map() };
     for (const message of this.#broadcasts) worker.postMessage({ broadcast: message });

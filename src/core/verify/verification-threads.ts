@@ -13,7 +13,9 @@ export class VerificationThreads {
   readonly #threads: RequestThreads<VerifyRequest, SignatureReport[]>;
 
   constructor(size: number, trustAnchorsPem: string) {
-    this.#threads = new RequestThreads(import.meta.url, './verify-thread', size);
+    // A document of the largest allowed upload (100 MB) decodes to at most 200 MB of text; a thread that
+    // still needs more than this fails alone (ERR_WORKER_OUT_OF_MEMORY) instead of taking the process down.
+    this.#threads = new RequestThreads(import.meta.url, './verify-thread', size, { resourceLimits: { maxOldGenerationSizeMb: 1536 } });
     this.#threads.broadcast(trustAnchorsPem);
   }
 
@@ -23,6 +25,9 @@ export class VerificationThreads {
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
       if (code !== undefined && code in errorCodes) throw new SignetError(code as ErrorCode, message);
+      if (/ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(`${message} ${(error as Error).cause ?? ''}`)) {
+        throw new SignetError('invalid_request', 'The document needs more memory to verify than a verification thread may use', { cause: error });
+      }
       throw new SignetError('internal_error', `Verification failed: ${message}`, { cause: error });
     }
   }
