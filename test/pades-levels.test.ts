@@ -9,7 +9,7 @@ import type { ValidationDataSource } from '../src/crypto/cms/cades-baseline-lt.j
 import { developmentCrlIssuer, type CrlIssuer } from '../src/crypto/devca/crl.js';
 import { ensureDevelopmentPki, type DevelopmentPki } from '../src/crypto/devca/development-pki.js';
 import { PdfDict, PdfName } from '../src/crypto/pdf/objects.js';
-import { readDss } from '../src/crypto/pdf/pades/dss.js';
+import { readDss } from '../src/crypto/pdf/reader/document-security-store.js';
 import { padesCmsFactory } from '../src/crypto/pdf/pades/pades-cms.js';
 import { extendPadesLevel } from '../src/crypto/pdf/pades/pades-levels.js';
 import { signPdfDetailed } from '../src/crypto/pdf/pades/sign-pdf.js';

@@ -24,15 +24,6 @@ export interface DssAddition {
   crls: Buffer[];
 }
 
-/** What a DSS holds, read back (tests and verifiers). */
-export interface DssContent {
-  certificates: Buffer[];
-  crls: Buffer[];
-  ocsps: Buffer[];
-  /** VRI keys (uppercase hex SHA-1) with the certificates and CRLs their entries list. */
-  vri: Map<string, { certificates: Buffer[]; crls: Buffer[] }>;
-}
-
 /**
  * Appends an incremental update (ISO 32000-1 §7.5.6) that adds `addition` to the document's DSS,
  * creating the DSS when there is none. Certificates and CRLs the DSS already holds (same bytes) are not
@@ -90,27 +81,6 @@ export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
 /** §12.8.4.4 Table 262 / ETSI EN 319 142-1 §5.4.2.2: the VRI key of a signature, from its /Contents value. */
 export function vriKey(signatureContents: Buffer): string {
   return createHash('sha1').update(signatureContents).digest('hex').toUpperCase();
-}
-
-/** The document's DSS read back, or undefined when it has none. */
-export function readDss(reader: PdfReader): DssContent | undefined {
-  const dss = reader.getDict(reader.catalog(), 'DSS');
-  if (!dss) return undefined;
-  const streams = (value: PdfObject | undefined): Buffer[] => {
-    const array = reader.resolve(value);
-    if (!Array.isArray(array)) return [];
-    return array.flatMap((item) => {
-      const stream = reader.resolve(item);
-      return stream instanceof PdfStream ? [decodeStream(stream)] : [];
-    });
-  };
-  const vri = new Map<string, { certificates: Buffer[]; crls: Buffer[] }>();
-  const vriDict = reader.getDict(dss, 'VRI');
-  for (const [key, value] of vriDict?.entries ?? []) {
-    const entry = reader.resolve(value);
-    if (entry instanceof PdfDict) vri.set(key, { certificates: streams(entry.get('Cert')), crls: streams(entry.get('CRL')) });
-  }
-  return { certificates: streams(dss.get('Certs')), crls: streams(dss.get('CRLs')), ocsps: streams(dss.get('OCSPs')), vri };
 }
 
 /**

@@ -11,8 +11,9 @@ import { PdfString, isName } from '../objects.js';
 import { asDocumentError, invalidPdf } from '../pdf-error.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { addDocumentTimestamp } from './document-timestamp.js';
-import { appendDss, readDss } from './dss.js';
-import { filledSignatureFields, type FilledSignatureField } from './signature-field.js';
+import { readDss } from '../reader/document-security-store.js';
+import { appendDss } from './dss.js';
+import { filledSignatureFields, type FilledSignatureField } from '../reader/form-fields.js';
 
 /*
  * PAdES baseline levels above B-T (ETSI EN 319 142-1 §6.3, §6.4), each one more incremental update on a

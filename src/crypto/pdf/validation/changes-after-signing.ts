@@ -1,5 +1,5 @@
 import { PdfDict, PdfName, PdfRef, PdfStream, PdfString, isName, type PdfObject } from '../objects.js';
-import { docMdpPermission } from '../pades/docmdp.js';
+import { docMdpPermission } from '../reader/docmdp-permission.js';
 import type { PdfReader } from '../reader/pdf-reader.js';
 
 /*

@@ -3,8 +3,8 @@ import * as asn1js from 'asn1js';
 import { checkSigner, checkTimestampToken, type SignatureTimestamp, type SignerCheck } from '../../verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData } from '../../verify/signed-data.js';
 import { PdfDict, PdfName, PdfRef, PdfString, isName, type PdfObject } from '../objects.js';
-import { readDss } from '../pades/dss.js';
-import { filledSignatureFields } from '../pades/signature-field.js';
+import { readDss } from '../reader/document-security-store.js';
+import { filledSignatureFields } from '../reader/form-fields.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { changesAfterSigning, samePdfObject } from './changes-after-signing.js';
 
