@@ -300,6 +300,11 @@ test('duplicates are told apart by revision: an update may redefine an object, b
   const xref = text.indexOf('\nxref', start) + 1;
   const twice = Buffer.from(`${text.slice(0, xref)}${copy}\n${text.slice(xref)}`, 'latin1');
   assertPdfError(() => assertNoDuplicateObjects(twice), 'invalid_pdf', new RegExp(`object ${catalogNum} is defined twice`));
+  // A header that is no object (here in a comment) between or before two real ones hides neither.
+  for (const decoy of ['% 5 0 obj )\n', '']) {
+    const bytes = Buffer.from(`%PDF-1.7\n${decoy}5 0 obj\n<< >>\nendobj\n% 5 0 obj )\n5 0 obj\n<< >>\nendobj\n%%EOF\n`, 'latin1');
+    assertPdfError(() => assertNoDuplicateObjects(bytes), 'invalid_pdf', /object 5 is defined twice/);
+  }
 });
 
 test('a /Prev chain that loops is invalid_pdf, not a hang', () => {

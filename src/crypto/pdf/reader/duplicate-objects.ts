@@ -25,17 +25,27 @@ export function assertNoDuplicateObjects(buffer: Buffer): void {
     const header = objectHeaderBefore(buffer, at);
     if (header === undefined) continue;
     const previous = latest.get(header.num);
-    latest.set(header.num, header.start);
-    if (previous === undefined) continue;
+    if (previous === undefined) {
+      latest.set(header.num, header.start);
+      continue;
+    }
     revisionEnds ??= eofMarkers(buffer);
     // A later revision may redefine an object (§7.5.6); the same revision may not.
-    if (revisionOf(revisionEnds, previous) !== revisionOf(revisionEnds, header.start)) continue;
-    if (parsesAsObject(buffer, previous) && parsesAsObject(buffer, header.start)) {
-      throw invalidPdf(
-        `object ${header.num} is defined twice in the same revision (bytes ${previous} and ${header.start}); ` +
-          'readers disagree on which one counts',
-      );
+    if (revisionOf(revisionEnds, previous) !== revisionOf(revisionEnds, header.start)) {
+      latest.set(header.num, header.start);
+      continue;
     }
+    // A header that does not parse (in stream data, a comment) is no definition: it neither counts as a
+    // duplicate nor hides the one before it from the next.
+    if (!parsesAsObject(buffer, header.start)) continue;
+    if (!parsesAsObject(buffer, previous)) {
+      latest.set(header.num, header.start);
+      continue;
+    }
+    throw invalidPdf(
+      `object ${header.num} is defined twice in the same revision (bytes ${previous} and ${header.start}); ` +
+        'readers disagree on which one counts',
+    );
   }
 }
 
