@@ -227,13 +227,14 @@ async function startWith(
         await runner.stop(options);
         await deliveryRunner.stop();
         await mailSender.stop();
+        // Requests still in flight may verify or sign on the threads below: they close after the server.
+        await app.close();
         await snapshotter?.close();
         await pageFetcher.close();
         await sender.close();
         await closeDefaultXadesPool();
         await verificationThreads.close();
         await threads.close();
-        await app.close();
         await clients.close();
         await store.close();
       })();

@@ -20,15 +20,21 @@ export class VerificationThreads {
   }
 
   async report(input: VerificationInput, now: Date): Promise<SignatureReport[]> {
-    try {
-      return await this.#threads.request({ input, now: now.getTime() });
-    } catch (error) {
-      const { code, message } = error as { code?: string; message: string };
-      if (code !== undefined && code in errorCodes) throw new SignetError(code as ErrorCode, message);
-      if (/ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(`${message} ${(error as Error).cause ?? ''}`)) {
-        throw new SignetError('invalid_request', 'The document needs more memory to verify than a verification thread may use', { cause: error });
+    // A thread that runs out of memory fails every request it holds, not only the document that did it:
+    // each is tried once more on a fresh thread, and only a document that fails again is blamed.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#threads.request({ input, now: now.getTime() });
+      } catch (error) {
+        const { code, message } = error as { code?: string; message: string };
+        if (code !== undefined && code in errorCodes) throw new SignetError(code as ErrorCode, message);
+        const outOfMemory = /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(`${message} ${(error as Error).cause ?? ''}`);
+        if (outOfMemory && attempt === 1) continue;
+        if (outOfMemory) {
+          throw new SignetError('invalid_request', 'The document needs more memory to verify than a verification thread may use', { cause: error });
+        }
+        throw new SignetError('internal_error', `Verification failed: ${message}`, { cause: error });
       }
-      throw new SignetError('internal_error', `Verification failed: ${message}`, { cause: error });
     }
   }
 
