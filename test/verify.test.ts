@@ -2,11 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
 
 const testdata = path.join(import.meta.dirname, '../../shared/testdata');
+
+/** Polls `condition` until it holds (no time limit of its own: the test runner's bounds a hang). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 const read = (name: string) => readFile(path.join(testdata, name));
 
 /**
@@ -332,6 +338,45 @@ describe('verification (POST /v1/verify, /verify)', () => {
       } finally {
         await rm(workFolder, { recursive: true, force: true });
       }
+    }
+  });
+
+  // The test's timeout only bounds a hang (a metric that never shows the upload); no speed is asserted.
+  test('--max-verifications: one more than allowed at once is a 503 verification_busy with Retry-After, not a queue', { timeout: 60_000 }, async () => {
+    const limited = await startTestService({ flags: ['--max-verifications=1'] });
+    try {
+      const url = new URL(`${limited.url}/v1/verify`);
+      const boundary = 'signet-test-boundary';
+      const pdf = await read('pdf-signed/pdf-signed-original.pdf');
+      // The first upload starts and stays open: its request holds the only slot.
+      const first = request({ method: 'POST', host: url.hostname, port: url.port, path: url.pathname, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const firstAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        first.on('response', (response) => {
+          let body = '';
+          response.on('data', (chunk) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        first.on('error', reject);
+      });
+      first.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n`);
+      first.write(pdf.subarray(0, 1000));
+      await until(async () => /signet_verifications_in_flight 1\b/.test(await (await fetch(`${limited.url}/metrics`)).text()));
+
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(pdf)]), 'b.pdf');
+      const busy = await fetch(url, { method: 'POST', body: form });
+      assert.equal(busy.status, 503);
+      assert.equal(busy.headers.get('retry-after'), '2');
+      assert.equal(((await busy.json()) as any).code, 'verification_busy');
+
+      first.end(Buffer.concat([pdf.subarray(1000), Buffer.from(`\r\n--${boundary}--\r\n`)]));
+      const answered = await firstAnswer;
+      assert.equal(answered.status, 200, answered.body);
+      assert.equal(JSON.parse(answered.body).signatures[0].intact, true);
+      const again = await fetch(url, { method: 'POST', body: form });
+      assert.equal(again.status, 200, 'the slot is free again');
+    } finally {
+      await limited.stop();
     }
   });
 

@@ -201,6 +201,7 @@ async function startWith(
     crlIssuers: signing.crlIssuers,
     maxBodySize: config.maxBodyBytes,
     maxInlineContent: config.maxInlineContentBytes,
+    maxVerifications: config.maxVerifications,
     tokenTtlSeconds: Math.round(config.tokenTtlMs / 1000),
     logger: false,
     loggerInstance: log,

@@ -124,6 +124,15 @@ export const serveFlags: readonly FlagSpec[] = [
       'more: 413, fetch the …/documents ZIP instead',
   },
   {
+    name: 'max-verifications',
+    env: 'SIGNET_MAX_VERIFICATIONS',
+    kind: 'int',
+    default: '8',
+    min: 1,
+    max: 1000,
+    description: 'POST /v1/verify requests handled at once (each holds its upload, up to 100 MB, in memory); more: 503 verification_busy',
+  },
+  {
     name: 'max-documents',
     env: 'SIGNET_MAX_DOCUMENTS',
     kind: 'int',

@@ -25,6 +25,8 @@ export interface ServeConfig {
   readonly maxBodyBytes: number;
   /** Signed bytes a Sign'Stash answer may carry inline (base64 in JSON); more is refused. */
   readonly maxInlineContentBytes: number;
+  /** POST /v1/verify requests at once. */
+  readonly maxVerifications: number;
   readonly maxDocuments: number;
   /** Normalized hosts, IP addresses and CIDR blocks (`10.0.0.0/8`). */
   readonly outboundAllow: readonly string[];
@@ -61,6 +63,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     publicUrl: get<string | undefined>('public-url')?.replace(/\/+$/, ''),
     maxBodyBytes: get('max-body-size'),
     maxInlineContentBytes: get('max-inline-content'),
+    maxVerifications: get('max-verifications'),
     maxDocuments: get('max-documents'),
     outboundAllow: get('outbound-allow'),
     captureBrowser: get('capture-browser'),

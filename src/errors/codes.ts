@@ -52,6 +52,8 @@ export const errorCodes = {
   // long-term validation data (B-LT): chains and revocation lists of the signer and the TSA
   validation_data_unavailable: { status: 503, title: 'The certificate chain or revocation data for B-LT could not be obtained' },
   certificate_revoked: { status: 422, title: 'A certificate of the signature or its time-stamp is revoked' },
+  // verification (public): more at once than --max-verifications
+  verification_busy: { status: 503, title: 'Too many documents are being verified right now; retry shortly' },
   // operations
   not_ready: { status: 503, title: 'The service is not ready' },
   internal_error: { status: 500, title: 'Internal error' },

@@ -33,6 +33,8 @@ export interface AppDependencies {
   maxBodySize: number;
   /** Sign'Stash answers with signed content inline: the most signed bytes they carry (--max-inline-content). */
   maxInlineContent: number;
+  /** POST /v1/verify requests at once (--max-verifications). */
+  maxVerifications: number;
   tokenTtlSeconds: number;
   logger: boolean | object;
   /** A pino instance shared with the rest of the process; wins over `logger`. */
@@ -97,7 +99,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(crlRoutes, { issuers: deps.crlIssuers });
   await app.register(tsaRoutes, { authority: deps.timestampAuthority });
   await app.register(registrationPageRoutes, { context: deps.context });
-  await app.register(verifyRoutes, { context: deps.context, maxBodySize: deps.maxBodySize });
+  await app.register(verifyRoutes, { context: deps.context, maxBodySize: deps.maxBodySize, maxConcurrent: deps.maxVerifications, metrics: deps.metrics });
   await app.register(opsRoutes, { metrics: deps.metrics, checkReady: () => deps.context.store.ping() });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -67,6 +67,7 @@ export function sendProblem(reply: FastifyReply, error: unknown, request?: Fasti
   const body = toProblem(error);
   if (body.status >= 500 && request) request.log.error({ err: error }, 'request failed');
   if (body.code === 'too_many_failed_attempts') reply.header('Retry-After', '60');
+  if (body.code === 'verification_busy') reply.header('Retry-After', '2');
   if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="signet", Basic realm="signet"');
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -19,6 +19,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     tasksRunning: new Gauge({ name: 'signet_tasks_running', help: 'Tasks running in this process', registers: [registry] }),
+    verificationsInFlight: new Gauge({ name: 'signet_verifications_in_flight', help: 'POST /v1/verify requests being handled', registers: [registry] }),
     taskDuration: new Histogram({
       name: 'signet_task_duration_seconds',
       help: 'Time from claim to completion of successful tasks',

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CoreContext } from '../../core/core-context.js';
 import { verifyDocument, type VerificationInput } from '../../core/verify/verify-document.js';
 import { SignetError } from '../../errors/signet-error.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /**
  * API.md §6, public (no authentication): `POST /v1/verify` checks the signatures of an uploaded
@@ -13,8 +14,17 @@ import { SignetError } from '../../errors/signet-error.js';
 /** Verification is public: one upload may hold this much memory at most. */
 export const VERIFY_MAX_BYTES = 100 * 1024 * 1024;
 
-export const verifyRoutes: FastifyPluginAsync<{ context: CoreContext; maxBodySize: number }> = async (app, { context, maxBodySize }) => {
+export interface VerifyRoutesOptions {
+  context: CoreContext;
+  maxBodySize: number;
+  /** Requests handled at once; more are answered 503 verification_busy before their upload is read. */
+  maxConcurrent: number;
+  metrics: Metrics;
+}
+
+export const verifyRoutes: FastifyPluginAsync<VerifyRoutesOptions> = async (app, { context, maxBodySize, maxConcurrent, metrics }) => {
   const maxBytes = Math.min(maxBodySize, VERIFY_MAX_BYTES);
+  let inFlight = 0;
 
   app.post(
     '/v1/verify',
@@ -30,8 +40,19 @@ export const verifyRoutes: FastifyPluginAsync<{ context: CoreContext; maxBodySiz
       if (!request.isMultipart()) {
         throw new SignetError('unsupported_media_type', 'Send the document as multipart/form-data with a "file" part (and "signature" for a detached .p7s)');
       }
-      const input = await readUpload(request, maxBytes);
-      return reply.header('Cache-Control', 'no-store').send(await verifyDocument(context, input));
+      if (inFlight >= maxConcurrent) {
+        throw new SignetError('verification_busy', `${maxConcurrent} documents are being verified already (--max-verifications); retry in a moment`);
+      }
+      inFlight++;
+      metrics.verificationsInFlight.set(inFlight);
+      let report;
+      try {
+        report = await verifyDocument(context, await readUpload(request, maxBytes));
+      } finally {
+        inFlight--;
+        metrics.verificationsInFlight.set(inFlight);
+      }
+      return reply.header('Cache-Control', 'no-store').send(report);
     },
   );
 
