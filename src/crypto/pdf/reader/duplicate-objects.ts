@@ -1,4 +1,5 @@
 import { invalidPdf } from '../pdf-error.js';
+import { countBefore, keywordPositions } from './keyword-positions.js';
 import { PdfParser, isWhitespace, isRegular } from './parser.js';
 
 /**
@@ -29,9 +30,9 @@ export function assertNoDuplicateObjects(buffer: Buffer): void {
       latest.set(header.num, header.start);
       continue;
     }
-    revisionEnds ??= eofMarkers(buffer);
+    revisionEnds ??= keywordPositions(buffer, '%%EOF');
     // A later revision may redefine an object (§7.5.6); the same revision may not.
-    if (revisionOf(revisionEnds, previous) !== revisionOf(revisionEnds, header.start)) {
+    if (countBefore(revisionEnds, previous) !== countBefore(revisionEnds, header.start)) {
       latest.set(header.num, header.start);
       continue;
     }
@@ -47,25 +48,6 @@ export function assertNoDuplicateObjects(buffer: Buffer): void {
         'readers disagree on which one counts',
     );
   }
-}
-
-/** Offsets of every `%%EOF`, in order. */
-function eofMarkers(buffer: Buffer): number[] {
-  const ends: number[] = [];
-  for (let at = buffer.indexOf('%%EOF', 0, 'latin1'); at >= 0; at = buffer.indexOf('%%EOF', at + 5, 'latin1')) ends.push(at);
-  return ends;
-}
-
-/** How many `%%EOF` markers come before `offset` (binary search). */
-function revisionOf(ends: number[], offset: number): number {
-  let low = 0;
-  let high = ends.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (ends[middle] < offset) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /** `num gen obj` ending at `obj` (at offset `at`), preceded by white space or the file start. */

@@ -1,5 +1,6 @@
 import { PdfDict, PdfName, PdfRef, PdfStream, PdfString, type PdfObject } from '../objects.js';
 import { invalidPdf } from '../pdf-error.js';
+import { countBefore, keywordPositions } from './keyword-positions.js';
 
 /*
  * Lexical conventions and objects, ISO 32000-1 §7.2–7.3, read straight from a Buffer: no string copy of
@@ -407,27 +408,15 @@ function truncate(text: string): string {
   return printable.length > 24 ? `${printable.slice(0, 24)}…` : printable;
 }
 
-/**
- * Where every `endstream` of a buffer is, found in one pass the first time a stream's /Length cannot
- * be used: searching from each such stream to the end of the file would make a hostile file with many
- * of them cost its size times their number.
- */
+/** Every `endstream` of a buffer, found the first time a stream's /Length cannot be used (keyword-positions.ts). */
 const endstreamPositions = new WeakMap<Buffer, number[]>();
 
 /** The first `endstream` at or after `from`, or -1. */
 function nextEndstream(buffer: Buffer, from: number): number {
   let positions = endstreamPositions.get(buffer);
   if (!positions) {
-    positions = [];
-    for (let at = buffer.indexOf('endstream', 0, 'latin1'); at >= 0; at = buffer.indexOf('endstream', at + 9, 'latin1')) positions.push(at);
+    positions = keywordPositions(buffer, 'endstream');
     endstreamPositions.set(buffer, positions);
   }
-  let low = 0;
-  let high = positions.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (positions[middle] < from) low = middle + 1;
-    else high = middle;
-  }
-  return low < positions.length ? positions[low] : -1;
+  return positions[countBefore(positions, from)] ?? -1;
 }

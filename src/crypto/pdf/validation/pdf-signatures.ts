@@ -3,8 +3,9 @@ import * as asn1js from 'asn1js';
 import { checkSigner, checkTimestampToken, type SignatureTimestamp, type SignerCheck } from '../../verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData } from '../../verify/signed-data.js';
 import { PdfDict, PdfName, PdfRef, PdfString, isName, type PdfObject } from '../objects.js';
-import { readDss } from '../reader/document-security-store.js';
+import { readDss, type DssContent } from '../reader/document-security-store.js';
 import { filledSignatureFields } from '../reader/form-fields.js';
+import { keywordPositions, revisionEndAfter } from '../reader/keyword-positions.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { changesAfterSigning, samePdfObject } from './changes-after-signing.js';
 
@@ -55,7 +56,7 @@ export function verifyPdfSignatures(pdf: Buffer): PdfSignatureFinding[] {
     return verifyField(pdf, whole, revisions, field.name, field.value, signatureNum);
   });
   findings.push(...removedSignatures(pdf, revisions, new Set(owners.keys()), MAX_SIGNATURES - findings.length));
-  const dssCertificates = safely(() => readDss(whole)?.certificates, []) ?? [];
+  const dssCertificates = revisions.dss(pdf.length)?.certificates ?? [];
   findings.forEach((finding, index) => {
     finding.certificatesDer.push(...dssCertificates);
     const sharing = index < signatureNums.length ? (owners.get(signatureNums[index]) ?? []) : [];
@@ -87,12 +88,10 @@ const MAX_EARLIER_REVISIONS = 32;
  */
 function removedSignatures(pdf: Buffer, revisions: Revisions, present: Set<number>, room: number): PdfSignatureFinding[] {
   const found: PdfSignatureFinding[] = [];
-  const ends: number[] = [];
-  for (let at = pdf.indexOf('%%EOF', 0, 'latin1'); at >= 0 && ends.length < MAX_EARLIER_REVISIONS; at = pdf.indexOf('%%EOF', at + 5, 'latin1')) {
-    let end = at + 5;
-    while (end < pdf.length && (pdf[end] === 0x0d || pdf[end] === 0x0a)) end++;
-    if (end < pdf.length) ends.push(end);
-  }
+  const ends = keywordPositions(pdf, '%%EOF')
+    .map((eof) => revisionEndAfter(pdf, eof))
+    .filter((end) => end < pdf.length)
+    .slice(0, MAX_EARLIER_REVISIONS);
   for (const end of ends.reverse()) {
     const reader = revisions.reader(end);
     if (reader instanceof Error) continue;
@@ -123,6 +122,7 @@ function signatureObjectOf(reader: PdfReader, fieldRef: PdfRef): number {
 class Revisions {
   private readonly readers = new Map<number, PdfReader | Error>();
   private readonly changes = new Map<number, string[]>();
+  private readonly stores = new Map<number, DssContent | undefined>();
 
   constructor(
     readonly pdf: Buffer,
@@ -137,6 +137,15 @@ class Revisions {
       this.readers.set(end, reader);
     }
     return reader;
+  }
+
+  /** The revision's document security store, read once. */
+  dss(end: number): DssContent | undefined {
+    if (!this.stores.has(end)) {
+      const reader = this.reader(end);
+      this.stores.set(end, reader instanceof Error ? undefined : safely(() => readDss(reader), undefined));
+    }
+    return this.stores.get(end);
   }
 
   changesAfter(end: number): string[] {
@@ -319,10 +328,7 @@ function checkCoverage(revisions: Revisions, finding: PdfSignatureFinding): void
 
 function endsRevision(pdf: Buffer, end: number): boolean {
   const eof = pdf.lastIndexOf('%%EOF', end, 'latin1');
-  if (eof < 0) return false;
-  let after = eof + 5;
-  while (after < end && (pdf[after] === 0x0d || pdf[after] === 0x0a || pdf[after] === 0x20)) after++;
-  return after === end;
+  return eof >= 0 && end >= eof + 5 && end <= revisionEndAfter(pdf, eof);
 }
 
 /**
@@ -334,15 +340,10 @@ function endsRevision(pdf: Buffer, end: number): boolean {
 function assignLevels(revisions: Revisions, findings: PdfSignatureFinding[]): void {
   const { pdf } = revisions;
   const documentTimestamps = findings.filter((finding) => finding.format === 'DocumentTimestamp' && finding.intact && finding.signedEnd !== undefined);
-  const dssAt = new Map<number, Buffer[]>();
   // The DSS's certificates when it also has revocation data (CRLs or OCSP responses), else none.
   const dssCertificatesAt = (end: number) => {
-    if (!dssAt.has(end)) {
-      const reader = revisions.reader(end);
-      const dss = reader instanceof Error ? undefined : safely(() => readDss(reader), undefined);
-      dssAt.set(end, dss && dss.crls.length + dss.ocsps.length > 0 ? dss.certificates : []);
-    }
-    return dssAt.get(end)!;
+    const dss = revisions.dss(end);
+    return dss && dss.crls.length + dss.ocsps.length > 0 ? dss.certificates : [];
   };
   const wholeDss = dssCertificatesAt(pdf.length);
   for (const finding of findings) {
