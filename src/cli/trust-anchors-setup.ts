@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TrustAnchors } from '../crypto/verify/certificate-trust.js';
+import { TrustAnchors, pemCertificates } from '../crypto/verify/certificate-trust.js';
 
 /**
  * What POST /v1/verify trusts: this service's own roots (those /pki/ca.pem serves) and the
@@ -29,10 +29,9 @@ export async function setUpTrustAnchors(ownAnchorsPem: string, workFolder: strin
 
 /** The certificates of a file as PEM blocks: PEM as it is, or one DER certificate. */
 function certificatesOf(bytes: Buffer, file: string): string[] {
-  const text = bytes.toString('latin1');
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  const blocks = pemCertificates(bytes.toString('latin1'));
   try {
-    if (blocks) return blocks.map((block) => new X509Certificate(block).toString());
+    if (blocks.length > 0) return blocks.map((block) => new X509Certificate(block).toString());
     return [new X509Certificate(bytes).toString()];
   } catch (error) {
     throw new Error(`--trust-anchors: ${file} is not a certificate in PEM or DER (${(error as Error).message})`);

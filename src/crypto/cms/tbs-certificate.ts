@@ -40,3 +40,17 @@ export function readIssuerAndSerial(certificateDer: Buffer): CertificateIssuerAn
     serialNumber: certificateDer.subarray(serial.start, serial.end),
   };
 }
+
+/**
+ * Whether a SignerInfo's sid, an IssuerAndSerialNumber (RFC 5652 §5.3), names this certificate: its
+ * issuer and serial number compared byte for byte. False for a certificate that cannot be read.
+ */
+export function isIssuerAndSerialOf(sid: Buffer, certificateDer: Buffer): boolean {
+  try {
+    const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
+    const body = Buffer.concat([issuer, serialNumber]);
+    return sid[0] === tags.sequence && sid.subarray(sid.length - body.length).equals(body) && sid.length - body.length <= 4;
+  } catch {
+    return false;
+  }
+}

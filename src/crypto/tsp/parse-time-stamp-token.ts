@@ -2,7 +2,7 @@ import { constants, createHash, verify, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { tags } from '../cms/der.js';
 import { childrenOf, contentOf, decodeObjectIdentifier, DerShapeError, encodingOf, expectTag, readWhole } from '../cms/der-reader.js';
-import { readIssuerAndSerial } from '../cms/tbs-certificate.js';
+import { isIssuerAndSerialOf } from '../cms/tbs-certificate.js';
 import { ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA } from '../cms/oids.js';
 import { ID_CT_TST_INFO, ID_SHA1, ID_SHA256, ID_SHA384, ID_SHA512, type ImprintHash } from './oids.js';
 import { decodeTstInfo } from './tst-info.js';
@@ -200,7 +200,7 @@ function readToken(tokenDer: Buffer, extraCertificateDer?: Buffer): RawToken {
   const signerInfo = readSignerInfo(signerInfos[0]);
 
   const candidates = extraCertificateDer ? [...certificatesDer, extraCertificateDer] : certificatesDer;
-  const signerCertificateDer = candidates.find((certificate) => identifies(signerInfo.sid, certificate));
+  const signerCertificateDer = candidates.find((certificate) => isIssuerAndSerialOf(signerInfo.sid, certificate));
   return { tstInfoDer, certificatesDer, signerInfo, signerCertificateDer };
 }
 
@@ -269,22 +269,11 @@ function readDerToken(der: Buffer, extraCertificateDer?: Buffer): RawToken | und
       signature,
     };
     const candidates = extraCertificateDer ? [...certificatesDer, extraCertificateDer] : certificatesDer;
-    const signerCertificateDer = candidates.find((certificate) => identifies(sid, certificate));
+    const signerCertificateDer = candidates.find((certificate) => isIssuerAndSerialOf(sid, certificate));
     return { tstInfoDer, certificatesDer, signerInfo, signerCertificateDer };
   } catch (error) {
     if (error instanceof DerShapeError) return undefined;
     throw error;
-  }
-}
-
-/** sid is IssuerAndSerialNumber; compared byte for byte with the certificate's issuer and serial. */
-function identifies(sid: Buffer, certificateDer: Buffer): boolean {
-  try {
-    const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
-    const body = Buffer.concat([issuer, serialNumber]);
-    return sid[0] === 0x30 && sid.subarray(sid.length - body.length).equals(body) && sid.length - body.length <= 4;
-  } catch {
-    return false;
   }
 }
 

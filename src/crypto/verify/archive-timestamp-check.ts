@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { ID_AA_ETS_ARCHIVE_TIMESTAMP_V3 } from '../cms/archive-time-stamp-v3.js';
 import { ID_AA_ATS_HASH_INDEX_V3 } from '../cms/ats-hash-index-v3.js';
+import { imprintHashForOid } from '../tsp/oids.js';
 import { checkTimestampToken, type SignatureTimestamp, type SignedContent } from './cms-signer-check.js';
 import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSignedData, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
 
@@ -12,12 +13,6 @@ import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSigne
  * must still be found among the signature's certificates, revocation values and unsigned attribute
  * values (elements added later may be there too, §5.5.2 NOTE 4 — removed or altered ones may not).
  */
-
-const HASH_NAMES = new Map([
-  ['2.16.840.1.101.3.4.2.1', 'sha256'],
-  ['2.16.840.1.101.3.4.2.2', 'sha384'],
-  ['2.16.840.1.101.3.4.2.3', 'sha512'],
-]);
 
 /** The signer's archive time-stamps, each checked; problems are added to `problems`. */
 export function checkArchiveTimestamps(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent, problems: string[]): SignatureTimestamp[] {
@@ -67,7 +62,7 @@ function readHashIndex(tokenDer: Buffer, problems: string[]): HashIndex | undefi
     let hash = 'sha256';
     let first = 0;
     if (fields.length === 4) {
-      hash = HASH_NAMES.get(oidOf(elementsOf(fields[0], 'hashIndAlgorithm')[0], 'hashIndAlgorithm')) ?? '';
+      hash = imprintHashForOid(oidOf(elementsOf(fields[0], 'hashIndAlgorithm')[0], 'hashIndAlgorithm')) ?? '';
       first = 1;
     }
     if (!hash) throw new CmsFormatError('unsupported hashIndAlgorithm');

@@ -9,6 +9,11 @@ import { oneLine } from './cms-signer-check.js';
  * revocation — a signature's embedded CRLs are the validation data of B-LT, not a live status.
  */
 
+/** The CERTIFICATE blocks of PEM text, in order (other blocks are skipped). */
+export function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
 export interface TrustVerdict {
   trusted: boolean;
   problems: string[];
@@ -26,8 +31,7 @@ export class TrustAnchors {
 
   /** Every certificate of PEM text (any number of CERTIFICATE blocks; other blocks are skipped). */
   static fromPem(pem: string): TrustAnchors {
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    return new TrustAnchors(blocks.map((block) => new X509Certificate(block).raw));
+    return new TrustAnchors(pemCertificates(pem).map((block) => new X509Certificate(block).raw));
   }
 
   get size(): number {

@@ -3,7 +3,8 @@ import * as asn1js from 'asn1js';
 import { ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME } from '../cms/oids.js';
 import { ID_AA_SIGNATURE_TIME_STAMP_TOKEN } from '../cms/signature-time-stamp-token.js';
 import { tags, tlv } from '../cms/der.js';
-import { readIssuerAndSerial } from '../cms/tbs-certificate.js';
+import { isIssuerAndSerialOf } from '../cms/tbs-certificate.js';
+import { imprintHashForOid } from '../tsp/oids.js';
 import { parseTimeStampToken, verifyTimeStampTokenSignature } from '../tsp/parse-time-stamp-token.js';
 import { attributeValue, elementsOf, octets, oidOf, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
 
@@ -26,12 +27,6 @@ const ID_COUNTERSIGNATURE = '1.2.840.113549.1.9.6';
 /** RFC 5126 §5.11.4: id-aa-ets-contentTimestamp. */
 const ID_AA_CONTENT_TIME_STAMP = '1.2.840.113549.1.9.16.2.20';
 
-const digestNames = new Map([
-  ['1.3.14.3.2.26', 'sha1'],
-  ['2.16.840.1.101.3.4.2.1', 'sha256'],
-  ['2.16.840.1.101.3.4.2.2', 'sha384'],
-  ['2.16.840.1.101.3.4.2.3', 'sha512'],
-]);
 
 /** DigestInfo prefixes (RFC 8017 §9.2 note 1): a bare PKCS#1 signature is over one of these. */
 const digestInfoPrefixes: Record<string, string> = {
@@ -53,7 +48,6 @@ export interface SignerCheck {
   timestamp?: SignatureTimestamp;
   /** A content time-stamp (signed attribute, EN 319 122-1 §5.2.8): the content existed before it. */
   contentTimestamp?: SignatureTimestamp;
-  digestName?: string;
   problems: string[];
 }
 
@@ -74,9 +68,9 @@ export interface SignedContent {
 
 export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent): SignerCheck {
   const problems: string[] = [];
-  const digestName = digestNames.get(signer.digestAlgorithm);
+  const digestName = imprintHashForOid(signer.digestAlgorithm);
   const certificate = findCertificate(cms.certificates, signer.sid);
-  const check: SignerCheck = { intact: false, certificate, essSigningCertificate: 'none', digestName, problems };
+  const check: SignerCheck = { intact: false, certificate, essSigningCertificate: 'none', problems };
   if (!certificate) problems.push('signer_certificate_missing: the CMS does not carry the certificate its SignerInfo names');
   if (!digestName) {
     problems.push(`unsupported_algorithm: digest algorithm ${signer.digestAlgorithm} is not supported`);
@@ -140,12 +134,8 @@ function findCertificate(certificates: Buffer[], sid: Buffer): X509Certificate |
 
 /** sid: IssuerAndSerialNumber (compared byte for byte) or [0] SubjectKeyIdentifier. */
 function identifies(sid: Buffer, certificateDer: Buffer): boolean {
-  if (sid[0] === 0x80) {
-    return subjectKeyIdentifier(certificateDer)?.equals(sid.subarray(2)) ?? false;
-  }
-  const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
-  const body = Buffer.concat([issuer, serialNumber]);
-  return sid[0] === 0x30 && sid.subarray(sid.length - body.length).equals(body) && sid.length - body.length <= 4;
+  if (sid[0] === 0x80) return subjectKeyIdentifier(certificateDer)?.equals(sid.subarray(2)) ?? false;
+  return isIssuerAndSerialOf(sid, certificateDer);
 }
 
 /** The subjectKeyIdentifier extension's key identifier (RFC 5280 §4.2.1.2), if present. */
@@ -204,7 +194,7 @@ function pssParameters(encoded: Buffer | undefined): { hash: string; saltLength:
   if (encoded) {
     for (const field of elementsOf(asn1js.fromBER(encoded).result, 'RSASSA-PSS-params')) {
       const [inner] = elementsOf(field, 'RSASSA-PSS-params field');
-      if (field.idBlock.tagNumber === 0) hash = digestNames.get(oidOf(elementsOf(inner, 'hashAlgorithm')[0], 'hashAlgorithm')) ?? hash;
+      if (field.idBlock.tagNumber === 0) hash = imprintHashForOid(oidOf(elementsOf(inner, 'hashAlgorithm')[0], 'hashAlgorithm')) ?? hash;
       if (field.idBlock.tagNumber === 2 && inner instanceof asn1js.Integer) saltLength = inner.valueBlock.valueDec;
     }
   }
@@ -228,7 +218,7 @@ function checkEss(signer: CmsSignerInfo, certificate: X509Certificate | undefine
     let hashName = v2 ? 'sha256' : 'sha1';
     let index = 0;
     if (v2 && fields[0] instanceof asn1js.Sequence) {
-      hashName = digestNames.get(oidOf(elementsOf(fields[0], 'hashAlgorithm')[0], 'hashAlgorithm')) ?? '';
+      hashName = imprintHashForOid(oidOf(elementsOf(fields[0], 'hashAlgorithm')[0], 'hashAlgorithm')) ?? '';
       index = 1;
     }
     const certHash = fields[index];
