@@ -6,7 +6,6 @@ import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { checkSigner, oneLine, type SignatureTimestamp } from '../../crypto/verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData, type CmsSignedData } from '../../crypto/verify/signed-data.js';
 import { verifyXmlSignatures, type XmlSignatureFinding } from '../../crypto/xml/validation/xml-signatures.js';
-import { decodeXml } from '../../crypto/xml/xml-encoding.js';
 import { SignetError } from '../../errors/signet-error.js';
 
 /*
@@ -58,7 +57,7 @@ export function reportSignatures(input: VerificationInput, anchors: TrustAnchors
  */
 function verifyWithoutSignaturePart(input: VerificationInput, anchors: TrustAnchors, now: Date): SignatureReport[] {
   const file = input.file;
-  if (looksLikeXml(file)) return hasXmlSignature(file) ? verifyXmlSignatures(file).map((finding) => xmlReport(finding, anchors, now)) : [];
+  if (looksLikeXml(file)) return verifyXmlSignatures(file).map((finding) => xmlReport(finding, anchors, now));
   // A file named or typed as a CMS, or PEM-armoured, must be one; other bytes that merely start like a
   // DER SEQUENCE (0x30, also the digit "0") are a CMS only if they read as one.
   const mustBeCms =
@@ -179,12 +178,6 @@ function timestampOf(timestamp: SignatureTimestamp | undefined): Pick<SignatureR
 /** §7.5.2: `%PDF-` within the first 1024 bytes — or named or typed as a PDF, which must then be one. */
 function isPdf(input: VerificationInput): boolean {
   return input.file.subarray(0, 1024).includes('%PDF-') || /\.pdf$/i.test(input.fileName ?? '') || /\/pdf\b/i.test(input.contentType ?? '');
-}
-
-/** An XML-DSig Signature element anywhere in the document (XAdES is one), in whatever encoding it declares. */
-function hasXmlSignature(file: Buffer): boolean {
-  const { text } = decodeXml(file);
-  return text.includes('http://www.w3.org/2000/09/xmldsig#') && /<([\w.-]+:)?Signature[\s/>]/.test(text);
 }
 
 /** `<` first, after a byte order mark and white space, in UTF-8 or UTF-16 (with or without its mark). */

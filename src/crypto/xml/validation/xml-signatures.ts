@@ -55,8 +55,11 @@ const SIGNATURE_METHODS: Record<string, { hash: string; key: 'rsa' | 'ec' }> = {
 const MAX_SIGNATURES = 16;
 const MAX_REFERENCES = 32;
 
+/** Every ds:Signature of the document, checked; none when it has none (then it is not even parsed). */
 export function verifyXmlSignatures(bytes: Buffer): XmlSignatureFinding[] {
   const { text } = decodeXml(bytes);
+  // Unsigned XML (an invoice someone registered) is not parsed: no XML-DSig namespace, no Signature element.
+  if (!text.includes(DS_NAMESPACE) || !/<([\w.-]+:)?Signature[\s/>]/.test(text)) return [];
   const tree = readSignatureTree(text);
   const findings = tree.signatures.slice(0, MAX_SIGNATURES).map((signature) => verifySignature(text, tree, signature));
   if (tree.signatures.length > MAX_SIGNATURES) {
