@@ -42,7 +42,6 @@ export function changesAfterSigning(signed: PdfReader, whole: PdfReader): string
   const infoDict = signedInfo !== undefined ? safeObject(signed, signedInfo) : undefined;
   const infoNums = new Set(infoDict instanceof PdfDict && !infoDict.has('Type') ? [signedInfo] : []);
   const context: Context = { signed, whole, catalogNum, acroFormNum, infoNums, noChanges: safeDocMdp(signed) === 1 };
-  let referencedBySigned: Set<number> | undefined;
 
   for (const [num, entry] of whole.xref.entries) {
     const before = signed.entry(num);
@@ -54,8 +53,8 @@ export function changesAfterSigning(signed: PdfReader, whole: PdfReader): string
     }
     if (!hadObject) {
       // A new object matters when something signed already pointed to it (a dangling reference filled in later).
-      referencedBySigned ??= referencesOf(signed);
-      if (referencedBySigned.has(num)) problems.push(`modified_after_signing: object ${num}, referenced but not defined when signed, was defined by a later revision`);
+      context.references ??= referencesIn(signed);
+      if (context.references.has(num)) problems.push(`modified_after_signing: object ${num}, referenced but not defined when signed, was defined by a later revision`);
       continue;
     }
     const old = safeObject(signed, num);
@@ -79,20 +78,27 @@ function safeDocMdp(reader: PdfReader): number | undefined {
   }
 }
 
-/** Every object number any object of the revision refers to. */
-function referencesOf(reader: PdfReader): Set<number> {
-  const found = new Set<number>();
-  const visit = (value: PdfObject | undefined, depth: number) => {
+/**
+ * Every object number the revision refers to, with where it is first referred to (a key path such as
+ * `XObject/I1` in object 2, or the trailer): one pass over the revision, made the first time a new object
+ * or a message needs it.
+ */
+function referencesIn(reader: PdfReader): References {
+  const found: References = new Map();
+  const visit = (value: PdfObject | undefined, from: number | 'trailer', path: string, depth: number) => {
     if (depth > 64) return;
-    if (value instanceof PdfRef) found.add(value.num);
-    else if (Array.isArray(value)) for (const item of value) visit(item, depth + 1);
-    else if (value instanceof PdfDict) for (const item of value.entries.values()) visit(item, depth + 1);
-    else if (value instanceof PdfStream) visit(value.dict, depth + 1);
+    if (value instanceof PdfRef) {
+      if (value.num !== from && !found.has(value.num)) found.set(value.num, { key: path, from });
+    } else if (Array.isArray(value)) value.forEach((item, index) => visit(item, from, `${path}[${index}]`, depth + 1));
+    else if (value instanceof PdfDict) for (const [key, item] of value.entries) visit(item, from, path ? `${path}/${key}` : key, depth + 1);
+    else if (value instanceof PdfStream) visit(value.dict, from, path, depth + 1);
   };
-  for (const [num, entry] of reader.xref.entries) if (entry.type !== 'free') visit(safeObject(reader, num), 0);
-  for (const value of reader.trailer.entries.values()) visit(value, 0);
+  for (const [num, entry] of reader.xref.entries) if (entry.type !== 'free') visit(safeObject(reader, num), num, '', 0);
+  visit(reader.trailer, 'trailer', '', 0);
   return found;
 }
+
+type References = Map<number, { key: string; from: number | 'trailer' }>;
 
 interface Context {
   signed: PdfReader;
@@ -102,8 +108,8 @@ interface Context {
   infoNums: Set<number | undefined>;
   /** Certified with DocMDP /P 1: not even a signature may be added. */
   noChanges: boolean;
-  /** Object number → the first dictionary key pointing at it in the signed revision (built lazily). */
-  references?: Map<number, { key: string; from: number }>;
+  /** Object number → where the signed revision first refers to it (built lazily, referencesIn). */
+  references?: References;
 }
 
 /** Undefined when the change is one signing or validation data may make; else what changed. */
@@ -289,23 +295,8 @@ function refNum(value: PdfObject | undefined): number | undefined {
 
 /** Where the signed revision points at object `num` from a dictionary key, e.g. ` (referenced as /FooBar)`. */
 function referencedAs(context: Context, num: number): string {
-  // One pass over the signed revision, the first time a message needs it (not once per changed object).
-  if (!context.references) {
-    context.references = new Map();
-    for (const [other, entry] of context.signed.xref.entries) {
-      if (entry.type === 'free') continue;
-      const dict = dictOf(safeObject(context.signed, other) ?? null);
-      if (dict) recordReferences(context.references, dict, other, '', 0);
-    }
-  }
+  context.references ??= referencesIn(context.signed);
   const where = context.references.get(num);
-  return where ? ` (referenced as /${where.key} from object ${where.from})` : '';
-}
-
-function recordReferences(references: Map<number, { key: string; from: number }>, dict: PdfDict, from: number, prefix: string, depth: number): void {
-  if (depth > 3) return;
-  for (const [key, value] of dict.entries) {
-    if (value instanceof PdfRef && value.num !== from && !references.has(value.num)) references.set(value.num, { key: `${prefix}${key}`, from });
-    else if (value instanceof PdfDict) recordReferences(references, value, from, `${prefix}${key}/`, depth + 1);
-  }
+  if (!where) return '';
+  return ` (referenced as /${where.key} from ${where.from === 'trailer' ? 'the trailer' : `object ${where.from}`})`;
 }
