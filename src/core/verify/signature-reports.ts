@@ -43,6 +43,17 @@ export interface VerificationInput {
   signature?: Buffer;
 }
 
+/** What the verification thread answers: the signatures, and the SHA-256 the registrations are looked up by. */
+export interface DocumentCheck {
+  signatures: SignatureReport[];
+  sha256: string;
+}
+
+/** Signatures and content hash in one go, off the event loop (a 100 MB upload takes ~50 ms to hash). */
+export function checkDocument(input: VerificationInput, anchors: TrustAnchors, now: Date): DocumentCheck {
+  return { signatures: reportSignatures(input, anchors, now), sha256: createHash('sha256').update(input.file).digest('hex') };
+}
+
 /** Every signature of the document; an unsigned file has none. */
 export function reportSignatures(input: VerificationInput, anchors: TrustAnchors, now: Date): SignatureReport[] {
   if (input.signature) return [verifyCades(readCms(input.signature, 'signature'), input.file, anchors, now)];

@@ -1,7 +1,7 @@
 import { errorCodes, type ErrorCode } from '../../errors/codes.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { RequestThreads } from '../../util/request-threads.js';
-import type { SignatureReport, VerificationInput } from './signature-reports.js';
+import type { DocumentCheck, VerificationInput } from './signature-reports.js';
 import type { VerifyRequest } from './verify-thread.js';
 
 /**
@@ -10,7 +10,7 @@ import type { VerifyRequest } from './verify-thread.js';
  * made on these threads (verify-thread.ts); a SignetError thrown there comes back with its code.
  */
 export class VerificationThreads {
-  readonly #threads: RequestThreads<VerifyRequest, SignatureReport[]>;
+  readonly #threads: RequestThreads<VerifyRequest, DocumentCheck>;
 
   constructor(size: number, trustAnchorsPem: string) {
     // A document of the largest allowed upload (100 MB) decodes to at most 200 MB of text; a thread that
@@ -19,7 +19,7 @@ export class VerificationThreads {
     this.#threads.broadcast(trustAnchorsPem);
   }
 
-  async report(input: VerificationInput, now: Date): Promise<SignatureReport[]> {
+  async check(input: VerificationInput, now: Date): Promise<DocumentCheck> {
     // A thread that runs out of memory fails every request it holds, not only the document that did it:
     // each is tried once more on a fresh thread, and only a document that fails again is blamed.
     for (let attempt = 1; ; attempt++) {

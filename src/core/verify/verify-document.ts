@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import type { CoreContext } from '../core-context.js';
-import { reportSignatures, type SignatureReport, type VerificationInput } from './signature-reports.js';
+import { checkDocument, type SignatureReport, type VerificationInput } from './signature-reports.js';
 import type { VerificationThreads } from './verification-threads.js';
 
 export type { SignatureReport, VerificationInput } from './signature-reports.js';
@@ -24,8 +23,7 @@ export interface VerificationSettings {
 
 export async function verifyDocument(context: CoreContext, input: VerificationInput, now = new Date()): Promise<VerificationReport> {
   const { threads, trustAnchors } = context.verification;
-  const signatures = threads ? await threads.report(input, now) : reportSignatures(input, trustAnchors, now);
-  const sha256 = createHash('sha256').update(input.file).digest('hex');
+  const { signatures, sha256 } = threads ? await threads.check(input, now) : checkDocument(input, trustAnchors, now);
   const registrations = (await context.store.registrations.findPublicBySha256(sha256)).map((row) => ({
     rid: row.rid,
     registeredAt: new Date(row.registered_at).toISOString(),

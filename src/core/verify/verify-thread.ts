@@ -1,6 +1,6 @@
 import { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { answerRequests } from '../../util/answer-requests.js';
-import { reportSignatures, type SignatureReport, type VerificationInput } from './signature-reports.js';
+import { checkDocument, type DocumentCheck, type VerificationInput } from './signature-reports.js';
 
 /**
  * Worker-thread entry of verification-threads.ts: holds the trust anchors broadcast to it (PEM) and
@@ -15,11 +15,11 @@ export interface VerifyRequest {
 
 let anchors = new TrustAnchors([]);
 
-answerRequests<VerifyRequest, SignatureReport[]>(
+answerRequests<VerifyRequest, DocumentCheck>(
   ({ input, now }) => {
     const file = Buffer.from(input.file.buffer, input.file.byteOffset, input.file.byteLength);
     const signature = input.signature && Buffer.from(input.signature.buffer, input.signature.byteOffset, input.signature.byteLength);
-    return reportSignatures({ ...input, file, signature }, anchors, new Date(now));
+    return checkDocument({ ...input, file, signature }, anchors, new Date(now));
   },
   { onBroadcast: (pem) => (anchors = TrustAnchors.fromPem(pem as string)) },
 );
