@@ -18,7 +18,7 @@ export function recoverCrossReference(buffer: Buffer): CrossReference {
   const entries = new Map<number, XrefEntry>();
   let maxNumber = -1;
   let lastCatalog: number | undefined;
-  let lastXrefStream: { offset: number; dict: PdfDict } | undefined;
+  let lastXrefStreamDict: PdfDict | undefined;
   for (let at = buffer.indexOf('obj', 0, 'latin1'); at >= 0; at = buffer.indexOf('obj', at + 3, 'latin1')) {
     const header = objectHeaderBefore(buffer, at);
     if (!header) continue;
@@ -39,9 +39,9 @@ export function recoverCrossReference(buffer: Buffer): CrossReference {
     maxNumber = Math.max(maxNumber, header.num);
     if (!(value instanceof PdfDict)) continue;
     if (isName(value.get('Type'), 'Catalog')) lastCatalog = header.num;
-    if (isName(value.get('Type'), 'XRef')) lastXrefStream = { offset: header.start, dict: value };
+    if (isName(value.get('Type'), 'XRef')) lastXrefStreamDict = value;
   }
-  const trailer = lastTrailer(buffer) ?? lastXrefStream?.dict ?? (lastCatalog !== undefined ? new PdfDict([['Root', new PdfRef(lastCatalog, 0)]]) : undefined);
+  const trailer = lastTrailer(buffer) ?? lastXrefStreamDict ?? (lastCatalog !== undefined ? new PdfDict([['Root', new PdfRef(lastCatalog, 0)]]) : undefined);
   if (!trailer || !(trailer.get('Root') instanceof PdfRef)) throw invalidPdf('no cross-reference, and no catalog could be found by scanning the file');
   const newest = { kind: 'table' as const, offset: buffer.length, trailer };
   return { entries, newest, sections: [newest], nextObjectNumber: maxNumber + 1 };
