@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -53,14 +54,17 @@ for (const kind of testStores()) {
 }
 
 describe('temporary files of interrupted writes (file store)', () => {
-  test('those older than a day go when the store opens; recent ones and blobs stay', async () => {
+  test('those older than a day or of a process that is gone go when the store opens; recent ones of a live process and blobs stay', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'signet-tmpfiles-'));
     const shard = path.join(folder, 'blobs', 'in', 'ab');
     await mkdir(shard, { recursive: true });
-    const old = path.join(shard, '0190-old.123.deadbeef.tmp');
-    const recent = path.join(shard, '0190-recent.123.cafebabe.tmp');
+    // A process that has exited: its pid names the writer of an interrupted write.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const old = path.join(shard, `0190-old.${process.pid}.deadbeef.tmp`);
+    const recent = path.join(shard, `0190-recent.${process.pid}.cafebabe.tmp`);
+    const killed = path.join(shard, `0190-killed.${gone}.f00dfeed.tmp`);
     const blob = path.join(shard, '0190-kept-ab');
-    for (const file of [old, recent, blob]) await writeFile(file, 'x');
+    for (const file of [old, recent, killed, blob]) await writeFile(file, 'x');
     const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
     await utimes(old, twoDaysAgo, twoDaysAgo);
     await utimes(blob, twoDaysAgo, twoDaysAgo);
@@ -68,8 +72,9 @@ describe('temporary files of interrupted writes (file store)', () => {
     const store = await openStore({ workFolder: folder });
     try {
       const deadline = Date.now() + 5000;
-      while ((await exists(old)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (((await exists(old)) || (await exists(killed))) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(await exists(old), false, 'the abandoned temporary file is removed');
+      assert.equal(await exists(killed), false, 'the temporary file of a process that is gone is removed, however recent');
       assert.equal(await exists(recent), true, 'a write that may still be in progress is left alone');
       assert.equal(await exists(blob), true, 'blobs are never touched, however old');
     } finally {

@@ -21,7 +21,11 @@ const SUBMIT_CONCURRENCY = 10;
 /** Enough work per task that the two workers are still busy when the kill comes. */
 const DOCUMENTS_PER_TASK = Number(process.env.CRASH_DOCS ?? 6);
 const DOCUMENT_SIZE = Number(process.env.CRASH_DOC_SIZE ?? 16 * 1024);
-const FLAGS = ['--workers=2', '--lease-time=2s'];
+/**
+ * Default flags (lanes, 30 s lease): the restart must take back what the crash left RUNNING at once,
+ * not after the lease, whatever the 32 idle registration slots do meanwhile (issue 11).
+ */
+const FLAGS: string[] = [];
 
 const children: ChildService[] = [];
 const folders: string[] = [];
@@ -178,6 +182,21 @@ test('SIGKILL mid-batch, restart: every accepted task is signed exactly once', {
   // Phase 2: restart on the same work folder; submit the rest (re-sending the cut-off ones).
   const second = await startChildService({ workFolder, flags: FLAGS });
   children.push(second);
+  const tRestarted = Date.now();
+
+  // A second `signet serve` on the same embedded work folder refuses to start, naming both.
+  const intruder = await startChildService({ workFolder, flags: FLAGS }).then(
+    (child) => {
+      children.push(child);
+      return undefined;
+    },
+    (error: Error) => error.message,
+  );
+  assert.ok(intruder, 'a second signet serve started on a work folder in use');
+  assert.ok(
+    intruder.includes(`the work folder ${workFolder} is in use by another signet serve (process ${second.pid} `),
+    `the refusal names the folder and the holder: ${intruder}`,
+  );
   const accepted = new Map(acceptedBeforeKill);
   let replays = 0;
   const rest = refs.filter((ref) => !accepted.has(ref));
@@ -269,10 +288,13 @@ test('SIGKILL mid-batch, restart: every accepted task is signed exactly once', {
   // The tasks the crash interrupted while RUNNING were claimed again after the restart.
   const claims = countBy(final.events.filter((e) => e.event === 'claimed'), (e) => e.task_id);
   for (const id of runningAtKill) assert.ok((claims.get(id) ?? 0) >= 2, `task ${id} was RUNNING at the kill but claimed ${claims.get(id)} time(s)`);
+  // … at start, because their owner was known to be gone: not after the 30 s lease.
+  const recovered = new Set(final.events.filter((e) => e.event === 'lease-recovered').map((e) => e.task_id));
+  for (const id of runningAtKill) assert.ok(recovered.has(id), `task ${id} was RUNNING at the kill but its lease was not taken back at start`);
 
   console.log(
     `crash test: kill at ${tKill - t0} ms (${acceptedBeforeKill.size} accepted, ${unfinishedAtKill.length} unfinished, ` +
-      `${runningAtKill.length} RUNNING), all ${TOTAL} SUCCEEDED at ${tDone - t0} ms, ${replays} idempotent replays, ` +
+      `${runningAtKill.length} RUNNING, taken back at the restart), all ${TOTAL} SUCCEEDED ${tDone - tRestarted} ms after the restart, ${replays} idempotent replays, ` +
       `${verified} signatures verified, SIGTERM exit in ${termMs} ms, total ${Date.now() - t0} ms`,
   );
 });

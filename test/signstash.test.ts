@@ -609,12 +609,13 @@ for (const store of testStores()) describe(`Sign'Stash compatibility surface (${
     const none = await fetch(`${service.url}${BASE}/api/v0/operation/status/1`);
     assert.equal(none.status, 401);
 
-    const shortLived = await startTestService({ store, flags: ['--token-ttl=1s'] });
+    // 3 s, not 1: on a loaded machine the first call with a 1 s token could come after it expired.
+    const shortLived = await startTestService({ store, flags: ['--token-ttl=3s'] });
     try {
       const expiring = (await requestToken(shortLived.url)).access_token;
       const url = `${shortLived.url}${BASE}/api/v0/operation/id/withDocumentExternalReference/nothing`;
       assert.equal((await fetch(url, { headers: { authorization: `Bearer ${expiring}` } })).status, 404);
-      await new Promise((r) => setTimeout(r, 2100));
+      await new Promise((r) => setTimeout(r, 3100));
       const expired = await fetch(url, { headers: { authorization: `Bearer ${expiring}` } });
       assert.equal(expired.status, 401);
       assert.equal(((await expired.json()) as any).errorCode, '0.0.5');

@@ -226,6 +226,23 @@ for (const kind of testStores()) {
       assert.equal((await status(id)).attempts, 2);
     });
 
+    test('an expired lease is taken back by its own lane, however often idle slots of other lanes claim', async () => {
+      const id = await addTask(store, { kind: 'sign' });
+      assert.equal((await store.queue.claimNextTask('crashed-worker', 200, { kinds: ['sign'] }))?.id, id);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Idle registration slots claim (and find nothing) between every look of the signature lane,
+      // as 32 idle slots polling do: the signature lane must still look for its expired leases.
+      let reclaimed: string | undefined;
+      for (let round = 0; round < 20 && !reclaimed; round++) {
+        assert.equal(await store.queue.claimNextTask('registrations', 200, { kinds: ['register-file'] }), undefined);
+        reclaimed = (await store.queue.claimNextTask('signatures', 200, { kinds: ['sign'] }))?.id;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(reclaimed, id, 'the signature lane never took back the expired lease');
+      assert.equal((await status(id)).lease_owner, 'signatures');
+      assert.equal(await store.queue.completeTask(id, 'signatures', 'recovered'), true);
+    });
+
     test('a task whose last attempt crashed its worker is failed, not reclaimed forever', async () => {
       const id = await addTask(store, { maxAttempts: 1 });
       assert.equal((await store.queue.claimNextTask('crashing-worker', 100))?.id, id);

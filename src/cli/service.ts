@@ -24,6 +24,7 @@ import { closeDefaultXadesPool } from '../crypto/xml/xades-pool.js';
 import { SigningThreads } from '../crypto/keys/signing-threads.js';
 import { DeliveryRunner } from '../engine/delivery-runner.js';
 import { TaskRunner } from '../engine/task-runner.js';
+import { recoverLeasesOfGoneProcesses } from '../engine/recover-leases.js';
 import { buildApp } from '../http/app.js';
 import { AccessTokens } from '../http/auth/access-tokens.js';
 import { Authenticator } from '../http/auth/authenticator.js';
@@ -32,9 +33,11 @@ import { createMetrics, type Metrics } from '../http/ops/metrics.js';
 import { OutboundAddressPolicy } from '../outbound/address-policy.js';
 import { WebhookSender } from '../outbound/webhook-sender.js';
 import { openStore, type Store } from '../store/store.js';
+import { WorkFolderLock } from '../store/work-folder-lock.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
+import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -69,6 +72,9 @@ export async function startService(config: ServeConfig, log: PinoLogger = create
   // Whatever was opened before a failure is closed again, so a refused start leaves nothing running.
   const opened: Array<() => Promise<void>> = [];
   try {
+    // The embedded store belongs to one process (work-folder-lock.ts); PostgreSQL instances may share a folder.
+    const lock = config.databaseUrl ? undefined : WorkFolderLock.acquire(config.workFolder);
+    opened.push(async () => lock?.release());
     const clients = await ClientServicesRegistry.open(config.workFolder, { log });
     opened.push(async () => clients.close());
     // CRL distribution points in development certificates point here.
@@ -79,7 +85,7 @@ export async function startService(config: ServeConfig, log: PinoLogger = create
     const signing = await setUpSigningKeys(config.workFolder, log, publicBase, threads);
     const store = await openStore({ databaseUrl: config.databaseUrl, workFolder: config.workFolder, log });
     opened.push(() => store.close());
-    return await startWith(config, log, clients, signing, store, threads);
+    return await startWith(config, log, clients, signing, store, threads, lock);
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw error;
@@ -93,6 +99,7 @@ async function startWith(
   signing: SigningKeys,
   store: Store,
   threads: SigningThreads,
+  lock: WorkFolderLock | undefined,
 ): Promise<RunningService> {
 
   const authority = new TimestampAuthority({
@@ -139,7 +146,7 @@ async function startWith(
   });
   const tokens = new AccessTokens(Buffer.from(await store.settings.getOrCreate('token_signing_key', AccessTokens.generateKey), 'base64'));
   const authenticator = new Authenticator(clients, tokens, new FailedAttempts());
-  const metrics = createMetrics();
+  const metrics = createMetrics({ failedTasksByKind: () => store.tasks.countFailedByKind() });
 
   const runner = new TaskRunner({
     queue: store.queue,
@@ -191,6 +198,7 @@ async function startWith(
     onWake: (wake) => store.notifications.onDeliveriesDue(wake),
   });
 
+  let closing: Promise<void> | undefined;
   const app = await buildApp({
     context,
     authenticator,
@@ -206,17 +214,29 @@ async function startWith(
     logger: false,
     loggerInstance: log,
     version: packageJson.version,
+    isShuttingDown: () => closing !== undefined,
   });
   const address = await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
   // An advertised port 0 (the default with --port 0) must name the port actually bound.
   if (config.serverHostPort.endsWith(':0')) context.host = `${config.serverHostPort.slice(0, -2)}:${port}`;
+  // What a crashed process of this machine left RUNNING runs again now, not after its lease.
+  await recoverLeasesOfGoneProcesses(store, { everyOwnerIsGone: store.dialect === 'sqlite', log: log.child({ component: 'engine' }) });
   runner.start();
   if (config.workers > 0) deliveryRunner.start();
   if (config.workers > 0) mailSender.start();
+  // Retention and sweeps, on instances that do work (an API-only instance leaves them to those).
+  const housekeeping =
+    config.workers > 0
+      ? startHousekeeping(context, {
+          retentionMs: config.retentionMs,
+          orphanGraceMs: 6 * 60 * 60 * 1000,
+          sweepEveryMs: 60 * 60 * 1000,
+          log: log.child({ component: 'housekeeping' }),
+        })
+      : undefined;
   log.info({ address, host: context.host, workers: config.workers, registrationWorkers: config.workers === 0 ? 0 : config.registrationWorkers }, 'signet is listening');
 
-  let closing: Promise<void> | undefined;
   return {
     app,
     url: `http://127.0.0.1:${port}`,
@@ -225,6 +245,7 @@ async function startWith(
     clients,
     close(options = {}) {
       closing ??= (async () => {
+        await housekeeping?.stop();
         await runner.stop(options);
         await deliveryRunner.stop();
         await mailSender.stop();
@@ -238,6 +259,7 @@ async function startWith(
         await threads.close();
         await clients.close();
         await store.close();
+        lock?.release();
       })();
       return closing;
     },

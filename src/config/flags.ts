@@ -223,6 +223,15 @@ export const serveFlags: readonly FlagSpec[] = [
     description: 'how long a claimed task stays with a worker without a heartbeat before another may take it',
   },
   {
+    name: 'retention',
+    env: 'SIGNET_RETENTION',
+    kind: 'duration',
+    min: 1000,
+    defaultHelp: 'for ever',
+    description:
+      'how long finished signature operations keep their documents and signed outputs (e.g. 90d); then the bytes are deleted, the records stay (documents purged). Registrations are never purged',
+  },
+  {
     name: 'public-url',
     env: 'SIGNET_PUBLIC_URL',
     kind: 'url',

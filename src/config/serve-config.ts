@@ -42,6 +42,8 @@ export interface ServeConfig {
   readonly tokenTtlMs: number;
   readonly logLevel: LogLevel;
   readonly leaseTimeMs: number;
+  /** Absent: finished signature operations keep their bytes for ever. */
+  readonly retentionMs?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     tokenTtlMs: get('token-ttl'),
     logLevel: get('log-level'),
     leaseTimeMs: get('lease-time'),
+    retentionMs: get('retention'),
   };
 }
 

@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import type { AttemptOutcome, DeliveryRepository, DeliveryRow } from '../store/delivery-repository.js';
 import type { Logger } from '../util/logger.js';
-import { uuid7 } from '../util/uuid7.js';
+import { newLeaseOwner } from './lease-owner.js';
 import { currentTimeMs } from '../util/clock.js';
 
 export interface AttemptResult {
@@ -32,7 +31,7 @@ export interface DeliveryRunnerOptions {
  * attempt and its outcome in one transaction.
  */
 export class DeliveryRunner {
-  readonly owner = `${hostname()}:${process.pid}:deliveries:${uuid7().slice(-12)}`;
+  readonly owner = newLeaseOwner('deliveries');
   private readonly perHost = new Map<string, number>();
   /** Finished attempts waiting to be written together (group commit). */
   private pendingRecords: Array<{ delivery: DeliveryRow; attempt: AttemptResult & { attemptedAt: number }; outcome: AttemptOutcome; done: () => void }> = [];

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import { isSignetError } from '../errors/signet-error.js';
 import { TASK_KINDS, type TaskKind } from '../store/schema.js';
 import type { TaskQueue, TaskRow } from '../store/task-queue.js';
-import { uuid7 } from '../util/uuid7.js';
+import { newLeaseOwner } from './lease-owner.js';
 import type { Logger } from '../util/logger.js';
 import { retryDelayMs } from './backoff.js';
 import { currentTimeMs } from '../util/clock.js';
@@ -70,7 +69,7 @@ interface InFlight {
  * period; after it (or on `stop({ force: true })`) the rest are aborted and released to the queue.
  */
 export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
-  readonly owner = `${hostname()}:${process.pid}:${uuid7().slice(-12)}`;
+  readonly owner = newLeaseOwner('tasks');
   private readonly inFlight = new Map<string, InFlight>();
   private stopping = false;
   /** Idle slots per lane. */
@@ -78,6 +77,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
   /** When an idle slot last did the queue's housekeeping, and the earliest due time it saw. */
   #housekeptAt = -Infinity;
   #nextRunAt: number | undefined;
+  #claimsFailing = false;
   private loops: Promise<void>[] = [];
   private unsubscribe?: () => void;
 
@@ -151,8 +151,14 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       let task: TaskRow | undefined;
       try {
         task = await this.options.queue.claimNextTask(this.owner, this.options.leaseMs, { kinds, firstKind: claims++ });
+        if (this.#claimsFailing) {
+          this.#claimsFailing = false;
+          this.options.log.info({}, 'claiming tasks works again');
+        }
       } catch (error) {
-        this.options.log.error({ err: (error as Error).message }, 'claiming a task failed; retrying');
+        // Once per outage, not once per slot and poll (36 slots during a database restart).
+        if (!this.#claimsFailing) this.options.log.error({ err: (error as Error).message }, 'claiming a task failed; retrying');
+        this.#claimsFailing = true;
       }
       if (this.stopping) {
         if (task) await this.options.queue.releaseTask(task.id, this.owner).catch(() => {});
@@ -217,7 +223,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       if (!handler) throw new Error(`no handler for task kind ${task.kind}`);
       const result = await handler({ task, owner: this.owner, signal: controller.signal, log });
       if (controller.signal.aborted) return;
-      if (await queue.completeTask(task.id, this.owner, result)) {
+      if (await this.recorded(() => queue.completeTask(task.id, this.owner, result))) {
         this.emit('succeeded', task, currentTimeMs() - started);
         this.options.onFinished?.(task);
       }
@@ -228,6 +234,24 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       clearInterval(heartbeat);
       this.inFlight.delete(task.id);
       finish();
+    }
+  }
+
+  /**
+   * A task's final transition outlives a database outage shorter than its lease: it is tried again
+   * until recorded, rather than dropped and the work done again after the lease expires. Past the
+   * lease another instance may hold the task, and the transition (which checks the owner) is moot.
+   */
+  private async recorded<T>(transition: () => Promise<T>): Promise<T> {
+    const giveUpAt = performance.now() + this.options.leaseMs;
+    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2000)) {
+      try {
+        return await transition();
+      } catch (error) {
+        const unavailable = isSignetError(error) && error.code === 'database_unavailable';
+        if (!unavailable || performance.now() + delayMs > giveUpAt) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
     }
   }
 
@@ -244,12 +268,12 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       if (retryable && task.attempts < task.max_attempts) {
         const delay = retryDelayMs(task.attempts);
         const runAt = currentTimeMs() + delay;
-        if (await queue.retryTaskLater(task.id, this.owner, runAt, code, message)) {
+        if (await this.recorded(() => queue.retryTaskLater(task.id, this.owner, runAt, code, message))) {
           // Idle slots wake for it even if their last look at the queue was before it was scheduled.
           this.#nextRunAt = Math.min(this.#nextRunAt ?? Infinity, runAt);
           this.emit('retrying', task, delay);
         }
-      } else if (await queue.failTask(task.id, this.owner, code, message)) {
+      } else if (await this.recorded(() => queue.failTask(task.id, this.owner, code, message))) {
         this.emit('failed', task, code);
         this.options.onFinished?.(task);
       }

@@ -27,6 +27,7 @@ export const errorCodes = {
   },
   task_not_cancellable: { status: 409, title: 'Only a PENDING task can be cancelled' },
   task_not_finished: { status: 409, title: 'The task has not finished yet' },
+  task_not_retryable: { status: 409, title: 'Only a FAILED task can be retried' },
   no_callback_configured: { status: 409, title: 'The task has no callback URL' },
   // documents (per-document failures; also task failures)
   invalid_pdf: { status: 422, title: 'The document is not a readable PDF' },
@@ -39,6 +40,8 @@ export const errorCodes = {
   unsupported_level: { status: 422, title: 'The signature level is not supported yet' },
   all_documents_failed: { status: 422, title: 'No document of the operation could be signed' },
   document_not_signed: { status: 409, title: 'The document was not signed' },
+  not_signed: { status: 422, title: 'The document carries no signature to extend' },
+  purged: { status: 410, title: 'The content was deleted after the retention period; the record remains' },
   inline_content_too_large: { status: 413, title: 'The signed content is too large to return inline; download it as a ZIP' },
   // registrations
   invalid_rid: { status: 400, title: 'The RID is mistyped: its format or check symbol is wrong' },
@@ -52,10 +55,12 @@ export const errorCodes = {
   // long-term validation data (B-LT): chains and revocation lists of the signer and the TSA
   validation_data_unavailable: { status: 503, title: 'The certificate chain or revocation data for B-LT could not be obtained' },
   certificate_revoked: { status: 422, title: 'A certificate of the signature or its time-stamp is revoked' },
+  certificate_expired: { status: 422, title: 'The signing certificate has expired' },
   // verification (public): more at once than --max-verifications
   verification_busy: { status: 503, title: 'Too many documents are being verified right now; retry shortly' },
   // operations
   not_ready: { status: 503, title: 'The service is not ready' },
+  database_unavailable: { status: 503, title: 'The database cannot be reached right now; retry shortly' },
   internal_error: { status: 500, title: 'Internal error' },
   shutting_down: { status: 503, title: 'The service is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -40,6 +40,8 @@ export interface AppDependencies {
   /** A pino instance shared with the rest of the process; wins over `logger`. */
   loggerInstance?: FastifyBaseLogger;
   version: string;
+  /** True once shutdown began: /readyz answers 503 so a load balancer stops sending work here while it drains. */
+  isShuttingDown?: () => boolean;
 }
 
 /**
@@ -100,7 +102,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(tsaRoutes, { authority: deps.timestampAuthority });
   await app.register(registrationPageRoutes, { context: deps.context });
   await app.register(verifyRoutes, { context: deps.context, maxBodySize: deps.maxBodySize, maxConcurrent: deps.maxVerifications, metrics: deps.metrics });
-  await app.register(opsRoutes, { metrics: deps.metrics, checkReady: () => deps.context.store.ping() });
+  const checkReady = async () => {
+    if (deps.isShuttingDown?.()) throw new Error('shutting down: finishing the running tasks, taking no new work');
+    await deps.context.store.ping();
+  };
+  await app.register(opsRoutes, { metrics: deps.metrics, checkReady });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -65,9 +65,11 @@ function fieldName(instancePath: string, missing?: string): string {
 
 export function sendProblem(reply: FastifyReply, error: unknown, request?: FastifyRequest): FastifyReply {
   const body = toProblem(error);
-  if (body.status >= 500 && request) request.log.error({ err: error }, 'request failed');
+  // An outage is logged by the engine once; a line per refused request would bury it.
+  if (body.status >= 500 && body.code !== 'database_unavailable' && request) request.log.error({ err: error }, 'request failed');
   if (body.code === 'too_many_failed_attempts') reply.header('Retry-After', '60');
   if (body.code === 'verification_busy') reply.header('Retry-After', '2');
+  if (body.code === 'database_unavailable') reply.header('Retry-After', '5');
   if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="signet", Basic realm="signet"');
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -45,6 +45,17 @@ export interface BlobStore {
   size(key: string): Promise<number>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * Ids of the blobs in `area` made before `createdBefore`, read from their UUIDv7 ids (every blob id
+   * is one), in no particular order: housekeeping looks for blobs nothing owns.
+   */
+  listIds(area: string, createdBefore: number): AsyncIterable<string>;
+  /**
+   * Removes what writes that never finished left behind (a process killed mid-upload): temporary
+   * files or staging rows older than `olderThanMs`, and on the file store also those whose writing
+   * process no longer runs. Answers how many went.
+   */
+  removeAbandonedWrites(olderThanMs: number, now?: number): Promise<number>;
   /** Throws when blobs cannot be written (readiness probe). */
   checkWritable(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { readAll } from '../util/read-all.js';
-import { uuid7 } from '../util/uuid7.js';
+import { uuid7, uuid7Floor } from '../util/uuid7.js';
 import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
 
@@ -110,7 +110,44 @@ export class DatabaseBlobStore implements BlobStore {
     await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
   }
 
+  async *listIds(area: string, createdBefore: number): AsyncIterable<string> {
+    yield* listIdsOfRows(this.db, area, createdBefore);
+  }
+
+  /** Staging rows (`tmp/<uuid7>`) of writes whose process died before the rename; by age alone. */
+  async removeAbandonedWrites(olderThanMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for await (const id of this.listIds('tmp', now - olderThanMs)) {
+      await this.delete(`tmp/${id}`);
+      removed++;
+    }
+    return removed;
+  }
+
   async checkWritable(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
+  }
+}
+
+/**
+ * Blob ids of one area made before a time, from the rows' keys: UUIDv7 ids sort by time, so this is
+ * a range of the primary key, read a page at a time.
+ */
+export async function* listIdsOfRows(db: Kysely<Database>, area: string, createdBefore: number): AsyncIterable<string> {
+  const end = `${area}/${uuid7Floor(createdBefore)}`;
+  let after = `${area}/`;
+  for (;;) {
+    const rows = await db
+      .selectFrom('blob_chunks')
+      .select('blob_key')
+      .distinct()
+      .where('blob_key', '>', after)
+      .where('blob_key', '<', end)
+      .orderBy('blob_key')
+      .limit(500)
+      .execute();
+    for (const row of rows) yield row.blob_key.slice(area.length + 1);
+    if (rows.length < 500) return;
+    after = rows[rows.length - 1]!.blob_key;
   }
 }

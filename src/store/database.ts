@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { groupCommitSqliteDialect } from './sqlite-group-commit.js';
+import { withUnavailableErrors } from './database-unavailable.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -33,10 +34,22 @@ export function openDatabase(options: { databaseUrl?: string; workFolder: string
 }
 
 function openPostgres(connectionString: string): StoreDatabase {
-  const pool = new pg.Pool({ connectionString, max: 10, types: pgTypes });
-  // A dropped idle connection must not crash the process; the pool replaces it.
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    types: pgTypes,
+    // While the server is down or restarting, a request waits at most this long for a connection
+    // and then answers 503 (database-unavailable.ts); pg's default is to wait for ever.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+  });
+  // A connection the server ends ("terminating connection due to administrator command") emits
+  // 'error'. The pool listens only on idle clients; one checked out between two queries of a
+  // transaction had no listener, and the unhandled 'error' ended the process (issue 11). Every client
+  // gets one: the query in flight fails on its own, and pg drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: withUnavailableErrors(new PostgresDialect({ pool })) });
   return { db, dialect: 'postgres', pgPool: pool, close: () => db.destroy() };
 }
 
@@ -47,6 +60,14 @@ function openSqlite(file: string): StoreDatabase {
   // promises (DESIGN invariant 1): synchronous=NORMAL leaves the WAL sync to the group-commit
   // dialect, which does it before the transaction resolves (sqlite-group-commit.ts). busy_timeout
   // covers a second process (a CLI command) touching the same file.
+  // Space freed by deletions (purged documents, sweeps) goes back to the file system with
+  // `PRAGMA incremental_vacuum` (Store.reclaimSpace), which needs auto_vacuum = INCREMENTAL. A new
+  // file gets it before its first table; an older one is converted once, by a VACUUM at this start.
+  if (sqlite.pragma('auto_vacuum', { simple: true }) !== 2) {
+    sqlite.pragma('auto_vacuum = INCREMENTAL');
+    const hasTables = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").get() !== undefined;
+    if (hasTables) sqlite.exec('VACUUM');
+  }
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');

@@ -51,6 +51,30 @@ export class DeliveryRepository {
       .execute();
   }
 
+  /** Who holds leases on pending deliveries now (start-up recovery asks which of them are gone). */
+  async leaseOwners(now = currentTimeMs()): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select('lease_owner')
+      .distinct()
+      .where('status', '=', partialIndexValue('PENDING'))
+      .where('lease_until', '>=', now)
+      .execute();
+    return rows.flatMap((row) => (row.lease_owner ? [row.lease_owner] : []));
+  }
+
+  /** Ends the leases of senders known to be gone: their deliveries are due again now. */
+  async expireLeasesOf(owners: readonly string[], now = currentTimeMs()): Promise<number> {
+    if (owners.length === 0) return 0;
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ lease_until: now - 1 })
+      .where('status', '=', partialIndexValue('PENDING'))
+      .where('lease_owner', 'in', owners)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /**
    * Logs attempts and applies their outcomes, each only if the caller still holds its lease; one
    * transaction for the whole batch. Batching is the throughput lever on SQLite, where every commit

@@ -86,4 +86,11 @@ export class DocumentRepository {
       return true;
     });
   }
+
+  /** Which of these document ids exist and still own their bytes (not purged): the orphan sweep's question. */
+  async unpurgedIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('documents').select('id').where('id', 'in', ids).where('purged_at', 'is', null).execute();
+    return new Set(rows.map((row) => row.id));
+  }
 }

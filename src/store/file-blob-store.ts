@@ -5,7 +5,9 @@ import path from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapLimit } from '../util/map-limit.js';
+import { processIsRunning } from '../util/process-liveness.js';
 import { randomIdentifierBytes } from '../util/random-identifier-bytes.js';
+import { uuid7Time } from '../util/uuid7.js';
 import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 
 /**
@@ -117,28 +119,43 @@ export class FileBlobStore implements BlobStore {
 
   /**
    * Removes the temporary files of writes that never finished (the process died mid-upload): no key
-   * ever points at a `.tmp` name. Only files older than `olderThanMs` (default a day), so a write in
-   * progress — in this process or another sharing the folder — is never touched. Answers how many went.
+   * ever points at a `.tmp` name. A file goes when it is older than `olderThanMs`, or when the process
+   * its name records (`<id>.<pid>.<random>.tmp`) is neither this one nor running — so a write in
+   * progress, in this process or another sharing the folder, is never touched. Answers how many went.
    */
-  async removeAbandonedTemporaryFiles(olderThanMs = 24 * 60 * 60 * 1000, now = Date.now()): Promise<number> {
+  async removeAbandonedWrites(olderThanMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
-    const areas = await readdir(this.root, { withFileTypes: true }).catch(() => []);
-    for (const area of areas.filter((entry) => entry.isDirectory())) {
-      const shards = await readdir(path.join(this.root, area.name), { withFileTypes: true }).catch(() => []);
-      for (const shard of shards.filter((entry) => entry.isDirectory())) {
-        const folder = path.join(this.root, area.name, shard.name);
-        for (const name of await readdir(folder).catch(() => [] as string[])) {
-          if (!name.endsWith('.tmp')) continue;
-          const file = path.join(folder, name);
-          const info = await stat(file).catch(() => undefined);
-          if (info && now - info.mtimeMs > olderThanMs) {
-            await rm(file, { force: true });
-            removed++;
-          }
-        }
+    for await (const { folder, name } of this.#entries()) {
+      if (!name.endsWith('.tmp')) continue;
+      const file = path.join(folder, name);
+      const writer = Number(name.split('.').at(-3));
+      const writerGone = Number.isSafeInteger(writer) && writer > 0 && writer !== process.pid && !processIsRunning(writer);
+      const info = writerGone ? undefined : await stat(file).catch(() => undefined);
+      if (writerGone || (info && now - info.mtimeMs > olderThanMs)) {
+        await rm(file, { force: true });
+        removed++;
       }
     }
     return removed;
+  }
+
+  async *listIds(area: string, createdBefore: number): AsyncIterable<string> {
+    for await (const { name } of this.#entries(area)) {
+      const made = uuid7Time(name);
+      if (made !== undefined && made < createdBefore) yield name;
+    }
+  }
+
+  /** Every file name under the areas (or one area), with its shard folder. */
+  async *#entries(onlyArea?: string): AsyncIterable<{ folder: string; name: string }> {
+    const areas = onlyArea ? [onlyArea] : (await readdir(this.root, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const area of areas) {
+      const shards = await readdir(path.join(this.root, area), { withFileTypes: true }).catch(() => []);
+      for (const shard of shards.filter((entry) => entry.isDirectory())) {
+        const folder = path.join(this.root, area, shard.name);
+        for (const name of await readdir(folder).catch(() => [] as string[])) yield { folder, name };
+      }
+    }
   }
 
   /** Checks the blob folder is writable (readiness probe). */

@@ -104,4 +104,11 @@ export class RegistrationRepository {
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
+
+  /** Which of these blob ids a registration owns (content, snapshots, certificate): the orphan sweep's question. */
+  async ownedBlobIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('registrations').select('blob_id').where('blob_id', 'in', ids).execute();
+    return new Set(rows.map((row) => row.blob_id));
+  }
 }

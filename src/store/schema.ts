@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The tables, as Kysely sees them. Times are Unix milliseconds in BIGINT columns: one
@@ -59,6 +59,8 @@ export interface TaskTable {
   error_code: string | null;
   error_message: string | null;
   result_json: string | null;
+  /** Signature operations: when `--retention` deleted their documents' bytes (the record stays). */
+  purged_at: ColumnType<number | null, never, number | null>;
 }
 
 /** An append-only log of state changes; lets tests and operators see each transition once. */
@@ -91,6 +93,8 @@ export interface DocumentTable {
   sha256: string;
   signed_size: number | null;
   signed_at: number | null;
+  /** When `--retention` deleted this document's bytes (input and signed output). */
+  purged_at: ColumnType<number | null, never, number | null>;
 }
 
 /** Document bytes in PostgreSQL mode, in chunks so that neither side holds a whole document. */

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
 import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
 import type { Database } from './schema.js';
+import { listIdsOfRows } from './database-blob-store.js';
 
 /**
  * Up to this size a durable write is one row of `blob_chunks` instead of a file. A 1 KB registration
@@ -96,6 +97,20 @@ export class SmallBlobsInDatabase implements BlobStore {
 
   checkWritable(): Promise<void> {
     return this.files.checkWritable();
+  }
+
+  async *listIds(area: string, createdBefore: number): AsyncIterable<string> {
+    const seen = new Set<string>();
+    for await (const id of listIdsOfRows(this.db, area, createdBefore)) {
+      seen.add(id);
+      yield id;
+    }
+    for await (const id of this.files.listIds(area, createdBefore)) if (!seen.has(id)) yield id;
+  }
+
+  /** Rows are written whole, in one statement: only the files can be left half-written. */
+  removeAbandonedWrites(olderThanMs: number, now?: number): Promise<number> {
+    return this.files.removeAbandonedWrites(olderThanMs, now);
   }
 
   private async rowSize(key: string): Promise<{ size: number } | undefined> {

@@ -34,6 +34,12 @@ export interface Store {
   notifications: TaskNotifications;
   blobs: BlobStore;
   ping(): Promise<void>;
+  /**
+   * Gives the space of deleted rows back. SQLite: incremental vacuum (auto_vacuum = INCREMENTAL,
+   * database.ts). PostgreSQL: nothing to do here — autovacuum makes deleted rows' space reusable
+   * (the files do not shrink; VACUUM FULL would, holding an exclusive lock: an operator's call).
+   */
+  reclaimSpace(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,7 +60,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   if (files) {
     // In the background: a large store takes a while to list, and nothing waits for it.
     void files
-      .removeAbandonedTemporaryFiles()
+      .removeAbandonedWrites(24 * 60 * 60 * 1000)
       .then((removed) => removed > 0 && options.log?.info({ removed }, 'removed temporary files of interrupted writes'))
       .catch((error) => options.log?.warn({ err: (error as Error).message }, 'could not remove temporary files of interrupted writes'));
   }
@@ -79,6 +85,9 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
     async ping() {
       await sql`SELECT 1`.execute(database.db);
       await blobs.checkWritable();
+    },
+    async reclaimSpace() {
+      if (database.dialect === 'sqlite') await sql`PRAGMA incremental_vacuum`.execute(database.db);
     },
     async close() {
       stopClockSync();

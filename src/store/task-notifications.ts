@@ -13,6 +13,8 @@ export class TaskNotifications {
   private listenClient?: pg.PoolClient;
   private releaseListenClient?: () => void;
   private closed = false;
+  #subscribedBefore = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: pg.Pool | undefined,
@@ -27,39 +29,66 @@ export class TaskNotifications {
   }
 
   private async connect(): Promise<void> {
+    this.#reconnectTimer = undefined;
     if (!this.pool || this.closed) return;
+    let client: pg.PoolClient | undefined;
+    let released = false;
+    const release = () => {
+      if (released || !client) return;
+      released = true;
+      if (this.listenClient === client) this.listenClient = undefined;
+      // Destroyed, not returned: a connection that held LISTENs is not handed to other queries.
+      client.release(true);
+    };
     try {
-      const client = await this.pool.connect();
+      client = await this.pool.connect();
       client.on('notification', (message) => {
         if (message.channel === 'signet_task_created') this.emitter.emit('created');
         if (message.channel === 'signet_task_finished' && message.payload) this.emitter.emit('finished', message.payload);
         if (message.channel === 'signet_deliveries_due') this.emitter.emit('deliveries');
       });
-      let released = false;
-      client.on('error', (error) => {
-        // Released already (closing, or a second error): the pool owns the client now.
+      // A server restart ends the connection with an 'error', then 'end'; either one reconnects once.
+      const lost = (error?: Error) => {
         if (released) return;
-        released = true;
-        this.listenClient = undefined;
-        client.release(true);
+        release();
         if (this.closed) return;
-        this.log.warn({ err: error.message }, 'task notification connection lost; reconnecting');
-        setTimeout(() => void this.connect(), 1000).unref();
-      });
-      this.releaseListenClient = () => {
-        if (released) return;
-        released = true;
-        // Destroyed, not returned: a connection that held LISTENs is not handed to other queries.
-        client.release(true);
+        this.log.warn({ err: error?.message ?? 'connection ended' }, 'task notification connection lost; reconnecting');
+        this.#reconnect(1000);
       };
+      client.on('error', lost);
+      client.on('end', () => lost());
+      this.releaseListenClient = release;
       await client.query('LISTEN signet_task_created');
       await client.query('LISTEN signet_task_finished');
       await client.query('LISTEN signet_deliveries_due');
+      if (this.closed) release();
+      if (released) return;
       this.listenClient = client;
+      if (this.#subscribedBefore) {
+        // Whatever was notified while the connection was down is lost: every waiting party looks now.
+        this.log.info({}, 'task notifications subscribed again');
+        this.emitter.emit('created');
+        this.emitter.emit('deliveries');
+      }
+      this.#subscribedBefore = true;
     } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'cannot LISTEN for task notifications; polling only');
-      setTimeout(() => void this.connect(), 5000).unref();
+      const alreadyHandled = released;
+      release();
+      if (alreadyHandled || this.closed) return;
+      this.log.warn({ err: (error as Error).message }, 'cannot LISTEN for task notifications; polling until it can');
+      this.#reconnect(this.#subscribedBefore ? 1000 : 5000);
     }
+  }
+
+  #reconnect(delayMs: number): void {
+    if (this.#reconnectTimer || this.closed) return;
+    this.#reconnectTimer = setTimeout(() => void this.connect(), delayMs);
+    this.#reconnectTimer.unref();
+  }
+
+  /** True while LISTEN is subscribed (PostgreSQL); the in-process emitter needs none. */
+  get subscribed(): boolean {
+    return !this.pool || this.listenClient !== undefined;
   }
 
   async taskCreated(): Promise<void> {
@@ -95,8 +124,7 @@ export class TaskNotifications {
 
   async close(): Promise<void> {
     this.closed = true;
-    const client = this.listenClient;
-    this.listenClient = undefined;
-    if (client) this.releaseListenClient?.();
+    clearTimeout(this.#reconnectTimer);
+    this.releaseListenClient?.();
   }
 }

@@ -28,8 +28,13 @@ export class TaskQueue {
    * right after the commit.
    */
   onFinalState?: (trx: Transaction<Database>, task: TaskRow) => Promise<void>;
-  /** Monotonic time of the last claim that looked for expired leases and found none. */
-  #expiredCheckedAt = -Infinity;
+  /**
+   * Per set of kinds (a lane), the monotonic time of its last claim that looked for expired leases
+   * and found none. Per lane, not one for the queue: 32 idle registration slots that found nothing
+   * of *their* kinds every few milliseconds kept resetting a shared time, and the signature lane
+   * never looked again — a crashed instance's signatures stayed RUNNING for good (issue 11).
+   */
+  readonly #expiredCheckedAt = new Map<string, number>();
   /** A lane's claim, once per task: compiled once (compiled-query.ts). */
   readonly #claimDueOfKind = compiledQuery((db: Kysely<Database>, p: ClaimValues & { kind: TaskKind }) =>
     claimUpdate(
@@ -66,7 +71,8 @@ export class TaskQueue {
     // 0.44 ms (bench/registrations.ts). Expired leases first, so recovery is never starved.
     // They come back when a worker died: looking for them at most every quarter lease (and second)
     // finds them in time and spares most claims a lookup (0.09 ms each, bench/registrations.ts).
-    const lookForExpired = performance.now() - this.#expiredCheckedAt >= Math.min(1000, leaseMs / 4);
+    const lane = kinds.join(',');
+    const lookForExpired = performance.now() - (this.#expiredCheckedAt.get(lane) ?? -Infinity) >= Math.min(1000, leaseMs / 4);
     const values = { owner, leaseUntil: now + leaseMs, now };
     // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
     // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
@@ -86,7 +92,7 @@ export class TaskQueue {
           .limit(1)
           .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
         task = await claimUpdate(trx, values, expired).executeTakeFirst();
-        if (!task) this.#expiredCheckedAt = performance.now();
+        if (!task) this.#expiredCheckedAt.set(lane, performance.now());
       }
       for (let i = 0; i < kinds.length && !task; i++) {
         task = (await this.#claimDueOfKind(trx, { ...values, kind: kinds[(firstKind + i) % kinds.length]! })).rows[0];
@@ -213,6 +219,38 @@ export class TaskQueue {
       if (done) failed++;
     }
     return failed;
+  }
+
+  /** Who holds leases on RUNNING tasks now: start-up recovery asks which of them are gone. */
+  async leaseOwners(now = currentTimeMs()): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select('lease_owner')
+      .distinct()
+      .where('status', '=', partialIndexValue('RUNNING'))
+      .where('lease_until', '>=', now)
+      .execute();
+    return rows.flatMap((row) => (row.lease_owner ? [row.lease_owner] : []));
+  }
+
+  /**
+   * Ends now the leases of owners known to be gone (a crashed process of this machine), so their
+   * tasks are claimable at once instead of when the leases run out. The interrupted attempt still
+   * counts: it may be what killed the process.
+   */
+  async expireLeasesOf(owners: readonly string[], now = currentTimeMs()): Promise<number> {
+    if (owners.length === 0) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      const expired = await trx
+        .updateTable('tasks')
+        .set({ lease_until: now - 1 })
+        .where('status', '=', partialIndexValue('RUNNING'))
+        .where('lease_owner', 'in', owners)
+        .returning(['id', 'attempts', 'lease_owner'])
+        .execute();
+      for (const task of expired) await recordEvent(trx, task.id, 'lease-recovered', task.attempts, task.lease_owner, now);
+      return expired.length;
+    });
   }
 
   /** The earliest time a task becomes runnable, so idle workers sleep exactly until then. */

@@ -1,8 +1,9 @@
 import type { Insertable, Kysely } from 'kysely';
-import type { DocumentTable, Database, TaskKind, TaskStatus, TaskTable } from './schema.js';
+import { TASK_KINDS, type DocumentTable, type Database, type TaskKind, type TaskStatus, type TaskTable } from './schema.js';
 import { compiledQuery, everyColumn } from './compiled-query.js';
 import { recordEvent, type TaskRow } from './task-queue.js';
 import { currentTimeMs } from '../util/clock.js';
+import { partialIndexValue } from './partial-index-value.js';
 
 export type NewTask = Insertable<TaskTable>;
 
@@ -121,6 +122,99 @@ export class TaskRepository {
       if (row) await recordEvent(trx, id, 'cancelled', row.attempts, null, now);
       return row;
     });
+  }
+
+  /**
+   * FAILED → PENDING, due now, as if new: attempts from zero, no start, end or error (API.md §2,
+   * operator retry). A signature operation's FAILED documents wait again; its SIGNED ones stay as
+   * they are, so only what failed is redone. Undefined when the task was not FAILED.
+   */
+  async retry(clientId: string, id: string, now = currentTimeMs()): Promise<TaskRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('tasks')
+        .set({
+          status: 'PENDING',
+          attempts: 0,
+          run_at: now,
+          started_at: null,
+          finished_at: null,
+          error_code: null,
+          error_message: null,
+          result_json: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .where('client_id', '=', clientId)
+        .where('id', '=', id)
+        .where('status', '=', 'FAILED')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const documents = await trx
+        .updateTable('documents')
+        .set({ status: 'RECEIVED', error_code: null, error_message: null })
+        .where('task_id', '=', id)
+        .where('status', '=', 'FAILED')
+        .executeTakeFirst();
+      await recordEvent(trx, id, 'retried', 0, `documents waiting again: ${Number(documents.numUpdatedRows)}`, now);
+      return row;
+    });
+  }
+
+  /** FAILED tasks per kind, every client: the dead queue an operator works through (a gauge). */
+  async countFailedByKind(): Promise<Array<{ kind: TaskKind; count: number }>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['kind', (eb) => eb.fn.countAll().as('n')])
+      .where('status', '=', partialIndexValue('FAILED'))
+      .groupBy('kind')
+      .execute();
+    // Every kind, zero included, so a dashboard's series exist before the first failure.
+    return TASK_KINDS.map((kind) => ({ kind, count: Number(rows.find((row) => row.kind === kind)?.n ?? 0) }));
+  }
+
+  /** Signature operations that ended before `finishedBefore` and still hold their documents' bytes, oldest end first. */
+  async purgeableSignatureOperations(finishedBefore: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select('id')
+      // Literals, so both databases pick the partial index tasks_purgeable (partial-index-value.ts).
+      .where('kind', '=', partialIndexValue('sign'))
+      .where('purged_at', 'is', null)
+      .where('finished_at', '<', finishedBefore)
+      .orderBy('finished_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** Marks an operation and its documents purged; the caller deletes the bytes afterwards (a crash between leaves bytes that the orphan sweep removes, never a record pointing at nothing). */
+  async markPurged(taskId: string, now = currentTimeMs()): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('documents').set({ purged_at: now }).where('task_id', '=', taskId).where('purged_at', 'is', null).execute();
+      const task = await trx.updateTable('tasks').set({ purged_at: now }).where('id', '=', taskId).returning('attempts').executeTakeFirst();
+      if (task) await recordEvent(trx, taskId, 'purged', task.attempts, null, now);
+    });
+  }
+
+  /**
+   * The staged content that file registrations not yet registered still need: those waiting or
+   * running, and FAILED ones an operator may retry (POST /v1/tasks/{id}/retry).
+   */
+  async stagedRegistrationBlobIds(): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select('request_json')
+      .where('kind', '=', 'register-file')
+      .where('status', 'in', ['PENDING', 'RUNNING', 'FAILED'])
+      .execute();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      const { blobId } = JSON.parse(row.request_json) as { blobId?: unknown };
+      if (typeof blobId === 'string') ids.add(blobId);
+    }
+    return ids;
   }
 
   async countEvents(taskId: string, event: string): Promise<number> {

@@ -60,6 +60,7 @@ export async function openSignedDocument(
   const { documents } = await getSignatureOperation(context, client, operationId);
   const document = documents.find((d) => d.id === documentId);
   if (!document) throw new SignetError('not_found', `No document ${documentId} in operation ${operationId}`);
+  assertNotPurged(document, operationId);
   if (document.status !== 'SIGNED') {
     throw new SignetError('document_not_signed', `Document ${documentId} is ${document.status}, not SIGNED`);
   }
@@ -72,5 +73,26 @@ export async function openSignedDocument(
 }
 
 export function openSignedBlob(context: CoreContext, document: DocumentRow): Readable {
+  assertNotPurged(document, document.task_id);
   return context.store.blobs.createReadStream(outputBlobKey(document.id));
+}
+
+/**
+ * The signed documents of an operation, for a ZIP or an answer that inlines them: `410 purged` once
+ * the retention deleted them, `409 document_not_signed` while none is signed.
+ */
+export function signedDocumentsOf({ task, documents }: SignatureOperation): DocumentRow[] {
+  for (const document of documents) assertNotPurged(document, task.id);
+  const signed = documents.filter((doc) => doc.status === 'SIGNED');
+  if (signed.length === 0) throw new SignetError('document_not_signed', `Operation ${task.id} has no signed document (yet)`);
+  return signed;
+}
+
+function assertNotPurged(document: DocumentRow, operationId: string): void {
+  if (document.purged_at != null) {
+    throw new SignetError(
+      'purged',
+      `The documents of operation ${operationId} were deleted on ${new Date(document.purged_at).toISOString()} after the retention period (--retention); the record remains`,
+    );
+  }
 }

@@ -51,6 +51,20 @@ export async function cancelTask(context: CoreContext, client: ClientIdentity, t
   return cancelled;
 }
 
+/**
+ * Operator retry (API.md §2): a FAILED task runs again once its cause was fixed — the last step of
+ * the Sign'Stash retry protocol, after the automatic retries gave up. Any other status is 409.
+ */
+export async function retryTask(context: CoreContext, client: ClientIdentity, taskId: string): Promise<TaskRow> {
+  const existing = await getTask(context, client, taskId);
+  const retried = await context.store.tasks.retry(client.id, existing.id);
+  if (!retried) {
+    throw new SignetError('task_not_retryable', `Task ${taskId} is ${existing.status}; only a FAILED task can be retried`);
+  }
+  await context.store.notifications.taskCreated();
+  return retried;
+}
+
 export function isFinal(status: TaskStatus): boolean {
   return status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELLED';
 }

@@ -1,10 +1,29 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface MetricSources {
+  /** FAILED tasks per kind across every client (the store's count), read at each scrape. */
+  failedTasksByKind?: () => Promise<ReadonlyArray<{ kind: string; count: number }>>;
+}
+
 /** Prometheus metrics of one process; the composition root feeds them from the runner's events. */
-export function createMetrics() {
+export function createMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
+    tasksFailed: new Gauge({
+      name: 'signet_tasks_failed',
+      help: 'FAILED tasks in the store, by kind: the dead queue an operator retries (POST /v1/tasks/{id}/retry) once the cause is fixed',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      async collect() {
+        if (!sources.failedTasksByKind) return;
+        // A scrape during a database outage keeps the last values rather than failing the whole page.
+        const counts = await sources.failedTasksByKind().catch(() => undefined);
+        if (!counts) return;
+        this.reset();
+        for (const { kind, count } of counts) this.set({ kind }, count);
+      },
+    }),
     registry,
     tasksFinished: new Counter({
       name: 'signet_tasks_finished_total',

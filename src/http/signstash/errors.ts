@@ -67,5 +67,6 @@ export function sendSignstashError(reply: FastifyReply, error: unknown, request?
   if (status >= 500 && request) request.log.error({ err: error }, 'request failed');
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="signet"');
   if (status === 429) reply.header('Retry-After', '60');
+  if (status === 503) reply.header('Retry-After', '5');
   return reply.code(status).type('application/json').send(body);
 }

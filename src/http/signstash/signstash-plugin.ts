@@ -9,6 +9,7 @@ import {
   findSignatureOperationsByReference,
   getSignatureOperation,
   openSignedBlob,
+  signedDocumentsOf,
   signedFileName,
   type SignatureOperation,
 } from '../../core/signatures/signature-queries.js';
@@ -225,10 +226,7 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
     },
     async (request, reply) => {
       const operation = await getSignatureOperationByNumber(context, request.client, request.params.operationId);
-      const signed = operation.documents.filter((doc) => doc.status === 'SIGNED');
-      if (signed.length === 0) {
-        throw new SignetError('document_not_signed', `Operation ${request.params.operationId} has no signed document (yet)`);
-      }
+      const signed = signedDocumentsOf(operation);
       // Sign'Stash names entries <externalRef>.<name>.
       const zip = signedDocumentsZip(
         signed,

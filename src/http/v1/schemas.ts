@@ -160,6 +160,9 @@ export const SignedDocument = Type.Object({
   size: Type.Integer(),
   signedSize: Type.Union([Type.Integer(), Type.Null()]),
   sha256: Type.String(),
+  /** Present once --retention deleted the bytes: the record stays, content routes answer 410 purged. */
+  purged: Type.Optional(Type.Literal(true)),
+  purgedAt: Type.Optional(Type.String({ format: 'date-time' })),
   links: Type.Object({ content: Type.Optional(Type.String()) }),
 });
 

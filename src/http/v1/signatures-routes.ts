@@ -6,10 +6,10 @@ import {
   getSignatureOperation,
   openSignedBlob,
   openSignedDocument,
+  signedDocumentsOf,
   signedFileName,
 } from '../../core/signatures/signature-queries.js';
 import { submitSignatureOperation } from '../../core/signatures/submit-signature-operation.js';
-import { SignetError } from '../../errors/signet-error.js';
 import { signedDocumentsZip } from '../signed-documents-zip.js';
 import { stageJsonRequest, stageMultipartRequest } from './signature-request-reader.js';
 import {
@@ -103,7 +103,7 @@ export const signaturesRoutes: FastifyPluginAsyncTypebox<SignaturesRoutesOptions
         summary: 'The signed bytes of one document',
         tags: ['signatures'],
         params: DocumentParams,
-        response: { 200: Binary('The signed document'), 404: Type.Ref(Problem), 409: Type.Ref(Problem) },
+        response: { 200: Binary('The signed document'), 404: Type.Ref(Problem), 409: Type.Ref(Problem), 410: Type.Ref(Problem) },
       },
     },
     async (request, reply) => {
@@ -128,15 +128,12 @@ export const signaturesRoutes: FastifyPluginAsyncTypebox<SignaturesRoutesOptions
         summary: 'Every signed document of the operation as a ZIP, streamed',
         tags: ['signatures'],
         params: OperationIdParams,
-        response: { 200: Binary('ZIP of the signed documents'), 404: Type.Ref(Problem), 409: Type.Ref(Problem) },
+        response: { 200: Binary('ZIP of the signed documents'), 404: Type.Ref(Problem), 409: Type.Ref(Problem), 410: Type.Ref(Problem) },
       },
     },
     async (request, reply) => {
       const operation = await getSignatureOperation(context, request.client, request.params.id);
-      const signed = operation.documents.filter((doc) => doc.status === 'SIGNED');
-      if (signed.length === 0) {
-        throw new SignetError('document_not_signed', `Operation ${operation.task.id} has no signed document (yet)`);
-      }
+      const signed = signedDocumentsOf(operation);
       const zip = signedDocumentsZip(signed, (doc) => openSignedBlob(context, doc), signedFileName);
       return reply
         .type('application/zip')

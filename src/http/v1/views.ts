@@ -54,7 +54,8 @@ export function signatureOperationView({ task, documents }: SignatureOperation) 
       size: doc.size,
       signedSize: doc.signed_size,
       sha256: doc.sha256,
-      links: doc.status === 'SIGNED' ? { content: `${base}/documents/${doc.id}/content` } : {},
+      ...(doc.purged_at != null && { purged: true as const, purgedAt: iso(doc.purged_at)! }),
+      links: doc.status === 'SIGNED' && doc.purged_at == null ? { content: `${base}/documents/${doc.id}/content` } : {},
     })),
     links: { self: base, task: `/v1/tasks/${task.id}`, documents: `${base}/documents.zip` },
   };
