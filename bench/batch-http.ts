@@ -4,18 +4,24 @@
  * until every document is signed, and the server's peak RSS. Baseline in the same run: the same
  * upload at CAdES-B-B, where signing costs almost nothing — the difference is the PAdES+TSA work.
  *
- *   node --import tsx bench/batch-http.ts [documents=2500]
+ * Then the same PAdES-B-T operation on PostgreSQL (issue 11: within 1.5× of the embedded time), in
+ * the same run, against a fresh database on SIGNET_TEST_DATABASE_URL's server (default 127.0.0.1).
+ *
+ *   node --import tsx bench/batch-http.ts [documents=2500] [stores=sqlite,postgres]
  *
  * BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChildServer } from './support/child-server.js';
 import { generatedPdf } from './support/generated-pdf.js';
 
 const COUNT = Number(process.argv[2] ?? 2500);
+const STORES = (process.argv[3] ?? 'sqlite,postgres').split(',');
+const adminUrl = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
 
 /** Streams a multipart body: the request part, then N copies of the PDF; nothing big is built in memory. */
@@ -62,10 +68,11 @@ async function waitDone(url: string, taskId: string): Promise<any> {
   }
 }
 
-async function run(label: string, signature: object, pdf: Buffer) {
+async function run(label: string, signature: object, pdf: Buffer, store = 'sqlite') {
   const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-batch-'));
   await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: { secret: 'bench-secret' } }));
-  const server = await startChildServer(workFolder, ['--max-body-size=2gb', '--max-documents=5000']);
+  const database = store === 'postgres' ? await createDatabase() : undefined;
+  const server = await startChildServer(workFolder, ['--max-body-size=2gb', '--max-documents=5000', ...(database ? [`--database-url=${database.url}`] : [])]);
   const { url } = server;
   try {
     const start = performance.now();
@@ -77,7 +84,7 @@ async function run(label: string, signature: object, pdf: Buffer) {
     const signed = operation.documents.filter((d: any) => d.status === 'SIGNED').length;
     const rss = await server.peakRss();
     console.log(
-      `${label.padEnd(12)} ${task.status}, ${signed}/${COUNT} signed; upload ${((uploaded - start) / 1000).toFixed(1)} s, ` +
+      `${label.padEnd(21)} ${task.status}, ${signed}/${COUNT} signed; upload ${((uploaded - start) / 1000).toFixed(1)} s, ` +
         `signing ${((done - uploaded) / 1000).toFixed(1)} s, total ${((done - start) / 1000).toFixed(1)} s ` +
         `(${(COUNT / ((done - start) / 1000)).toFixed(0)} docs/s), server peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB`,
     );
@@ -86,7 +93,21 @@ async function run(label: string, signature: object, pdf: Buffer) {
     // SIGTERM lets a profiling server write its profile; SIGKILL if it does not stop.
     await server.stop();
     await rm(workFolder, { recursive: true, force: true });
+    await database?.drop();
   }
+}
+
+/** A fresh database for one run, dropped after it (never the admin database itself). */
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `signet_bench_batch_${process.pid}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  return { url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 const pdf = generatedPdf();
@@ -94,3 +115,7 @@ console.log(`${COUNT} × ${(pdf.length / 1024).toFixed(0)} KB PDFs in one multip
 const baseline = await run('CAdES-B-B', { format: 'CAdES', level: 'B-B' }, pdf);
 const pades = await run('PAdES-B-T', { format: 'PAdES', level: 'B-T' }, pdf);
 console.log(`ratio PAdES-B-T / CAdES-B-B total time: ${(pades / baseline).toFixed(2)}`);
+if (STORES.includes('postgres')) {
+  const onPostgres = await run('PAdES-B-T PostgreSQL', { format: 'PAdES', level: 'B-T' }, pdf, 'postgres');
+  console.log(`ratio PostgreSQL / embedded, PAdES-B-T total time: ${(onPostgres / pades).toFixed(2)} (issue 11 goal ≤ 1.5)`);
+}

@@ -247,7 +247,7 @@ if (testStores().includes('postgres')) {
         async () => {
           const client = new pg.Client({ connectionString: cluster.url });
           await client.connect();
-          const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN signet_deliveries_due'");
+          const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN signet_%'");
           await client.end();
           return Number(rows[0]!.n) === 2;
         },

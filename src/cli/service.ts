@@ -169,12 +169,8 @@ async function startWith(
     leaseMs: config.leaseTimeMs,
     log: log.child({ component: 'engine' }),
     onWake: (wake) => store.notifications.onCreated(wake),
-    onFinished: (task) => {
-      void store.notifications.taskFinished(task.id);
-      // Only a task with a callback URL recorded a delivery (recordCallbackDelivery); waking the
-      // delivery runner for every task cost two queries each (bench/registrations.ts).
-      if (task.callback_url) void store.notifications.deliveriesDue();
-    },
+    // Final states are announced by the queue itself (TaskQueue.finish): on PostgreSQL the NOTIFY rides
+    // in the transaction or statement that ends the task instead of costing round trips of its own.
   });
   observeRunner(runner, metrics);
 

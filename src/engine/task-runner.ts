@@ -223,7 +223,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       if (!handler) throw new Error(`no handler for task kind ${task.kind}`);
       const result = await handler({ task, owner: this.owner, signal: controller.signal, log });
       if (controller.signal.aborted) return;
-      if (await this.recorded(() => queue.completeTask(task.id, this.owner, result))) {
+      if (await this.recorded(() => queue.completeTask(task.id, this.owner, result, undefined, { callbackUrl: task.callback_url }))) {
         this.emit('succeeded', task, currentTimeMs() - started);
         this.options.onFinished?.(task);
       }

@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { DialectAdapter } from 'kysely';
+import { preparable } from './prepared-statements.js';
 
 const PARAMETER = Symbol('compiled query parameter');
 
@@ -34,6 +35,7 @@ export function compiledQuery<Params extends object, Row>(
     let entry = cache.get(adapter);
     if (!entry) {
       const query = build(db, marks).compile();
+      preparable(query.sql);
       entry = { query, names: query.parameters.map((value) => (isMark(value) ? (value[PARAMETER] as keyof Params) : undefined)) };
       cache.set(adapter, entry);
     }

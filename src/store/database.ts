@@ -7,13 +7,20 @@ import type { Database } from './schema.js';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { groupCommitSqliteDialect } from './sqlite-group-commit.js';
 import { withUnavailableErrors } from './database-unavailable.js';
+import { usePreparedStatements } from './prepared-statements.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
 export interface StoreDatabase {
   db: Kysely<Database>;
+  /**
+   * For writes that need not be flushed before their commit returns (claims, lease renewals, blobs
+   * written with `durable: false`): PostgreSQL, a pool committing asynchronously; SQLite, `db`
+   * (its group commit is told per transaction, commitWithoutWaitingForFlush).
+   */
+  relaxed: Kysely<Database>;
   dialect: SqlDialect;
-  /** PostgreSQL only: a pool for LISTEN connections (Kysely's pool releases clients after each query). */
+  /** PostgreSQL only: a pool for LISTEN connections and NOTIFY (Kysely's pool releases clients after each query). */
   pgPool?: pg.Pool;
   /** SQLite only: the background checkpoints. */
   checkpointer?: SqliteCheckpointer;
@@ -34,23 +41,49 @@ export function openDatabase(options: { databaseUrl?: string; workFolder: string
 }
 
 function openPostgres(connectionString: string): StoreDatabase {
+  const db = new Kysely<Database>({ dialect: withUnavailableErrors(new PostgresDialect({ pool: postgresPool(connectionString, 10) })) });
+  // Writes that a crash may lose because they are only ever repeated (claims, lease renewals) or
+  // flushed by a later barrier (blobs written with `durable: false`): their own pool, whose sessions
+  // commit asynchronously, so each is one statement without a wait for the WAL flush. A transaction
+  // with SET LOCAL took four round trips for the same (bench/batch-http.ts on PostgreSQL).
+  const relaxedPool = postgresPool(connectionString, 4, { synchronous_commit: 'off' });
+  const relaxed = new Kysely<Database>({ dialect: withUnavailableErrors(new PostgresDialect({ pool: relaxedPool })) });
+  const listenPool = postgresPool(connectionString, 2);
+  return {
+    db,
+    relaxed,
+    dialect: 'postgres',
+    pgPool: listenPool,
+    async close() {
+      await relaxed.destroy();
+      await db.destroy();
+      await listenPool.end();
+    },
+  };
+}
+
+function postgresPool(connectionString: string, max: number, settings: Record<string, string> = {}): pg.Pool {
+  const options = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
   const pool = new pg.Pool({
     connectionString,
-    max: 10,
+    max,
     types: pgTypes,
     // While the server is down or restarting, a request waits at most this long for a connection
     // and then answers 503 (database-unavailable.ts); pg's default is to wait for ever.
     connectionTimeoutMillis: 5000,
     keepAlive: true,
+    ...(options && { options }),
   });
   // A connection the server ends ("terminating connection due to administrator command") emits
   // 'error'. The pool listens only on idle clients; one checked out between two queries of a
   // transaction had no listener, and the unhandled 'error' ended the process (issue 11). Every client
   // gets one: the query in flight fails on its own, and pg drops the broken client on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    usePreparedStatements(client);
+  });
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: withUnavailableErrors(new PostgresDialect({ pool })) });
-  return { db, dialect: 'postgres', pgPool: pool, close: () => db.destroy() };
+  return pool;
 }
 
 function openSqlite(file: string): StoreDatabase {
@@ -79,6 +112,7 @@ function openSqlite(file: string): StoreDatabase {
   const db = new Kysely<Database>({ dialect: groupCommitSqliteDialect(sqlite, { afterWrite: () => checkpointer.noteWrite() }).dialect });
   return {
     db,
+    relaxed: db,
     dialect: 'sqlite',
     checkpointer,
     async close() {

@@ -56,7 +56,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   // Embedded, small durable writes are rows of the same database (one shared flush instead of a
   // file's six calls; small-blobs-in-database.ts).
   const files = database.dialect === 'postgres' ? undefined : new FileBlobStore(path.join(options.workFolder, 'blobs'));
-  const blobs: BlobStore = files ? new SmallBlobsInDatabase(files, database.db) : new DatabaseBlobStore(database.db);
+  const blobs: BlobStore = files ? new SmallBlobsInDatabase(files, database.db) : new DatabaseBlobStore(database.db, database.relaxed);
   if (files) {
     // In the background: a large store takes a while to list, and nothing waits for it.
     void files
@@ -71,12 +71,12 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   return {
     dialect: database.dialect,
     database,
-    tasks: new TaskRepository(database.db),
-    queue: new TaskQueue(database.db, database.dialect),
+    tasks: new TaskRepository(database.db, database.dialect, notifications),
+    queue: new TaskQueue(database.db, database.dialect, notifications, database.relaxed),
     documents: new DocumentRepository(database.db, database.dialect),
     deliveries: new DeliveryRepository(database.db, database.dialect),
     settings: new SettingsRepository(database.db),
-    registrations: new RegistrationRepository(database.db),
+    registrations: new RegistrationRepository(database.db, database.dialect),
     users: new UserRepository(database.db),
     mailOutbox: new MailOutboxRepository(database.db),
     signstash: new SignstashRepository(database.db),

@@ -1,6 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from '../util/logger.js';
+
+export const CREATED_CHANNEL = 'signet_task_created';
+export const FINISHED_CHANNEL = 'signet_task_finished';
+export const DELIVERIES_CHANNEL = 'signet_deliveries_due';
 
 /**
  * Wakes waiting parties when tasks are created (idle workers) or finish (`Prefer: wait` callers).
@@ -43,9 +48,9 @@ export class TaskNotifications {
     try {
       client = await this.pool.connect();
       client.on('notification', (message) => {
-        if (message.channel === 'signet_task_created') this.emitter.emit('created');
-        if (message.channel === 'signet_task_finished' && message.payload) this.emitter.emit('finished', message.payload);
-        if (message.channel === 'signet_deliveries_due') this.emitter.emit('deliveries');
+        if (message.channel === CREATED_CHANNEL) this.emitter.emit('created');
+        if (message.channel === FINISHED_CHANNEL && message.payload) this.emitter.emit('finished', message.payload);
+        if (message.channel === DELIVERIES_CHANNEL) this.emitter.emit('deliveries');
       });
       // A server restart ends the connection with an 'error', then 'end'; either one reconnects once.
       const lost = (error?: Error) => {
@@ -58,9 +63,7 @@ export class TaskNotifications {
       client.on('error', lost);
       client.on('end', () => lost());
       this.releaseListenClient = release;
-      await client.query('LISTEN signet_task_created');
-      await client.query('LISTEN signet_task_finished');
-      await client.query('LISTEN signet_deliveries_due');
+      await client.query(`LISTEN ${CREATED_CHANNEL}; LISTEN ${FINISHED_CHANNEL}; LISTEN ${DELIVERIES_CHANNEL}`);
       if (this.closed) release();
       if (released) return;
       this.listenClient = client;
@@ -92,13 +95,37 @@ export class TaskNotifications {
   }
 
   async taskCreated(): Promise<void> {
-    if (this.pool) await this.pool.query("SELECT pg_notify('signet_task_created', '')").catch(() => {});
+    if (this.pool) await this.pool.query(`SELECT pg_notify('${CREATED_CHANNEL}', '')`).catch(() => {});
     else this.emitter.emit('created');
   }
 
   async taskFinished(taskId: string): Promise<void> {
-    if (this.pool) await this.pool.query("SELECT pg_notify('signet_task_finished', $1)", [taskId]).catch(() => {});
+    if (this.pool) await this.pool.query(`SELECT pg_notify('${FINISHED_CHANNEL}', $1)`, [taskId]).catch(() => {});
     else this.emitter.emit('finished', taskId);
+  }
+
+  /**
+   * PostgreSQL, inside the transaction that made a task final: NOTIFY is delivered at commit (never
+   * for a rolled-back end) and costs no round trip of its own after it.
+   */
+  async finishedInTransaction(trx: Kysely<any>, taskId: string, deliveryRecorded: boolean): Promise<void> {
+    await sql`SELECT pg_notify(${FINISHED_CHANNEL}, ${taskId})${deliveryRecorded ? sql`, pg_notify(${DELIVERIES_CHANNEL}, '')` : sql``}`.execute(trx);
+  }
+
+  /** PostgreSQL, inside the transaction that stored a task: workers hear of it at commit. */
+  async createdInTransaction(trx: Kysely<any>): Promise<void> {
+    await sql`SELECT pg_notify(${CREATED_CHANNEL}, '')`.execute(trx);
+  }
+
+  /** The embedded store, after the commit that stored a task. */
+  createdInProcess(): void {
+    this.emitter.emit('created');
+  }
+
+  /** The embedded store, after the commit that made a task final. */
+  finishedInProcess(taskId: string, deliveryRecorded: boolean): void {
+    this.emitter.emit('finished', taskId);
+    if (deliveryRecorded) this.emitter.emit('deliveries');
   }
 
   /** Callbacks became due outside the normal flow (a "deliver again now" request). */

@@ -1,9 +1,11 @@
-import type { Insertable, Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
 import type { SqlDialect } from './database.js';
 import { partialIndexValue } from './partial-index-value.js';
 import { TASK_KINDS, type Database, type TaskEventTable, type TaskKind, type TaskTable } from './schema.js';
 import { commitWithoutWaitingForFlush } from './sqlite-group-commit.js';
+import type { TaskNotifications } from './task-notifications.js';
+import { dueTaskClaims, taskCompletions } from './postgres-group-writes.js';
 import { currentTimeMs } from '../util/clock.js';
 
 export type TaskRow = Selectable<TaskTable>;
@@ -36,26 +38,22 @@ export class TaskQueue {
    */
   readonly #expiredCheckedAt = new Map<string, number>();
   /** A lane's claim, once per task: compiled once (compiled-query.ts). */
-  readonly #claimDueOfKind = compiledQuery((db: Kysely<Database>, p: ClaimValues & { kind: TaskKind }) =>
-    claimUpdate(
-      db,
-      p,
-      db
-        .selectFrom('tasks')
-        .select('id')
-        .where('status', '=', partialIndexValue('PENDING'))
-        .where('kind', '=', p.kind)
-        .where('run_at', '<=', p.now)
-        .orderBy('run_at')
-        .limit(1)
-        .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
-    ),
-  );
+  readonly #claimDueOfKind = compiledQuery((db: Kysely<Database>, p: ClaimValues & { kind: TaskKind }) => claimUpdate(db, p, dueOfKind(db, p, this.dialect)));
+
+  /** Final states are announced here (`notifications`), so `Prefer: wait` and callback senders hear of them. */
+  readonly #completions: ReturnType<typeof taskCompletions>;
+  readonly #dueClaims: ReturnType<typeof dueTaskClaims<TaskRow>>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialect,
-  ) {}
+    private readonly notifications: TaskNotifications,
+    /** Claims and renewals: a crash may lose them, they are only ever repeated (database.ts `relaxed`). */
+    private readonly relaxed: Kysely<Database> = db,
+  ) {
+    this.#completions = taskCompletions(db);
+    this.#dueClaims = dueTaskClaims<TaskRow>(relaxed);
+  }
 
   /**
    * Claims the oldest runnable task of the given kinds (a worker lane; every kind by default). Each
@@ -74,8 +72,9 @@ export class TaskQueue {
     const lane = kinds.join(',');
     const lookForExpired = performance.now() - (this.#expiredCheckedAt.get(lane) ?? -Infinity) >= Math.min(1000, leaseMs / 4);
     const values = { owner, leaseUntil: now + leaseMs, now };
+    if (this.dialect === 'postgres') return this.#claimOnPostgres(lane, kinds, firstKind, lookForExpired, values);
     // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
-    // before the work starts (SQLite: no wait for the group commit; PostgreSQL: asynchronous commit).
+    // before the work starts (SQLite: no wait for the group commit).
     return this.db.transaction().execute(async (trx) => {
       await commitWithoutWaitingForFlush(trx);
       let task: TaskRow | undefined;
@@ -102,9 +101,55 @@ export class TaskQueue {
     });
   }
 
+  /**
+   * PostgreSQL: each lookup is one statement that claims and records the event (a data-modifying
+   * CTE), committed on its own; due tasks are claimed together with the other slots asking at the
+   * same moment (postgres-group-writes.ts). The transaction it replaced cost five round trips (BEGIN,
+   * SET LOCAL, UPDATE, INSERT, COMMIT), and each round trip costs the event loop a socket write that
+   * wakes the server: writes were 30 % of the instance's CPU profile in bench/registrations.ts.
+   */
+  async #claimOnPostgres(
+    lane: string,
+    kinds: readonly TaskKind[],
+    firstKind: number,
+    lookForExpired: boolean,
+    values: ClaimValues,
+  ): Promise<TaskRow | undefined> {
+    let task: TaskRow | undefined;
+    if (lookForExpired) {
+      const expired = this.relaxed
+        .selectFrom('tasks')
+        .select('id')
+        .where('status', '=', partialIndexValue('RUNNING'))
+        .where('lease_until', '<', values.now)
+        .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+        .where('kind', 'in', kinds)
+        .orderBy('lease_until')
+        .limit(1)
+        .forUpdate()
+        .skipLocked();
+      task = await withClaimedEvent(this.relaxed, values, claimUpdate(this.relaxed, values, expired)).executeTakeFirst();
+      if (!task) this.#expiredCheckedAt.set(lane, performance.now());
+    }
+    for (let i = 0; i < kinds.length && !task; i++) {
+      task = await this.#dueClaims.call({ ...values, kind: kinds[(firstKind + i) % kinds.length]! });
+    }
+    return task;
+  }
+
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
   async renewLease(id: string, owner: string, leaseMs: number, now = currentTimeMs()): Promise<boolean> {
     // A renewal lost to a power failure only shortens a lease that the restart ends anyway.
+    if (this.dialect === 'postgres') {
+      const renewed = await this.relaxed
+        .updateTable('tasks')
+        .set({ lease_until: now + leaseMs })
+        .where('id', '=', id)
+        .where('status', '=', 'RUNNING')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(renewed.numUpdatedRows) === 1;
+    }
     const result = await this.db.transaction().execute(async (trx) => {
       await commitWithoutWaitingForFlush(trx);
       return trx
@@ -118,8 +163,16 @@ export class TaskQueue {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async completeTask(id: string, owner: string, result: unknown, now = currentTimeMs()): Promise<boolean> {
-    return this.finish(id, owner, 'succeeded', now, async (trx) => (await completeUpdate(trx, { id, owner, resultJson: JSON.stringify(result ?? null), now })).rows[0]);
+  /**
+   * SUCCEEDED with its result. `callbackUrl` is the claimed row's (it never changes): without one,
+   * nothing else belongs in the transaction, and on PostgreSQL the update, its event and the
+   * "finished" notification are one statement, shared with the other completions of the moment
+   * (postgres-group-writes.ts), instead of five round trips each.
+   */
+  async completeTask(id: string, owner: string, result: unknown, now = currentTimeMs(), { callbackUrl }: { callbackUrl?: string | null } = {}): Promise<boolean> {
+    const values = { id, owner, resultJson: JSON.stringify(result ?? null), now };
+    if (this.dialect === 'postgres' && callbackUrl === null) return this.#completions.call(values);
+    return this.finish(id, owner, 'succeeded', now, async (trx) => (await completeUpdate(trx, values)).rows[0]);
   }
 
   /** Final failure: FAILED with its error. */
@@ -270,13 +323,19 @@ export class TaskQueue {
     now: number,
     update: (trx: Transaction<Database>) => Promise<TaskRow | undefined>,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    const row = await this.db.transaction().execute(async (trx) => {
       const row = await update(trx);
-      if (!row) return false;
+      if (!row) return undefined;
       await recordEvent(trx, id, event, row.attempts, owner, now);
-      if (row.status === 'SUCCEEDED' || row.status === 'FAILED') await this.onFinalState?.(trx, row);
-      return true;
+      if (isFinal(row)) {
+        await this.onFinalState?.(trx, row);
+        // PostgreSQL delivers NOTIFY at commit, to every instance.
+        if (this.dialect === 'postgres') await this.notifications.finishedInTransaction(trx, row.id, row.callback_url != null);
+      }
+      return row;
     });
+    if (row && isFinal(row) && this.dialect === 'sqlite') this.notifications.finishedInProcess(row.id, row.callback_url != null);
+    return row !== undefined;
   }
 }
 
@@ -284,6 +343,37 @@ interface ClaimValues {
   owner: string;
   leaseUntil: number;
   now: number;
+}
+
+/** The oldest PENDING task of one kind that is due (PostgreSQL: skipping rows other claims hold). */
+function dueOfKind(db: Kysely<Database>, p: ClaimValues & { kind: TaskKind }, dialect: SqlDialect) {
+  return db
+    .selectFrom('tasks')
+    .select('id')
+    .where('status', '=', partialIndexValue('PENDING'))
+    .where('kind', '=', p.kind)
+    .where('run_at', '<=', p.now)
+    .orderBy('run_at')
+    .limit(1)
+    .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+}
+
+/** PostgreSQL: a claim and its `claimed` event in one statement. */
+function withClaimedEvent(db: Kysely<Database>, p: ClaimValues, claim: ReturnType<typeof claimUpdate>) {
+  return db
+    .with('claimed', () => claim)
+    .with('claimed_event', (qc) =>
+      qc
+        .insertInto('task_events')
+        .columns(['task_id', 'at', 'event', 'attempt', 'detail'])
+        .expression((eb) =>
+          eb
+            .selectFrom('claimed')
+            .select((s) => ['claimed.id', sql<number>`${s.val(p.now)}::bigint`.as('at'), sql.lit('claimed').as('event'), 'claimed.attempts', sql<string>`${s.val(p.owner)}::text`.as('detail')]),
+        ),
+    )
+    .selectFrom('claimed')
+    .selectAll();
 }
 
 /** RUNNING under `owner`'s lease: the task `next` selects, if any. */
@@ -301,8 +391,8 @@ function claimUpdate(db: Kysely<Database>, p: ClaimValues, next: SelectQueryBuil
     .returningAll();
 }
 
-const completeUpdate = compiledQuery((db: Kysely<Database>, p: { id: string; owner: string; resultJson: string; now: number }) =>
-  db
+function completeUpdateQuery(db: Kysely<Database>, p: { id: string; owner: string; resultJson: string; now: number }) {
+  return db
     .updateTable('tasks')
     .set({
       status: 'SUCCEEDED',
@@ -316,8 +406,14 @@ const completeUpdate = compiledQuery((db: Kysely<Database>, p: { id: string; own
     .where('id', '=', p.id)
     .where('status', '=', 'RUNNING')
     .where('lease_owner', '=', p.owner)
-    .returningAll(),
-);
+    .returningAll();
+}
+
+const completeUpdate = compiledQuery(completeUpdateQuery);
+
+function isFinal(row: TaskRow): boolean {
+  return row.status === 'SUCCEEDED' || row.status === 'FAILED';
+}
 
 const insertEvent = compiledQuery((db: Kysely<Database>, p: Insertable<TaskEventTable>) =>
   db.insertInto('task_events').values({ task_id: p.task_id, at: p.at, event: p.event, attempt: p.attempt, detail: p.detail }),

@@ -50,7 +50,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(settings: Record<string, string> = {}): Promise<PrivatePostgres> {
   const bin = binFolder()!;
   const folder = mkdtempSync(path.join(tmpdir(), 'signet-pg-'));
   chmodSync(folder, 0o755);
@@ -62,7 +62,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
   // fsync off: the tests restart the server, they do not pull its power.
-  const options = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
+  const extra = Object.entries(settings).map(([name, value]) => ` -c ${name}=${value}`).join('');
+  const options = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100${extra}`;
   const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, '-l', path.join(folder, 'server.log'), '-w', '-t', '60', ...args]);
   pgCtl('-o', options, 'start');
   return {

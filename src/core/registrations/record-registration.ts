@@ -41,7 +41,9 @@ export async function recordRegistration(
   content: ContentToRegister,
 ): Promise<RegistrationResult> {
   const { registrations, blobs } = context.store;
-  const earlier = await registrations.findByAccountAndSha256(task.client_id, accountId, content.sha256);
+  // A replay finds what this task registered; otherwise this account may have registered these bytes.
+  const earlier = await registrations.findByTaskOrAccountAndSha256(task.id, task.client_id, accountId, content.sha256);
+  if (earlier?.task_id === task.id) return { rid: earlier.rid };
   if (earlier) return answerExisting(context, earlier, content.blobId);
 
   if (!(await blobs.exists(contentBlobKey(content.blobId)))) {

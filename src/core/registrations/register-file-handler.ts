@@ -8,13 +8,13 @@ export type { RegistrationResult } from './record-registration.js';
 
 /**
  * Runs a file registration: resolve the user (API.md §4), then record the staged content (dedupe,
- * RFC 3161 token, RID). Safe to run twice: a registration is found again by its task id. A TSA
+ * RFC 3161 token, RID). Safe to run twice: a registration is found again by its task id (in
+ * recordRegistration, with the duplicate check). A TSA
  * outage throws a transient error, so the task is retried later.
  */
 export function createRegisterFileHandler(context: CoreContext): TaskHandler {
   return async ({ task }) => {
-    const done = await context.store.registrations.findByTask(task.id);
-    if (done) return { rid: done.rid };
+    // A replay is recognised by recordRegistration's first lookup (by task or by account and bytes).
     const request = JSON.parse(task.request_json) as RegisterFileTaskRequest;
     const user = await resolveUser(context, task.client_id, request.userId, request.userEmail);
     return recordRegistration(context, task, user.accountId, {

@@ -31,7 +31,7 @@ export interface SubmitResult {
 }
 
 /**
- * Stores a new PENDING task (with its documents, in one transaction) and wakes the workers. The
+ * Stores a new PENDING task (with its documents, in one transaction; the store wakes the workers). The
  * same externalReference with the same fingerprint replays the existing task; with another
  * fingerprint it is `409 duplicate_external_reference`. Callers remove content a replay leaves unowned.
  */
@@ -82,6 +82,6 @@ export async function enqueueTask(
     }
     return { task, replayed: true };
   }
-  await context.store.notifications.taskCreated();
+  // Workers were told by the store, with the insert (TaskRepository.insertTask).
   return { task, replayed: false };
 }

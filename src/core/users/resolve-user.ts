@@ -33,8 +33,8 @@ export function emailKey(email: string): string {
 export async function resolveUser(context: CoreContext, clientId: string, userId: string, userEmail: string): Promise<ResolvedUser> {
   const users = context.store.users;
   for (let round = 0; round < 3; round++) {
-    const known = await users.findUserId(clientId, userId);
-    if (known) return { accountId: known.account_id, step: 1 };
+    const known = await users.accountIdOfUser(clientId, userId);
+    if (known) return { accountId: known, step: 1 };
 
     const key = emailKey(userEmail);
     const account = await users.findAccountByEmail(clientId, key);

@@ -7,9 +7,10 @@ import { runnableByKind } from './006-runnable-by-kind.js';
 import { registrationsByContent } from './007-registrations-by-content.js';
 import { failedTasks } from './008-failed-tasks.js';
 import { retention } from './009-retention.js';
+import { blobChunksUncompressed } from './010-blob-chunks-uncompressed.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Numbered and append-only, in order: one file per migration. */
-export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention];
+export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention, blobChunksUncompressed];
