@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { leaseOwnerIsGone, newLeaseOwner } from '../src/engine/lease-owner.js';
+import { recoverLeasesOfGoneProcesses } from '../src/engine/recover-leases.js';
 import { TaskRunner, type TaskHandler } from '../src/engine/task-runner.js';
 import { SignetError } from '../src/errors/signet-error.js';
 import type { TaskKind } from '../src/store/schema.js';
@@ -241,6 +244,41 @@ for (const kind of testStores()) {
       assert.equal(reclaimed, id, 'the signature lane never took back the expired lease');
       assert.equal((await status(id)).lease_owner, 'signatures');
       assert.equal(await store.queue.completeTask(id, 'signatures', 'recovered'), true);
+    });
+
+    test('at start, leases of processes of this machine that are gone are taken back at once; live and foreign ones run out', async () => {
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const ours = newLeaseOwner('tasks');
+      const deadOwner = ours.replace(`:${process.pid}:`, `:${gone}:`);
+      const otherMachine = ours.replace(/^[^:]+/, 'another-host');
+      const ids = await Promise.all([addTask(store), addTask(store), addTask(store)]);
+      const owners = [deadOwner, ours, otherMachine];
+      for (const owner of owners) assert.ok(await store.queue.claimNextTask(owner, 60_000));
+      const byOwner = new Map<string, string>();
+      for (const id of ids) byOwner.set((await status(id)).lease_owner!, id);
+      assert.equal(byOwner.size, 3);
+      assert.equal(leaseOwnerIsGone(deadOwner), true);
+      assert.equal(leaseOwnerIsGone(ours), false);
+      assert.equal(leaseOwnerIsGone(otherMachine), false);
+
+      const recovered = await recoverLeasesOfGoneProcesses(store, { everyOwnerIsGone: false, log: silentLogger });
+      assert.equal(recovered.tasks, 1);
+      // The dead process's task is claimable now, 60 s before its lease would have ended; the others are not.
+      const next = await store.queue.claimNextTask('successor', 60_000);
+      assert.equal(next?.id, byOwner.get(deadOwner));
+      assert.equal(await store.tasks.countEvents(next!.id, 'lease-recovered'), 1);
+      assert.equal(await store.queue.claimNextTask('successor', 60_000), undefined);
+      for (const owner of [ours, otherMachine]) assert.equal((await status(byOwner.get(owner)!)).lease_owner, owner);
+      // The embedded store's rule (the work-folder lock proves every holder gone): all of them.
+      assert.equal((await recoverLeasesOfGoneProcesses(store, { everyOwnerIsGone: true, log: silentLogger })).tasks, 3);
+      const retaken = [];
+      for (let task = await store.queue.claimNextTask('heir', 60_000); task; task = await store.queue.claimNextTask('heir', 60_000)) retaken.push(task.id);
+      assert.deepEqual(retaken.sort(), [...ids].sort());
+      for (const owner of [deadOwner, ours, otherMachine, 'successor']) {
+        const id = owner === 'successor' ? next!.id : byOwner.get(owner)!;
+        assert.equal(await store.queue.completeTask(id, owner, 'late'), false, 'a holder whose task was taken back cannot finish it');
+      }
+      for (const id of ids) assert.equal(await store.queue.completeTask(id, 'heir', 'done'), true);
     });
 
     test('a task whose last attempt crashed its worker is failed, not reclaimed forever', async () => {

@@ -302,6 +302,8 @@ export class TaskQueue {
         .returning(['id', 'attempts', 'lease_owner'])
         .execute();
       for (const task of expired) await recordEvent(trx, task.id, 'lease-recovered', task.attempts, task.lease_owner, now);
+      // Every lane's next claim looks for them, however recently it last looked.
+      if (expired.length > 0) this.#expiredCheckedAt.clear();
       return expired.length;
     });
   }
