@@ -13,15 +13,14 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChildServer } from './support/child-server.js';
 import { generatedPdf } from './support/generated-pdf.js';
+import { benchDatabase } from './support/registration-load.js';
 
 const COUNT = Number(process.argv[2] ?? 2500);
 const STORES = (process.argv[3] ?? 'sqlite,postgres').split(',');
-const adminUrl = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
 
 /** Streams a multipart body: the request part, then N copies of the PDF; nothing big is built in memory. */
@@ -71,7 +70,7 @@ async function waitDone(url: string, taskId: string): Promise<any> {
 async function run(label: string, signature: object, pdf: Buffer, store = 'sqlite') {
   const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-batch-'));
   await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: { secret: 'bench-secret' } }));
-  const database = store === 'postgres' ? await createDatabase() : undefined;
+  const database = store === 'postgres' ? await benchDatabase('batch') : undefined;
   const server = await startChildServer(workFolder, ['--max-body-size=2gb', '--max-documents=5000', ...(database ? [`--database-url=${database.url}`] : [])]);
   const { url } = server;
   try {
@@ -95,19 +94,6 @@ async function run(label: string, signature: object, pdf: Buffer, store = 'sqlit
     await rm(workFolder, { recursive: true, force: true });
     await database?.drop();
   }
-}
-
-/** A fresh database for one run, dropped after it (never the admin database itself). */
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `signet_bench_batch_${process.pid}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    await client.query(sql);
-    await client.end();
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  return { url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 const pdf = generatedPdf();

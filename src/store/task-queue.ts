@@ -79,17 +79,7 @@ export class TaskQueue {
       await commitWithoutWaitingForFlush(trx);
       let task: TaskRow | undefined;
       if (lookForExpired) {
-        const expired = trx
-          .selectFrom('tasks')
-          .select('id')
-          // An expired lease with attempts left; one without is failed by failAbandonedTasks.
-          .where('status', '=', partialIndexValue('RUNNING'))
-          .where('lease_until', '<', now)
-          .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-          .where('kind', 'in', kinds)
-          .orderBy('lease_until')
-          .limit(1)
-          .$if(this.dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+        const expired = oldestExpiredOfKinds(trx, kinds, now, this.dialect);
         task = await claimUpdate(trx, values, expired).executeTakeFirst();
         if (!task) this.#expiredCheckedAt.set(lane, performance.now());
       }
@@ -117,17 +107,7 @@ export class TaskQueue {
   ): Promise<TaskRow | undefined> {
     let task: TaskRow | undefined;
     if (lookForExpired) {
-      const expired = this.relaxed
-        .selectFrom('tasks')
-        .select('id')
-        .where('status', '=', partialIndexValue('RUNNING'))
-        .where('lease_until', '<', values.now)
-        .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-        .where('kind', 'in', kinds)
-        .orderBy('lease_until')
-        .limit(1)
-        .forUpdate()
-        .skipLocked();
+      const expired = oldestExpiredOfKinds(this.relaxed, kinds, values.now, this.dialect);
       task = await withClaimedEvent(this.relaxed, values, claimUpdate(this.relaxed, values, expired)).executeTakeFirst();
       if (!task) this.#expiredCheckedAt.set(lane, performance.now());
     }
@@ -139,27 +119,23 @@ export class TaskQueue {
 
   /** Heartbeat: extends the lease if the caller still holds it; false means "stop, it is gone". */
   async renewLease(id: string, owner: string, leaseMs: number, now = currentTimeMs()): Promise<boolean> {
-    // A renewal lost to a power failure only shortens a lease that the restart ends anyway.
-    if (this.dialect === 'postgres') {
-      const renewed = await this.relaxed
+    // A renewal lost to a power failure only shortens a lease that the restart ends anyway
+    // (PostgreSQL: the asynchronous-commit pool; SQLite: no wait for the group commit).
+    const renew = (db: Kysely<Database>) =>
+      db
         .updateTable('tasks')
         .set({ lease_until: now + leaseMs })
         .where('id', '=', id)
         .where('status', '=', 'RUNNING')
         .where('lease_owner', '=', owner)
         .executeTakeFirst();
-      return Number(renewed.numUpdatedRows) === 1;
-    }
-    const result = await this.db.transaction().execute(async (trx) => {
-      await commitWithoutWaitingForFlush(trx);
-      return trx
-        .updateTable('tasks')
-        .set({ lease_until: now + leaseMs })
-        .where('id', '=', id)
-        .where('status', '=', 'RUNNING')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-    });
+    const result =
+      this.dialect === 'postgres'
+        ? await renew(this.relaxed)
+        : await this.db.transaction().execute(async (trx) => {
+            await commitWithoutWaitingForFlush(trx);
+            return renew(trx);
+          });
     return Number(result.numUpdatedRows) === 1;
   }
 
@@ -345,6 +321,20 @@ interface ClaimValues {
   owner: string;
   leaseUntil: number;
   now: number;
+}
+
+/** An expired lease with attempts left, of the given kinds; one without is failed by failAbandonedTasks. */
+function oldestExpiredOfKinds(db: Kysely<Database>, kinds: readonly TaskKind[], now: number, dialect: SqlDialect) {
+  return db
+    .selectFrom('tasks')
+    .select('id')
+    .where('status', '=', partialIndexValue('RUNNING'))
+    .where('lease_until', '<', now)
+    .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+    .where('kind', 'in', kinds)
+    .orderBy('lease_until')
+    .limit(1)
+    .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked());
 }
 
 /** The oldest PENDING task of one kind that is due (PostgreSQL: skipping rows other claims hold). */
