@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -101,6 +102,23 @@ describe('small blobs as database rows (embedded store)', () => {
   after(async () => {
     await store.close();
     await rm(folder, { recursive: true, force: true });
+  });
+
+  test('deleted rows give their space back to the file system (incremental vacuum, run whole)', async () => {
+    const freePages = () => {
+      const db = new Database(path.join(folder, 'signet.sqlite'), { readonly: true });
+      try {
+        return db.pragma('freelist_count', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    };
+    const keys = Array.from({ length: 200 }, (_, i) => `reg/vacuum-${i}`);
+    for (const key of keys) await store.blobs.write(key, randomBytes(SMALL_BLOB_BYTES));
+    for (const key of keys) await store.blobs.delete(key);
+    assert.ok(freePages() > 1000, `free pages after deleting 200 rows of 64 KB: ${freePages()}`);
+    await store.reclaimSpace();
+    assert.equal(freePages(), 0);
   });
 
   test('a small durable buffer is a row and no file; it reads back every way', async () => {

@@ -155,6 +155,14 @@ for (const kind of testStores()) {
       const service = await startTestService({ store: kind, flags: ['--retention=1s'] });
       cleanups.push(() => service.stop());
       const { taskId, documentId } = await signOne(service.url, 'to-be-purged');
+      // An operation that FAILED (not a PDF), purged too: an operator's retry has nothing to sign.
+      const failing = await fetch(`${service.url}/v1/signatures`, {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': 'application/json', prefer: 'wait=20' },
+        body: JSON.stringify({ externalReference: 'failed-then-purged', signature: { format: 'PAdES', level: 'B-B' }, documents: [{ name: 'x.pdf', content: Buffer.from('not a pdf').toString('base64') }] }),
+      });
+      const failedId = ((await failing.json()) as { id: string }).id;
+      assert.equal((await waitUntilFinal(service.url, AUTH, failedId)).status, 'FAILED');
       const content = `${service.url}/v1/signatures/${taskId}/documents/${documentId}/content`;
       const registration = await fetch(`${service.url}/v1/registrations/file`, {
         method: 'POST',
@@ -182,6 +190,14 @@ for (const kind of testStores()) {
         assert.equal(((await response.json()) as any).code, 'purged');
       }
       assert.equal((await waitUntilFinal(service.url, AUTH, taskId)).status, 'SUCCEEDED', 'the task record remains');
+      await waitFor(
+        async () => ((await (await fetch(`${service.url}/v1/signatures/${failedId}`, { headers: { authorization: AUTH } })).json()) as any).documents[0].purged === true,
+        20_000,
+        'the failed operation purged',
+      );
+      const retry = await fetch(`${service.url}/v1/tasks/${failedId}/retry`, { method: 'POST', headers: { authorization: AUTH } });
+      assert.equal(retry.status, 410);
+      assert.equal(((await retry.json()) as any).code, 'purged');
       assert.equal(await service.store.blobs.exists(`in/${documentId}`), false);
       assert.equal(await service.store.blobs.exists(`out/${documentId}`), false);
       // A registration is evidence: never purged.

@@ -163,3 +163,57 @@ if (testStores().includes('postgres')) {
     });
   });
 }
+
+if (testStores().includes('postgres')) {
+  describe('prepared statements during a rolling upgrade', () => {
+    test('a column added by a newer instance does not break the prepared SELECT * of a running one', async () => {
+      const database = await createTestDatabase();
+      const store = (await import('../src/store/store.js')).openStore;
+      const folder = await createWorkFolder();
+      const running = await store({ workFolder: folder, databaseUrl: database.url });
+      try {
+        // Prepared on every connection of the pool (ten lookups at once take ten connections).
+        const lookups = () => Promise.all(Array.from({ length: 10 }, () => running.registrations.findByTask('no-such-task')));
+        await lookups();
+        const admin = new (await import('pg')).default.Client({ connectionString: database.url });
+        await admin.connect();
+        await admin.query('ALTER TABLE registrations ADD COLUMN added_by_a_newer_version text');
+        await admin.end();
+        assert.deepEqual(await lookups(), Array.from({ length: 10 }, () => undefined));
+      } finally {
+        await running.close();
+        await database.drop();
+      }
+    });
+  });
+}
+
+if (testStores().includes('postgres')) {
+  describe('grouped writes on PostgreSQL', () => {
+    test('a value PostgreSQL refuses (U+0000) fails its own submission with 400, not the others grouped with it', async () => {
+      const service = await startTestService({ store: 'postgres' });
+      try {
+        const auth = basicAuth('client-a', 'secret-a');
+        const answers = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            fetch(`${service.url}/v1/registrations/file`, {
+              method: 'POST',
+              headers: { authorization: auth, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                content: Buffer.from(`grouped ${i}`).toString('base64'),
+                userId: 'u-nul',
+                userEmail: 'nul@example.org',
+                externalReference: i === 5 ? 'bad\u0000reference' : `good-${i}`,
+              }),
+            }).then(async (response) => ({ status: response.status, body: (await response.json()) as any })),
+          ),
+        );
+        assert.equal(answers[5]!.status, 400);
+        assert.equal(answers[5]!.body.code, 'invalid_request');
+        for (const [i, answer] of answers.entries()) if (i !== 5) assert.equal(answer.status, 202, `submission ${i}: ${JSON.stringify(answer.body)}`);
+      } finally {
+        await service.stop();
+      }
+    });
+  });
+}

@@ -99,7 +99,6 @@ for (const kind of testStores()) {
         leaseMs: options.leaseMs ?? 5000,
         log: silentLogger,
         onWake: (wake) => store.notifications.onCreated(wake),
-        onFinished: (task) => void store.notifications.taskFinished(task.id),
         pollIntervalMs: 200,
       });
       runners.push(r);
@@ -279,6 +278,17 @@ for (const kind of testStores()) {
         assert.equal(await store.queue.completeTask(id, owner, 'late'), false, 'a holder whose task was taken back cannot finish it');
       }
       for (const id of ids) assert.equal(await store.queue.completeTask(id, 'heir', 'done'), true);
+    });
+
+    test('a lease of this owner that expired while its task still runs here (heartbeats failing) is not taken a second time by it', async () => {
+      const id = await addTask(store);
+      assert.equal((await store.queue.claimNextTask('this-process', 100))?.id, id);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(await store.queue.claimNextTask('this-process', 5000), undefined);
+      assert.equal(await store.queue.failAbandonedTasks(undefined, { exceptOwner: 'this-process' }), 0);
+      // Its heartbeat, once the database answers again, keeps it; another owner would take it over.
+      assert.equal(await store.queue.renewLease(id, 'this-process', 5000), true);
+      assert.equal(await store.queue.completeTask(id, 'this-process', 'done'), true);
     });
 
     test('a task whose last attempt crashed its worker is failed, not reclaimed forever', async () => {

@@ -50,8 +50,6 @@ export interface TaskRunnerOptions {
   log: Logger;
   /** Subscribes to "new work may be there" signals; returns an unsubscribe function. */
   onWake?: (wake: () => void) => () => void;
-  /** Called after a task reached a final state (for `Prefer: wait` and notifications). */
-  onFinished?: (task: TaskRow) => void;
   pollIntervalMs?: number;
 }
 
@@ -179,7 +177,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     // cost more than the claims (bench/registrations.ts).
     if (performance.now() - this.#housekeptAt >= Math.min(250, pollMs)) {
       this.#housekeptAt = performance.now();
-      await this.options.queue.failAbandonedTasks().then(
+      await this.options.queue.failAbandonedTasks(undefined, { exceptOwner: this.owner }).then(
         (count) => count > 0 && this.options.log.warn({ count }, 'failed tasks whose every attempt crashed its worker'),
         () => {},
       );
@@ -225,7 +223,6 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
       if (controller.signal.aborted) return;
       if (await this.recorded(() => queue.completeTask(task.id, this.owner, result, undefined, { callbackUrl: task.callback_url }))) {
         this.emit('succeeded', task, currentTimeMs() - started);
-        this.options.onFinished?.(task);
       }
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -275,7 +272,6 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
         }
       } else if (await this.recorded(() => queue.failTask(task.id, this.owner, code, message))) {
         this.emit('failed', task, code);
-        this.options.onFinished?.(task);
       }
     } catch (storeError) {
       // The lease will expire and another slot will retry the task.

@@ -47,7 +47,7 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /**
    * Ids of the blobs in `area` made before `createdBefore`, read from their UUIDv7 ids (every blob id
-   * is one), in no particular order: housekeeping looks for blobs nothing owns.
+   * is one), in no particular order and possibly twice: housekeeping looks for blobs nothing owns.
    */
   listIds(area: string, createdBefore: number): AsyncIterable<string>;
   /**

@@ -102,14 +102,15 @@ export class DatabaseBlobStore implements BlobStore {
   }
 
   /**
-   * A flush barrier: a transaction that takes an id commits synchronously, and PostgreSQL flushes the
-   * WAL up to its commit record, which covers every asynchronous commit before it (the WAL is one
-   * sequence). One round trip for a batch of staged documents or signed outputs.
+   * A flush barrier: a transaction that writes (one row of `settings`) commits synchronously, so
+   * PostgreSQL flushes the WAL up to its commit record — which covers every asynchronous commit before
+   * it, the WAL being one sequence. (A transaction that only takes an id writes no WAL and commits
+   * without a flush.) One round trip for a batch of staged documents or signed outputs.
    */
   async makeDurable(keys: readonly string[]): Promise<void> {
     const written = this.#relaxedWrites;
     if (keys.length === 0 || written === this.#flushedWrites) return;
-    await sql`SELECT txid_current()`.execute(this.db);
+    await sql`INSERT INTO settings (key, value) VALUES ('wal_flush_barrier', '') ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(this.db);
     this.#flushedWrites = Math.max(this.#flushedWrites, written);
   }
 

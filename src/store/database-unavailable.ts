@@ -13,10 +13,11 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up, shutting down, in recovery
   '53300', // too_many_connections
+  '25006', // read_only_sql_transaction: a failover landed on a standby that is not promoted yet
 ]);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 /** What pg says when a connection dies under it or cannot be had in time (it sets no code then). */
-const UNAVAILABLE_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Connection is closed/i;
+const UNAVAILABLE_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Connection is closed|Query read timeout/i;
 
 export function isDatabaseUnreachable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -26,6 +27,10 @@ export function isDatabaseUnreachable(error: unknown): boolean {
 }
 
 function translated(error: unknown): unknown {
+  // PostgreSQL's text cannot hold U+0000 (SQLite's can): the caller's value, not our fault.
+  if ((error as { code?: unknown })?.code === '22021') {
+    return new SignetError('invalid_request', 'A text field contains the character U+0000, which cannot be stored; remove it', { cause: error });
+  }
   if (!isDatabaseUnreachable(error)) return error;
   return new SignetError('database_unavailable', 'The database cannot be reached right now; nothing was lost — retry shortly', {
     transient: true,

@@ -22,6 +22,12 @@ export interface StoreDatabase {
   dialect: SqlDialect;
   /** PostgreSQL only: a pool for LISTEN connections and NOTIFY (Kysely's pool releases clients after each query). */
   pgPool?: pg.Pool;
+  /**
+   * Gives the space of deleted rows back to the file system. SQLite: `PRAGMA incremental_vacuum` run
+   * whole (through Kysely it is stepped once and frees one page). PostgreSQL: nothing — autovacuum
+   * makes the space reusable; the files shrink only with VACUUM FULL, an operator's call.
+   */
+  reclaimSpace(): Promise<void>;
   /** SQLite only: the background checkpoints. */
   checkpointer?: SqliteCheckpointer;
   close(): Promise<void>;
@@ -54,6 +60,7 @@ function openPostgres(connectionString: string): StoreDatabase {
     relaxed,
     dialect: 'postgres',
     pgPool: listenPool,
+    reclaimSpace: async () => {},
     async close() {
       await relaxed.destroy();
       await db.destroy();
@@ -71,7 +78,13 @@ function postgresPool(connectionString: string, max: number, settings: Record<st
     // While the server is down or restarting, a request waits at most this long for a connection
     // and then answers 503 (database-unavailable.ts); pg's default is to wait for ever.
     connectionTimeoutMillis: 5000,
+    // A server gone silent (a partition, a failover without a reset) must not hold a statement, and
+    // every grouped write queued behind it, for the quarter of an hour TCP takes to give up: probes
+    // after 10 s of silence, and no statement waits more than two minutes (the longest is a
+    // migration building an index).
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: 120_000,
     ...(options && { options }),
   });
   // A connection the server ends ("terminating connection due to administrator command") emits
@@ -114,6 +127,9 @@ function openSqlite(file: string): StoreDatabase {
     db,
     relaxed: db,
     dialect: 'sqlite',
+    // Synchronous, between two statements of the event loop: a transaction the group commit holds open
+    // would take it in (it is allowed inside one), never interleave with it.
+    reclaimSpace: async () => void sqlite.exec('PRAGMA incremental_vacuum'),
     checkpointer,
     async close() {
       await checkpointer.close();

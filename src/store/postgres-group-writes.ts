@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import { isSignetError } from '../errors/signet-error.js';
 import { BatchedCalls } from '../util/batched-calls.js';
 import { preparable } from './prepared-statements.js';
 import type { Database } from './schema.js';
@@ -12,6 +13,12 @@ import { CREATED_CHANNEL, FINISHED_CHANNEL } from './task-notifications.js';
  * largest item of the instance's profile) and its own flush (bench/registrations.ts, README "Speed").
  * Each statement reports per row, never failing for one row's sake: conflicts are rows not returned.
  */
+
+/**
+ * A statement failed for a reason other than the server being unreachable (a value PostgreSQL
+ * refuses, such as U+0000 in text): its items are tried one by one, so only the bad one fails.
+ */
+const groupOptions = { retryAlone: (error: unknown) => !(isSignetError(error) && error.code === 'database_unavailable') };
 
 async function run<Row>(db: Kysely<Database>, text: string, parameters: unknown[]): Promise<Row[]> {
   return (await db.executeQuery<Row>(CompiledQuery.raw(text, parameters))).rows;
@@ -31,7 +38,7 @@ export function smallBlobWrites(db: Kysely<Database>): BatchedCalls<{ key: strin
     const latest = new Map(writes.map((write) => [write.key, write.data]));
     await run(db, SMALL_BLOBS_SQL, [[...latest.keys()], [...latest.values()]]);
     return writes.map(() => undefined);
-  });
+  }, groupOptions);
 }
 
 /** `unnest` of typed arrays, one per column, as the rows of `input`. */
@@ -86,7 +93,7 @@ export function newTaskInserts<Row extends { id: string }>(db: Kysely<Database>)
     );
     const byId = new Map(rows.map(({ notified: _notified, ...row }) => [row.id, row as Row]));
     return tasks.map((task) => byId.get(task.id as string));
-  });
+  }, groupOptions);
 }
 
 const COMPLETIONS_SQL = `
@@ -110,7 +117,7 @@ export function taskCompletions(db: Kysely<Database>): BatchedCalls<{ id: string
     ]);
     const done = new Set(rows.map((row) => row.id));
     return completions.map((c) => done.has(c.id));
-  });
+  }, groupOptions);
 }
 
 const REGISTRATION_COLUMNS = [
@@ -158,7 +165,7 @@ export function newRegistrationInserts<Row extends { rid: string }>(db: Kysely<D
     );
     const byRid = new Map(rows.map((row) => [row.rid, row]));
     return registrations.map((registration) => byRid.get(registration.rid as string));
-  });
+  }, groupOptions);
 }
 
 const CLAIMS_SQL = `
@@ -200,5 +207,5 @@ export function dueTaskClaims<Row>(db: Kysely<Database>): BatchedCalls<ClaimRequ
       rows.forEach((row, i) => (answers[indexes[i]!] = row));
     }
     return answers;
-  });
+  }, groupOptions);
 }

@@ -22,6 +22,15 @@ export function usePreparedStatements(client: pg.PoolClient): void {
     const name = typeof text === 'string' && Array.isArray(values) ? names.get(text) : undefined;
     if (name === undefined) return callback === undefined ? query(text, values) : query(text, values, callback);
     // (Results stay in text format: pg decodes every field as UTF-8, so binary bytea would be mangled.)
-    return callback === undefined ? query({ name, text, values }) : query({ name, text, values }, callback);
+    if (callback !== undefined) return query({ name, text, values }, callback);
+    return (query({ name, text, values }) as Promise<unknown>).catch(async (error: { code?: string }) => {
+      // A newer instance added a column (a rolling upgrade): a prepared `SELECT *` or `RETURNING *`
+      // now fails on this connection for ever ("cached plan must not change result type"). Prepared
+      // again, it answers with the new columns, which the code reading it ignores.
+      if (error?.code !== '0A000') throw error;
+      await query(`DEALLOCATE ${name}`);
+      delete (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[name];
+      return query({ name, text, values });
+    });
   };
 }

@@ -99,13 +99,10 @@ export class SmallBlobsInDatabase implements BlobStore {
     return this.files.checkWritable();
   }
 
+  /** Rows, then files: an id stored both ways (a rewrite between the two) may come twice. */
   async *listIds(area: string, createdBefore: number): AsyncIterable<string> {
-    const seen = new Set<string>();
-    for await (const id of listIdsOfRows(this.db, area, createdBefore)) {
-      seen.add(id);
-      yield id;
-    }
-    for await (const id of this.files.listIds(area, createdBefore)) if (!seen.has(id)) yield id;
+    yield* listIdsOfRows(this.db, area, createdBefore);
+    yield* this.files.listIds(area, createdBefore);
   }
 
   /** Rows are written whole, in one statement: only the files can be left half-written. */

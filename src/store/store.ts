@@ -34,11 +34,7 @@ export interface Store {
   notifications: TaskNotifications;
   blobs: BlobStore;
   ping(): Promise<void>;
-  /**
-   * Gives the space of deleted rows back. SQLite: incremental vacuum (auto_vacuum = INCREMENTAL,
-   * database.ts). PostgreSQL: nothing to do here — autovacuum makes deleted rows' space reusable
-   * (the files do not shrink; VACUUM FULL would, holding an exclusive lock: an operator's call).
-   */
+  /** Gives the space of deleted rows back (StoreDatabase.reclaimSpace). */
   reclaimSpace(): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,9 +82,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
       await sql`SELECT 1`.execute(database.db);
       await blobs.checkWritable();
     },
-    async reclaimSpace() {
-      if (database.dialect === 'sqlite') await sql`PRAGMA incremental_vacuum`.execute(database.db);
-    },
+    reclaimSpace: () => database.reclaimSpace(),
     async close() {
       stopClockSync();
       await notifications.close();

@@ -99,11 +99,6 @@ export class TaskNotifications {
     else this.emitter.emit('created');
   }
 
-  async taskFinished(taskId: string): Promise<void> {
-    if (this.pool) await this.pool.query(`SELECT pg_notify('${FINISHED_CHANNEL}', $1)`, [taskId]).catch(() => {});
-    else this.emitter.emit('finished', taskId);
-  }
-
   /**
    * PostgreSQL, inside the transaction that made a task final: NOTIFY is delivered at commit (never
    * for a rolled-back end) and costs no round trip of its own after it.

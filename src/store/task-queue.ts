@@ -79,7 +79,7 @@ export class TaskQueue {
       await commitWithoutWaitingForFlush(trx);
       let task: TaskRow | undefined;
       if (lookForExpired) {
-        const expired = oldestExpiredOfKinds(trx, kinds, now, this.dialect);
+        const expired = oldestExpiredOfKinds(trx, kinds, owner, now, this.dialect);
         task = await claimUpdate(trx, values, expired).executeTakeFirst();
         if (!task) this.#expiredCheckedAt.set(lane, performance.now());
       }
@@ -107,7 +107,7 @@ export class TaskQueue {
   ): Promise<TaskRow | undefined> {
     let task: TaskRow | undefined;
     if (lookForExpired) {
-      const expired = oldestExpiredOfKinds(this.relaxed, kinds, values.now, this.dialect);
+      const expired = oldestExpiredOfKinds(this.relaxed, kinds, values.owner, values.now, this.dialect);
       task = await withClaimedEvent(this.relaxed, values, claimUpdate(this.relaxed, values, expired)).executeTakeFirst();
       if (!task) this.#expiredCheckedAt.set(lane, performance.now());
     }
@@ -217,12 +217,14 @@ export class TaskQueue {
    * Tasks whose every attempt ended with the worker gone (a crash, an out-of-memory kill) would be
    * reclaimed forever and take each instance down in turn; once out of attempts they fail instead.
    */
-  async failAbandonedTasks(now = currentTimeMs()): Promise<number> {
+  async failAbandonedTasks(now = currentTimeMs(), { exceptOwner }: { exceptOwner?: string } = {}): Promise<number> {
     const abandoned = await this.db
       .selectFrom('tasks')
       .select('id')
       .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
+      // The caller's own tasks are running, whatever their leases say (see oldestExpiredOfKinds).
+      .$if(exceptOwner !== undefined, (q) => q.where('lease_owner', '<>', exceptOwner!))
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
       .limit(20)
       .execute();
@@ -323,13 +325,18 @@ interface ClaimValues {
   now: number;
 }
 
-/** An expired lease with attempts left, of the given kinds; one without is failed by failAbandonedTasks. */
-function oldestExpiredOfKinds(db: Kysely<Database>, kinds: readonly TaskKind[], now: number, dialect: SqlDialect) {
+/**
+ * An expired lease with attempts left, of the given kinds; one without is failed by failAbandonedTasks.
+ * Not the claimer's own: a lease of this process that expired while the database was out of reach
+ * belongs to a task still running here (its heartbeats failed), which must not start a second time.
+ */
+function oldestExpiredOfKinds(db: Kysely<Database>, kinds: readonly TaskKind[], owner: string, now: number, dialect: SqlDialect) {
   return db
     .selectFrom('tasks')
     .select('id')
     .where('status', '=', partialIndexValue('RUNNING'))
     .where('lease_until', '<', now)
+    .where('lease_owner', '<>', owner)
     .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
     .where('kind', 'in', kinds)
     .orderBy('lease_until')

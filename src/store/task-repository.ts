@@ -187,9 +187,14 @@ export class TaskRepository {
         .where('client_id', '=', clientId)
         .where('id', '=', id)
         .where('status', '=', 'FAILED')
+        // Its documents' bytes are gone (--retention): nothing could be signed again.
+        .where('purged_at', 'is', null)
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
+      // The callbacks of the failed end that are still being retried would arrive after the new end's:
+      // they are stale now, and stop.
+      await trx.updateTable('deliveries').set({ status: 'FAILED', finished_at: now, lease_owner: null, lease_until: null, next_attempt_at: null }).where('task_id', '=', id).where('status', '=', 'PENDING').execute();
       const documents = await trx
         .updateTable('documents')
         .set({ status: 'RECEIVED', error_code: null, error_message: null })
@@ -228,12 +233,26 @@ export class TaskRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Marks an operation and its documents purged; the caller deletes the bytes afterwards (a crash between leaves bytes that the orphan sweep removes, never a record pointing at nothing). */
-  async markPurged(taskId: string, now = currentTimeMs()): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  /**
+   * Marks an ended operation and its documents purged; false when it is no longer ended (retried) or
+   * already purged. The caller deletes the bytes afterwards: a crash between leaves bytes that the
+   * orphan sweep removes, never a record pointing at nothing.
+   */
+  async markPurged(taskId: string, now = currentTimeMs()): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      // Only while it is still ended and not purged: an operator may have retried it since it was listed.
+      const task = await trx
+        .updateTable('tasks')
+        .set({ purged_at: now })
+        .where('id', '=', taskId)
+        .where('status', 'in', ['SUCCEEDED', 'FAILED', 'CANCELLED'])
+        .where('purged_at', 'is', null)
+        .returning('attempts')
+        .executeTakeFirst();
+      if (!task) return false;
       await trx.updateTable('documents').set({ purged_at: now }).where('task_id', '=', taskId).where('purged_at', 'is', null).execute();
-      const task = await trx.updateTable('tasks').set({ purged_at: now }).where('id', '=', taskId).returning('attempts').executeTakeFirst();
-      if (task) await recordEvent(trx, taskId, 'purged', task.attempts, null, now);
+      await recordEvent(trx, taskId, 'purged', task.attempts, null, now);
+      return true;
     });
   }
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -15,7 +15,10 @@ import BetterSqlite3 from 'better-sqlite3';
  * message; it decides nothing.
  */
 export class WorkFolderLock {
-  private constructor(private readonly database: BetterSqlite3.Database) {}
+  private constructor(
+    private readonly database: BetterSqlite3.Database,
+    private readonly workFolder: string,
+  ) {}
 
   /** Takes the folder, or throws a one-line message naming it and the process that holds it. */
   static acquire(workFolder: string): WorkFolderLock {
@@ -31,14 +34,19 @@ export class WorkFolderLock {
     } catch (error) {
       database.close();
       if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-      throw new Error(`the work folder ${workFolder} is in use by another signet serve (${describeHolder(workFolder)}); stop it first or start with another --work-folder`);
+      throw new Error(
+        `the work folder ${workFolder} is in use by another signet serve (${describeHolder(workFolder)}); stop it first or start with another --work-folder ` +
+          '(a folder on a file system without locks, such as some network mounts, is refused the same way: use a local one)',
+      );
     }
     writeFileSync(pidFile(workFolder), `${process.pid} ${hostname()} ${new Date().toISOString()}\n`);
-    return new WorkFolderLock(database);
+    return new WorkFolderLock(database, workFolder);
   }
 
   release(): void {
-    if (this.database.open) this.database.close();
+    if (!this.database.open) return;
+    rmSync(pidFile(this.workFolder), { force: true });
+    this.database.close();
   }
 }
 

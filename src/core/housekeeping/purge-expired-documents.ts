@@ -25,7 +25,7 @@ export async function purgeExpiredSignatureDocuments(
     if (ids.length === 0) break;
     for (const id of ids) {
       const docs = await store.documents.listForTask(id);
-      await store.tasks.markPurged(id, now);
+      if (!(await store.tasks.markPurged(id, now))) continue;
       await mapLimit(docs, 8, async (doc) => {
         await store.blobs.delete(inputBlobKey(doc.id));
         await store.blobs.delete(outputBlobKey(doc.id));

@@ -28,7 +28,8 @@ export async function sweepOrphanedContent(
   const { store } = context;
   const createdBefore = now - olderThanMs;
   let orphans = 0;
-  const removeUnowned = async (area: string, ids: string[], owned: (ids: string[]) => Promise<Set<string>>) => {
+  const removeUnowned = async (area: string, listed: string[], owned: (ids: string[]) => Promise<Set<string>>) => {
+    const ids = [...new Set(listed)];
     const keep = await owned(ids);
     for (const id of ids) {
       if (keep.has(id)) continue;

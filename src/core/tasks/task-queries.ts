@@ -59,6 +59,9 @@ export async function retryTask(context: CoreContext, client: ClientIdentity, ta
   const existing = await getTask(context, client, taskId);
   const retried = await context.store.tasks.retry(client.id, existing.id);
   if (!retried) {
+    if (existing.status === 'FAILED' && existing.purged_at != null) {
+      throw new SignetError('purged', `Task ${taskId} cannot run again: its documents were deleted after the retention period (--retention)`);
+    }
     throw new SignetError('task_not_retryable', `Task ${taskId} is ${existing.status}; only a FAILED task can be retried`);
   }
   await context.store.notifications.taskCreated();

@@ -64,7 +64,9 @@ export function jsonPointerToPath(pointer: string): string {
 
 export function sendSignstashError(reply: FastifyReply, error: unknown, request?: FastifyRequest): FastifyReply {
   const { status, body } = toSignstashError(error);
-  if (status >= 500 && request) request.log.error({ err: error }, 'request failed');
+  // An outage is logged by the engine once; a line per refused request would bury it.
+  const unavailable = isSignetError(error) && error.code === 'database_unavailable';
+  if (status >= 500 && !unavailable && request) request.log.error({ err: error }, 'request failed');
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="signet"');
   if (status === 429) reply.header('Retry-After', '60');
   if (status === 503) reply.header('Retry-After', '5');

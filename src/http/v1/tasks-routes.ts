@@ -56,10 +56,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<{ context: CoreContext }> = 
         summary: 'Run a FAILED task again (for a signature operation, only its failed documents)',
         description:
           'The operator\'s answer to a task whose automatic retries ran out, once the cause is fixed (a TSA or CA back, a key renewed). ' +
-          'The task keeps its id and becomes PENDING with attempts from zero; any other status is 409 task_not_retryable.',
+          'The task keeps its id and becomes PENDING with attempts from zero; any other status is 409 task_not_retryable; ' +
+          'an operation whose documents the retention deleted is 410 purged. Callbacks of the failed end still being retried stop.',
         tags: ['tasks'],
         params: TaskIdParams,
-        response: { 200: Type.Ref(Task), 404: Type.Ref(Problem), 409: Type.Ref(Problem) },
+        response: { 200: Type.Ref(Task), 404: Type.Ref(Problem), 409: Type.Ref(Problem), 410: Type.Ref(Problem) },
       },
     },
     async (request) => taskView(await retryTask(context, request.client, request.params.taskId)),
