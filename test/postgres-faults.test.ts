@@ -259,7 +259,7 @@ if (testStores().includes('postgres')) {
       assert.equal(waited.status, 200);
       accepted.set('after-outage-wait', ((await waited.json()) as { id: string }).id);
 
-      // Every accepted task SUCCEEDS, exactly once.
+      // Every accepted task SUCCEEDS, exactly once. (On a timeout the message says where the rest stand.)
       await waitFor(
         async () => {
           const facts = await databaseFacts(cluster.url);
@@ -267,7 +267,17 @@ if (testStores().includes('postgres')) {
         },
         60_000,
         'every accepted task SUCCEEDED',
-      );
+      ).catch(async (error: Error) => {
+        const client = new pg.Client({ connectionString: cluster.url });
+        await client.connect();
+        const { rows } = await client.query(
+          `SELECT id, status, attempts, lease_owner, lease_until - (extract(epoch from clock_timestamp()) * 1000)::bigint AS lease_left_ms,
+                  run_at - (extract(epoch from clock_timestamp()) * 1000)::bigint AS due_in_ms, error_code
+           FROM tasks WHERE status <> 'SUCCEEDED' LIMIT 10`,
+        );
+        await client.end();
+        throw new Error(`${error.message}; unfinished: ${JSON.stringify(rows)}; worker log: ${worker.logs.slice(-12).join('\n')}`);
+      });
       const facts = await databaseFacts(cluster.url);
       assert.equal(facts.status.size, accepted.size, 'no task exists that was not accepted');
       for (const [reference, id] of accepted) assert.equal(facts.succeededEvents.get(id), 1, `${reference} succeeded ${facts.succeededEvents.get(id)} times`);

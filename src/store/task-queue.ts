@@ -62,7 +62,18 @@ export class TaskQueue {
   async claimNextTask(
     owner: string,
     leaseMs: number,
-    { kinds = TASK_KINDS, firstKind = 0, now = currentTimeMs() }: { kinds?: readonly TaskKind[]; firstKind?: number; now?: number } = {},
+    {
+      kinds = TASK_KINDS,
+      firstKind = 0,
+      now = currentTimeMs(),
+      running = [],
+    }: {
+      kinds?: readonly TaskKind[];
+      firstKind?: number;
+      now?: number;
+      /** Tasks the caller's process is running: never taken as expired (oldestExpiredOfKinds). */
+      running?: readonly string[];
+    } = {},
   ): Promise<TaskRow | undefined> {
     // Single-index lookups, each O(1) by its partial index. One query with every condition OR-ed had
     // to sort every runnable task to find the oldest: with 3,000 queued registrations a claim cost
@@ -72,14 +83,14 @@ export class TaskQueue {
     const lane = kinds.join(',');
     const lookForExpired = performance.now() - (this.#expiredCheckedAt.get(lane) ?? -Infinity) >= Math.min(1000, leaseMs / 4);
     const values = { owner, leaseUntil: now + leaseMs, now };
-    if (this.dialect === 'postgres') return this.#claimOnPostgres(lane, kinds, firstKind, lookForExpired, values);
+    if (this.dialect === 'postgres') return this.#claimOnPostgres(lane, kinds, firstKind, lookForExpired, values, running);
     // A claim lost to a power failure leaves the task PENDING, to run again: it need not be flushed
     // before the work starts (SQLite: no wait for the group commit).
     return this.db.transaction().execute(async (trx) => {
       await commitWithoutWaitingForFlush(trx);
       let task: TaskRow | undefined;
       if (lookForExpired) {
-        const expired = oldestExpiredOfKinds(trx, kinds, owner, now, this.dialect);
+        const expired = oldestExpiredOfKinds(trx, kinds, running, now, this.dialect);
         task = await claimUpdate(trx, values, expired).executeTakeFirst();
         if (!task) this.#expiredCheckedAt.set(lane, performance.now());
       }
@@ -104,10 +115,11 @@ export class TaskQueue {
     firstKind: number,
     lookForExpired: boolean,
     values: ClaimValues,
+    running: readonly string[],
   ): Promise<TaskRow | undefined> {
     let task: TaskRow | undefined;
     if (lookForExpired) {
-      const expired = oldestExpiredOfKinds(this.relaxed, kinds, values.owner, values.now, this.dialect);
+      const expired = oldestExpiredOfKinds(this.relaxed, kinds, running, values.now, this.dialect);
       task = await withClaimedEvent(this.relaxed, values, claimUpdate(this.relaxed, values, expired)).executeTakeFirst();
       if (!task) this.#expiredCheckedAt.set(lane, performance.now());
     }
@@ -217,14 +229,14 @@ export class TaskQueue {
    * Tasks whose every attempt ended with the worker gone (a crash, an out-of-memory kill) would be
    * reclaimed forever and take each instance down in turn; once out of attempts they fail instead.
    */
-  async failAbandonedTasks(now = currentTimeMs(), { exceptOwner }: { exceptOwner?: string } = {}): Promise<number> {
+  async failAbandonedTasks(now = currentTimeMs(), { running = [] }: { running?: readonly string[] } = {}): Promise<number> {
     const abandoned = await this.db
       .selectFrom('tasks')
       .select('id')
       .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
-      // The caller's own tasks are running, whatever their leases say (see oldestExpiredOfKinds).
-      .$if(exceptOwner !== undefined, (q) => q.where('lease_owner', '<>', exceptOwner!))
+      // Tasks the caller's process is running are not abandoned, whatever their leases say.
+      .$if(running.length > 0, (q) => q.where('id', 'not in', running))
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
       .limit(20)
       .execute();
@@ -327,16 +339,16 @@ interface ClaimValues {
 
 /**
  * An expired lease with attempts left, of the given kinds; one without is failed by failAbandonedTasks.
- * Not the claimer's own: a lease of this process that expired while the database was out of reach
- * belongs to a task still running here (its heartbeats failed), which must not start a second time.
+ * Not one of `running`, the tasks the claimer's process is still running: a lease that expired while
+ * the database was out of reach (the heartbeats failed) must not start its task a second time there.
  */
-function oldestExpiredOfKinds(db: Kysely<Database>, kinds: readonly TaskKind[], owner: string, now: number, dialect: SqlDialect) {
+function oldestExpiredOfKinds(db: Kysely<Database>, kinds: readonly TaskKind[], running: readonly string[], now: number, dialect: SqlDialect) {
   return db
     .selectFrom('tasks')
     .select('id')
     .where('status', '=', partialIndexValue('RUNNING'))
     .where('lease_until', '<', now)
-    .where('lease_owner', '<>', owner)
+    .$if(running.length > 0, (q) => q.where('id', 'not in', running))
     .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
     .where('kind', 'in', kinds)
     .orderBy('lease_until')
