@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildOcspRequest, ocspGetUrl } from '../src/crypto/revocation/ocsp-request.js';
+import { OcspResponseError, verifyOcspResponse } from '../src/crypto/revocation/ocsp-response.js';
+import { run } from './support/tools.js';
+
+/**
+ * The OCSP client (RFC 6960) against an independent responder: `openssl ocsp -index … -port …` over a
+ * CA made with openssl, answering for a good, a revoked (keyCompromise) and an unknown certificate,
+ * signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) or by the CA itself. The requests
+ * Signet builds are read back by `openssl ocsp -reqin`; the responses it accepts are accepted by
+ * `openssl ocsp -respin … -CAfile` too.
+ */
+
+const folder = mkdtempSync(path.join(tmpdir(), 'signet-ocsp-'));
+const file = (name: string) => path.join(folder, name);
+const responders: ChildProcess[] = [];
+
+function openssl(...args: string[]): string {
+  const result = run('openssl', args);
+  assert.equal(result.status, 0, `openssl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function der(pemFile: string): Buffer {
+  return Buffer.from(readFileSync(file(pemFile), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+}
+
+/** A certificate signed by the CA, with extensions from `extensions` (an openssl config section body). */
+function issue(name: string, subject: string, extensions: string): void {
+  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-subj', subject, '-out', file(`${name}.csr`));
+  writeFileSync(file(`${name}.ext`), extensions);
+  openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '30', '-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`));
+}
+
+function serialOf(name: string): string {
+  return openssl('x509', '-in', file(`${name}.pem`), '-noout', '-serial').trim().split('=')[1]!;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `openssl ocsp` as a responder on a free port (OpenSSL 3.0 takes a port only; it is reached on loopback), signing with `signer`. */
+async function startResponder(signer: string): Promise<string> {
+  const port = await freePort();
+  const child = spawn('openssl', ['ocsp', '-index', file('index.txt'), '-port', String(port), '-CA', file('ca.pem'), '-rsigner', file(`${signer}.pem`), '-rkey', file(`${signer}.key`), '-nmin', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  responders.push(child);
+  // Ready once it says so. (Not by a probe connection: OpenSSL 3.0's responder spins at full CPU
+  // after a client that connects and closes without a request.)
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`openssl ocsp did not start: ${output}`)), 10_000);
+    const listen = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('waiting for OCSP client connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', listen);
+    child.stderr!.on('data', listen);
+    child.once('exit', (code) => reject(new Error(`openssl ocsp exited (${code}): ${output}`)));
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+async function ask(url: string, requestDer: Buffer): Promise<Buffer> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(requestDer) });
+  assert.equal(response.status, 200);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+describe('OCSP client against openssl ocsp', () => {
+  let delegated: string;
+  let byCa: string;
+
+  before(async () => {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-subj', '/CN=OCSP Test Root', '-days', '30', '-out', file('ca.pem'),
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    issue('good', '/CN=Good Signer', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
+    issue('revoked', '/CN=Revoked Signer', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
+    issue('stranger', '/CN=Not In The Index', 'basicConstraints=CA:FALSE\n');
+    issue('responder', '/CN=Delegated OCSP Responder', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\n');
+    issue('not-a-responder', '/CN=Signer Without OCSPSigning', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
+    // The responder's database: openssl ca's index.txt format (status, expiry, revocation, serial, file, subject).
+    const expiry = '491231235959Z';
+    writeFileSync(
+      file('index.txt'),
+      [
+        `V\t${expiry}\t\t${serialOf('good')}\tunknown\t/CN=Good Signer`,
+        `R\t${expiry}\t261201000000Z,keyCompromise\t${serialOf('revoked')}\tunknown\t/CN=Revoked Signer`,
+        `V\t${expiry}\t\t${serialOf('responder')}\tunknown\t/CN=Delegated OCSP Responder`,
+        '',
+      ].join('\n'),
+    );
+    delegated = await startResponder('responder');
+    byCa = await startResponder('ca');
+  });
+
+  after(() => {
+    for (const child of responders) child.kill();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  test('a good certificate: the request is what openssl reads, the response verifies here and with openssl', async () => {
+    const nonce = randomBytes(16);
+    const { der: request } = buildOcspRequest({ certificateDer: der('good.pem'), issuerDer: der('ca.pem'), nonce });
+    writeFileSync(file('good.req'), request);
+    const requestText = openssl('ocsp', '-reqin', file('good.req'), '-req_text');
+    assert.match(requestText, new RegExp(`Serial Number: ${serialOf('good')}`, 'i'));
+    assert.match(requestText, /Hash Algorithm: sha1/);
+    assert.match(requestText, /OCSP Nonce/);
+
+    const response = await ask(delegated, request);
+    const verdict = verifyOcspResponse(response, { certificateDer: der('good.pem'), issuerDer: der('ca.pem'), nonce });
+    assert.equal(verdict.status, 'good');
+    assert.equal(verdict.nonceMatched, true);
+    assert.ok(verdict.nextUpdate && verdict.nextUpdate > verdict.thisUpdate);
+    assert.ok(verdict.responderDer.equals(der('responder.pem')), 'signed by the delegated responder');
+    assert.equal(verdict.responderNeedsRevocationCheck, false, 'the responder carries id-pkix-ocsp-nocheck');
+
+    writeFileSync(file('good.resp'), response);
+    // (-no_nonce: openssl has no request here to compare the nonce with; the check above did.)
+    const independent = run('openssl', ['ocsp', '-respin', file('good.resp'), '-no_nonce', '-CAfile', file('ca.pem'), '-issuer', file('ca.pem'), '-cert', file('good.pem')]);
+    assert.equal(independent.status, 0, independent.stderr);
+    assert.match(independent.stdout, /good\.pem: good/);
+    assert.match(independent.stderr + independent.stdout, /Response verify OK/);
+  });
+
+  test('a revoked certificate: revoked, when and why; a certificate the responder does not know: unknown', async () => {
+    const revoked = buildOcspRequest({ certificateDer: der('revoked.pem'), issuerDer: der('ca.pem'), hash: 'sha256' });
+    const verdict = verifyOcspResponse(await ask(delegated, revoked.der), { certificateDer: der('revoked.pem'), issuerDer: der('ca.pem') });
+    assert.equal(verdict.status, 'revoked');
+    assert.equal(verdict.reason, 'keyCompromise');
+    assert.equal(verdict.revokedAt?.toISOString(), '2026-12-01T00:00:00.000Z');
+
+    const stranger = buildOcspRequest({ certificateDer: der('stranger.pem'), issuerDer: der('ca.pem') });
+    assert.equal(verifyOcspResponse(await ask(delegated, stranger.der), { certificateDer: der('stranger.pem'), issuerDer: der('ca.pem') }).status, 'unknown');
+  });
+
+  test('the same request as a GET (RFC 6960 Appendix A.1) is answered alike', async () => {
+    const { der: request } = buildOcspRequest({ certificateDer: der('revoked.pem'), issuerDer: der('ca.pem') });
+    const url = ocspGetUrl(delegated, request);
+    assert.ok(url, 'a one-certificate request without a nonce fits in a GET');
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    const verdict = verifyOcspResponse(Buffer.from(await response.arrayBuffer()), { certificateDer: der('revoked.pem'), issuerDer: der('ca.pem') });
+    assert.equal(verdict.status, 'revoked');
+    assert.equal(ocspGetUrl(delegated, Buffer.alloc(300)), undefined, 'too long for a GET: POST it');
+  });
+
+  test('a response signed by the CA itself verifies; the issuer is its responder', async () => {
+    const { der: request } = buildOcspRequest({ certificateDer: der('good.pem'), issuerDer: der('ca.pem') });
+    const verdict = verifyOcspResponse(await ask(byCa, request), { certificateDer: der('good.pem'), issuerDer: der('ca.pem') });
+    assert.equal(verdict.status, 'good');
+    assert.ok(verdict.responderDer.equals(der('ca.pem')));
+    assert.equal(verdict.responderNeedsRevocationCheck, false);
+  });
+
+  test('refused: a changed signature, another certificate, a stale answer, another nonce, an unauthorized responder', async () => {
+    const nonce = randomBytes(8);
+    const { der: request } = buildOcspRequest({ certificateDer: der('good.pem'), issuerDer: der('ca.pem'), nonce });
+    const response = await ask(delegated, request);
+    const options = { certificateDer: der('good.pem'), issuerDer: der('ca.pem'), nonce };
+    const failure = (bytes: Buffer, overrides: Partial<typeof options & { now: Date }> = {}) => {
+      try {
+        verifyOcspResponse(bytes, { ...options, ...overrides });
+        return 'accepted';
+      } catch (error) {
+        assert.ok(error instanceof OcspResponseError, String(error));
+        return error.failure;
+      }
+    };
+    // The signature is the last bytes before the responder's certificate list: flip one in the middle of it.
+    const tampered = Buffer.from(response);
+    const certificate = tampered.indexOf(der('responder.pem').subarray(0, 32));
+    tampered[certificate - 200] ^= 0x01;
+    assert.equal(failure(tampered), 'bad_signature');
+    assert.equal(failure(response, { certificateDer: der('revoked.pem') }), 'no_match');
+    assert.equal(failure(response, { now: new Date(Date.now() + 60 * 60_000) }), 'expired');
+    // An hour early the delegated responder's certificate is not valid yet; the CA's own answer is judged on its thisUpdate.
+    assert.equal(failure(response, { now: new Date(Date.now() - 60 * 60_000) }), 'unauthorized_responder');
+    assert.equal(failure(await ask(byCa, request), { now: new Date(Date.now() - 60 * 60_000) }), 'not_yet_valid');
+    assert.equal(failure(response, { nonce: randomBytes(8) }), 'nonce_mismatch');
+    assert.equal(failure(Buffer.from('not an ocsp response')), 'malformed');
+
+    // A responder certificate the CA issued, but not for OCSP signing.
+    const rogue = await startResponder('not-a-responder');
+    assert.equal(failure(await ask(rogue, request)), 'unauthorized_responder');
+    // openssl agrees that it is not a valid response.
+    writeFileSync(file('rogue.resp'), await ask(rogue, request));
+    const independent = run('openssl', ['ocsp', '-respin', file('rogue.resp'), '-no_nonce', '-CAfile', file('ca.pem'), '-issuer', file('ca.pem'), '-cert', file('good.pem')]);
+    assert.doesNotMatch(independent.stderr + independent.stdout, /Response verify OK/);
+  });
+});
