@@ -8,14 +8,17 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildOcspRequest, ocspGetUrl } from '../src/crypto/revocation/ocsp-request.js';
 import { OcspResponseError, verifyOcspResponse } from '../src/crypto/revocation/ocsp-response.js';
+import { certificateUrls } from '../src/crypto/revocation/certificate-urls.js';
+import { checkCertificateAgainstCrl, CrlError } from '../src/crypto/revocation/crl-check.js';
 import { run } from './support/tools.js';
 
 /**
- * The OCSP client (RFC 6960) against an independent responder: `openssl ocsp -index … -port …` over a
+ * Revocation sources in crypto/revocation. The OCSP client (RFC 6960) against an independent responder: `openssl ocsp -index … -port …` over a
  * CA made with openssl, answering for a good, a revoked (keyCompromise) and an unknown certificate,
  * signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) or by the CA itself. The requests
  * Signet builds are read back by `openssl ocsp -reqin`; the responses it accepts are accepted by
- * `openssl ocsp -respin … -CAfile` too.
+ * `openssl ocsp -respin … -CAfile` too. CRLs made by `openssl ca -gencrl` from the same database, checked
+ * here and by `openssl crl -verify`; AIA and CRL distribution point URLs read from an openssl certificate.
  */
 
 const folder = mkdtempSync(path.join(tmpdir(), 'signet-ocsp-'));
@@ -203,5 +206,56 @@ describe('OCSP client against openssl ocsp', () => {
     writeFileSync(file('rogue.resp'), await ask(rogue, request));
     const independent = run('openssl', ['ocsp', '-respin', file('rogue.resp'), '-no_nonce', '-CAfile', file('ca.pem'), '-issuer', file('ca.pem'), '-cert', file('good.pem')]);
     assert.doesNotMatch(independent.stderr + independent.stdout, /Response verify OK/);
+  });
+
+  test('CRLs from openssl ca: good and revoked (when, why), DER and PEM; refused when changed, foreign or expired', () => {
+    writeFileSync(file('crlnumber'), '01\n');
+    writeFileSync(
+      file('ca.cnf'),
+      ['[ ca ]', 'default_ca = test_ca', '[ test_ca ]', `database = ${file('index.txt')}`, `crlnumber = ${file('crlnumber')}`, 'default_md = sha256', 'default_crl_days = 1', `certificate = ${file('ca.pem')}`, `private_key = ${file('ca.key')}`, ''].join('\n'),
+    );
+    openssl('ca', '-config', file('ca.cnf'), '-gencrl', '-out', file('crl.pem'));
+    assert.match(run('openssl', ['crl', '-in', file('crl.pem'), '-CAfile', file('ca.pem'), '-noout']).stderr, /verify OK/);
+    openssl('crl', '-in', file('crl.pem'), '-outform', 'DER', '-out', file('crl.der'));
+    const pem = readFileSync(file('crl.pem'));
+    const derCrl = readFileSync(file('crl.der'));
+    const of = (name: string, bytes = derCrl, now?: Date) => checkCertificateAgainstCrl(bytes, { certificateDer: der(`${name}.pem`), issuerDer: der('ca.pem'), now });
+    assert.equal(of('good').status, 'good');
+    assert.equal(of('good', pem).status, 'good');
+    const revoked = of('revoked', pem);
+    assert.deepEqual([revoked.status, revoked.reason, revoked.revokedAt?.toISOString()], ['revoked', 'keyCompromise', '2026-12-01T00:00:00.000Z']);
+    assert.ok(revoked.nextUpdate && revoked.nextUpdate > revoked.thisUpdate);
+
+    const failure = (attempt: () => unknown) => {
+      try {
+        attempt();
+        return 'accepted';
+      } catch (error) {
+        assert.ok(error instanceof CrlError, String(error));
+        return error.failure;
+      }
+    };
+    const tampered = Buffer.from(derCrl);
+    tampered[tampered.length - 10] ^= 0x01;
+    assert.equal(failure(() => of('good', tampered)), 'bad_signature');
+    assert.equal(failure(() => of('good', derCrl, new Date(Date.now() + 3 * 24 * 60 * 60_000))), 'expired');
+    assert.equal(failure(() => of('good', derCrl, new Date(Date.now() - 60 * 60_000))), 'not_yet_valid');
+    assert.equal(failure(() => checkCertificateAgainstCrl(derCrl, { certificateDer: der('good.pem'), issuerDer: der('good.pem') })), 'wrong_issuer');
+    assert.equal(failure(() => of('good', Buffer.from('not a crl'))), 'malformed');
+  });
+
+  test('AIA and CRL distribution point URLs come from the certificate (http only)', () => {
+    issue(
+      'located',
+      '/CN=Located Signer',
+      'basicConstraints=CA:FALSE\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:8/ocsp,caIssuers;URI:http://127.0.0.1:8/ca.cer\n' +
+        'crlDistributionPoints=URI:http://127.0.0.1:8/ca.crl,URI:ldap://127.0.0.1/cn=ca\n',
+    );
+    assert.deepEqual(certificateUrls(der('located.pem')), {
+      ocsp: ['http://127.0.0.1:8/ocsp'],
+      caIssuers: ['http://127.0.0.1:8/ca.cer'],
+      crl: ['http://127.0.0.1:8/ca.crl'],
+    });
+    assert.deepEqual(certificateUrls(der('ca.pem')), { ocsp: [], caIssuers: [], crl: [] });
   });
 });

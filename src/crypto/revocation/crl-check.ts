@@ -1,0 +1,113 @@
+import { verify, X509Certificate } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+
+/**
+ * A certificate's status from its issuer's CRL (RFC 5280 §5, §6.3), checked: the CRL is the issuer's
+ * (issuer name), signed by the issuer's key (a CA with cRLSign when it says its key usage), current
+ * (thisUpdate not in the future, nextUpdate not passed, within a clock skew), and the certificate's
+ * serial number is or is not among its entries, with the entry's revocationDate and reasonCode.
+ * Pure: the CRL's bytes (DER or PEM, as distribution points serve either) in, a verdict out.
+ * Indirect CRLs and delta CRLs are not followed: such a CRL is refused rather than misread.
+ */
+export interface CrlVerdict {
+  status: 'good' | 'revoked';
+  revokedAt?: Date;
+  reason?: string;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+}
+
+export type CrlFailure = 'malformed' | 'wrong_issuer' | 'bad_signature' | 'not_yet_valid' | 'expired' | 'unsupported';
+
+export class CrlError extends Error {
+  constructor(
+    readonly failure: CrlFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CrlError';
+  }
+}
+
+const SIGNATURE_HASHES: Record<string, string> = {
+  '1.2.840.113549.1.1.5': 'sha1',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+};
+const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', '(unused)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
+const ID_CE_REASON_CODE = '2.5.29.21';
+const ID_CE_CERTIFICATE_ISSUER = '2.5.29.29';
+const ID_CE_DELTA_CRL_INDICATOR = '2.5.29.27';
+const ID_CE_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+
+/** The DER of a CRL given as DER or as PEM ("-----BEGIN X509 CRL-----"). */
+export function crlDer(bytes: Buffer): Buffer {
+  const text = bytes.subarray(0, 64).toString('latin1');
+  if (!text.includes('-----BEGIN')) return bytes;
+  const match = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(bytes.toString('latin1'));
+  if (!match) throw new CrlError('malformed', 'A PEM file without an X509 CRL block');
+  return Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
+}
+
+export function checkCertificateAgainstCrl(
+  crlBytes: Buffer,
+  options: { certificateDer: Buffer; issuerDer: Buffer; now?: Date; maxClockSkewMs?: number },
+): CrlVerdict {
+  const now = options.now ?? new Date();
+  const skew = options.maxClockSkewMs ?? 5 * 60_000;
+  let crl: pkijs.CertificateRevocationList;
+  try {
+    crl = pkijs.CertificateRevocationList.fromBER(new Uint8Array(crlDer(crlBytes)));
+  } catch (error) {
+    if (error instanceof CrlError) throw error;
+    throw new CrlError('malformed', `Not a CRL: ${(error as Error).message}`);
+  }
+  const issuer = pkijs.Certificate.fromBER(new Uint8Array(options.issuerDer));
+  const certificate = pkijs.Certificate.fromBER(new Uint8Array(options.certificateDer));
+  for (const extension of crl.crlExtensions?.extensions ?? []) {
+    if (extension.extnID === ID_CE_DELTA_CRL_INDICATOR) throw new CrlError('unsupported', 'A delta CRL: Signet reads complete CRLs only');
+    if (extension.extnID === ID_CE_ISSUING_DISTRIBUTION_POINT && extension.critical) {
+      // indirectCRL, onlySomeReasons, … change what the list covers: not guessed at.
+      const point = extension.parsedValue as pkijs.IssuingDistributionPoint | undefined;
+      if (point?.indirectCRL || point?.onlySomeReasons !== undefined) throw new CrlError('unsupported', 'An indirect or partial CRL (issuingDistributionPoint)');
+    }
+  }
+  if (!Buffer.from(crl.issuer.toSchema().toBER()).equals(Buffer.from(issuer.subject.toSchema().toBER()))) {
+    throw new CrlError('wrong_issuer', 'The CRL is not issued by the certificate’s issuer');
+  }
+  const hash = SIGNATURE_HASHES[crl.signatureAlgorithm.algorithmId];
+  if (!hash) throw new CrlError('bad_signature', `The CRL is signed with an unsupported algorithm (${crl.signatureAlgorithm.algorithmId})`);
+  const key = new X509Certificate(options.issuerDer).publicKey;
+  const signed = verify(
+    hash,
+    Buffer.from(crl.tbsView),
+    key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
+    Buffer.from(crl.signatureValue.valueBlock.valueHexView),
+  );
+  if (!signed) throw new CrlError('bad_signature', 'The CRL signature does not verify with the issuer’s key');
+  const thisUpdate = crl.thisUpdate.value;
+  const nextUpdate = crl.nextUpdate?.value;
+  if (thisUpdate.getTime() > now.getTime() + skew) throw new CrlError('not_yet_valid', `The CRL's thisUpdate (${thisUpdate.toISOString()}) is in the future`);
+  if (nextUpdate && nextUpdate.getTime() < now.getTime() - skew) throw new CrlError('expired', `The CRL expired at its nextUpdate (${nextUpdate.toISOString()})`);
+
+  const serial = Buffer.from(certificate.serialNumber.valueBlock.valueHexView);
+  for (const entry of crl.revokedCertificates ?? []) {
+    if (!Buffer.from(entry.userCertificate.valueBlock.valueHexView).equals(serial)) continue;
+    let reason: string | undefined;
+    for (const extension of entry.crlEntryExtensions?.extensions ?? []) {
+      if (extension.extnID === ID_CE_CERTIFICATE_ISSUER) throw new CrlError('unsupported', 'An indirect CRL entry (certificateIssuer)');
+      if (extension.extnID === ID_CE_REASON_CODE) {
+        const code = (asn1js.fromBER(extension.extnValue.valueBlock.valueHexView).result as asn1js.Enumerated).valueBlock.valueDec;
+        reason = CRL_REASONS[code] ?? `reason ${code}`;
+      }
+    }
+    // removeFromCRL only appears in delta CRLs (refused above); certificateHold is revoked for now.
+    return { status: 'revoked', revokedAt: entry.revocationDate.value, ...(reason && { reason }), thisUpdate, ...(nextUpdate && { nextUpdate }) };
+  }
+  return { status: 'good', thisUpdate, ...(nextUpdate && { nextUpdate }) };
+}
