@@ -1,6 +1,7 @@
-import { verify, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { CRL_REASONS, isSupportedSignatureAlgorithm, signedBy } from './signed-by.js';
 
 /**
  * A certificate's status from its issuer's CRL (RFC 5280 §5, §6.3), checked: the CRL is the issuer's
@@ -30,16 +31,6 @@ export class CrlError extends Error {
   }
 }
 
-const SIGNATURE_HASHES: Record<string, string> = {
-  '1.2.840.113549.1.1.5': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-};
-const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', '(unused)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
 const ID_CE_REASON_CODE = '2.5.29.21';
 const ID_CE_CERTIFICATE_ISSUER = '2.5.29.29';
 const ID_CE_DELTA_CRL_INDICATOR = '2.5.29.27';
@@ -80,15 +71,10 @@ export function checkCertificateAgainstCrl(
   if (!Buffer.from(crl.issuer.toSchema().toBER()).equals(Buffer.from(issuer.subject.toSchema().toBER()))) {
     throw new CrlError('wrong_issuer', 'The CRL is not issued by the certificate’s issuer');
   }
-  const hash = SIGNATURE_HASHES[crl.signatureAlgorithm.algorithmId];
-  if (!hash) throw new CrlError('bad_signature', `The CRL is signed with an unsupported algorithm (${crl.signatureAlgorithm.algorithmId})`);
+  const algorithm = crl.signatureAlgorithm.algorithmId;
+  if (!isSupportedSignatureAlgorithm(algorithm)) throw new CrlError('bad_signature', `The CRL is signed with an unsupported algorithm (${algorithm})`);
   const key = new X509Certificate(options.issuerDer).publicKey;
-  const signed = verify(
-    hash,
-    Buffer.from(crl.tbsView),
-    key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
-    Buffer.from(crl.signatureValue.valueBlock.valueHexView),
-  );
+  const signed = signedBy(algorithm, Buffer.from(crl.tbsView), Buffer.from(crl.signatureValue.valueBlock.valueHexView), key);
   if (!signed) throw new CrlError('bad_signature', 'The CRL signature does not verify with the issuer’s key');
   const thisUpdate = crl.thisUpdate.value;
   const nextUpdate = crl.nextUpdate?.value;

@@ -1,7 +1,8 @@
-import { verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { hashNameOf, OCSP_NONCE_OID, ocspCertId, type OcspCertId } from './ocsp-request.js';
+import { CRL_REASONS, isSupportedSignatureAlgorithm, signedBy } from './signed-by.js';
 
 /**
  * RFC 6960 §4.2: an OCSP response, checked for one certificate.
@@ -59,20 +60,6 @@ const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
 const ID_PKIX_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
 /** OCSPResponseStatus (RFC 6960 §4.2.1); 4 is not used. */
 const RESPONSE_STATUSES = ['successful', 'malformedRequest', 'internalError', 'tryLater', '(unused)', 'sigRequired', 'unauthorized'];
-/** CRLReason (RFC 5280 §5.3.1); 7 is not used. */
-const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', '(unused)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
-/** Signature algorithms of responses, by OID: the digest each signs with. */
-const SIGNATURE_HASHES: Record<string, string> = {
-  '1.2.840.113549.1.1.5': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.1': 'sha1',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-};
-
 export interface OcspCheckOptions {
   certificateDer: Buffer;
   issuerDer: Buffer;
@@ -99,13 +86,12 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
   const signedBytes = Buffer.from(data.tbsView);
   const signature = Buffer.from(basic.signature.valueBlock.valueHexView);
   const algorithm = basic.signatureAlgorithm.algorithmId;
-  const hash = SIGNATURE_HASHES[algorithm];
-  if (!hash) throw new OcspResponseError('bad_signature', `The OCSP response is signed with an unsupported algorithm (${algorithm})`);
-  const signedBy = (key: KeyObject) => verify(hash, signedBytes, key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key, signature);
+  if (!isSupportedSignatureAlgorithm(algorithm)) throw new OcspResponseError('bad_signature', `The OCSP response is signed with an unsupported algorithm (${algorithm})`);
+  const signedWith = (key: KeyObject) => signedBy(algorithm, signedBytes, signature, key);
 
   let responderDer: Buffer | undefined;
   let needsCheck = false;
-  if (signedBy(issuer.publicKey)) {
+  if (signedWith(issuer.publicKey)) {
     responderDer = Buffer.from(options.issuerDer);
   } else {
     let authorized = 0;
@@ -114,7 +100,7 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
       const responder = new X509Certificate(candidateDer);
       if (!isAuthorizedResponder(responder, issuer, now)) continue;
       authorized++;
-      if (!signedBy(responder.publicKey)) continue;
+      if (!signedWith(responder.publicKey)) continue;
       responderDer = candidateDer;
       needsCheck = !(candidate.extensions ?? []).some((extension) => extension.extnID === ID_PKIX_OCSP_NOCHECK);
       break;
