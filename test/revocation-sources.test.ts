@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { buildOcspRequest, ocspGetUrl } from '../src/crypto/revocation/ocsp-request.js';
 import { OcspResponseError, verifyOcspResponse } from '../src/crypto/revocation/ocsp-response.js';
 import { certificateUrls } from '../src/crypto/revocation/certificate-urls.js';
 import { checkCertificateAgainstCrl, CrlError } from '../src/crypto/revocation/crl-check.js';
+import { freePort, OpensslPki } from './support/openssl-pki.js';
 import { run } from './support/tools.js';
 
 /**
@@ -21,63 +18,13 @@ import { run } from './support/tools.js';
  * here and by `openssl crl -verify`; AIA and CRL distribution point URLs read from an openssl certificate.
  */
 
-const folder = mkdtempSync(path.join(tmpdir(), 'signet-ocsp-'));
-const file = (name: string) => path.join(folder, name);
-const responders: ChildProcess[] = [];
-
-function openssl(...args: string[]): string {
-  const result = run('openssl', args);
-  assert.equal(result.status, 0, `openssl ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
-
-function der(pemFile: string): Buffer {
-  return Buffer.from(readFileSync(file(pemFile), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
-}
-
-/** A certificate signed by the CA, with extensions from `extensions` (an openssl config section body). */
-function issue(name: string, subject: string, extensions: string): void {
-  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-subj', subject, '-out', file(`${name}.csr`));
-  writeFileSync(file(`${name}.ext`), extensions);
-  openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '30', '-extfile', file(`${name}.ext`), '-out', file(`${name}.pem`));
-}
-
-function serialOf(name: string): string {
-  return openssl('x509', '-in', file(`${name}.pem`), '-noout', '-serial').trim().split('=')[1]!;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `openssl ocsp` as a responder on a free port (OpenSSL 3.0 takes a port only; it is reached on loopback), signing with `signer`. */
-async function startResponder(signer: string): Promise<string> {
-  const port = await freePort();
-  const child = spawn('openssl', ['ocsp', '-index', file('index.txt'), '-port', String(port), '-CA', file('ca.pem'), '-rsigner', file(`${signer}.pem`), '-rkey', file(`${signer}.key`), '-nmin', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  responders.push(child);
-  // Ready once it says so. (Not by a probe connection: OpenSSL 3.0's responder spins at full CPU
-  // after a client that connects and closes without a request.)
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`openssl ocsp did not start: ${output}`)), 10_000);
-    const listen = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('waiting for OCSP client connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', listen);
-    child.stderr!.on('data', listen);
-    child.once('exit', (code) => reject(new Error(`openssl ocsp exited (${code}): ${output}`)));
-  });
-  return `http://127.0.0.1:${port}`;
-}
+const pki = new OpensslPki();
+const file = (name: string) => pki.file(name);
+const openssl = (...args: string[]) => pki.openssl(...args);
+const der = (name: string) => pki.der(name);
+const issue = (name: string, subject: string, extensions: string) => pki.issue(name, subject, extensions);
+const serialOf = (name: string) => pki.serialOf(name);
+const startResponder = async (signer: string) => pki.startResponder(signer, await freePort());
 
 async function ask(url: string, requestDer: Buffer): Promise<Buffer> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(requestDer) });
@@ -90,32 +37,22 @@ describe('OCSP client against openssl ocsp', () => {
   let byCa: string;
 
   before(async () => {
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-subj', '/CN=OCSP Test Root', '-days', '30', '-out', file('ca.pem'),
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    pki.createRoot('/CN=OCSP Test Root');
     issue('good', '/CN=Good Signer', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
     issue('revoked', '/CN=Revoked Signer', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
     issue('stranger', '/CN=Not In The Index', 'basicConstraints=CA:FALSE\n');
     issue('responder', '/CN=Delegated OCSP Responder', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\n');
     issue('not-a-responder', '/CN=Signer Without OCSPSigning', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
-    // The responder's database: openssl ca's index.txt format (status, expiry, revocation, serial, file, subject).
-    const expiry = '491231235959Z';
-    writeFileSync(
-      file('index.txt'),
-      [
-        `V\t${expiry}\t\t${serialOf('good')}\tunknown\t/CN=Good Signer`,
-        `R\t${expiry}\t261201000000Z,keyCompromise\t${serialOf('revoked')}\tunknown\t/CN=Revoked Signer`,
-        `V\t${expiry}\t\t${serialOf('responder')}\tunknown\t/CN=Delegated OCSP Responder`,
-        '',
-      ].join('\n'),
-    );
+    // The responder's database: openssl ca's index.txt.
+    pki.writeIndex({
+      good: { good: '/CN=Good Signer', responder: '/CN=Delegated OCSP Responder' },
+      revoked: { revoked: { subject: '/CN=Revoked Signer', at: '261201000000Z,keyCompromise' } },
+    });
     delegated = await startResponder('responder');
     byCa = await startResponder('ca');
   });
 
-  after(() => {
-    for (const child of responders) child.kill();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  after(() => pki.destroy());
 
   test('a good certificate: the request is what openssl reads, the response verifies here and with openssl', async () => {
     const nonce = randomBytes(16);
@@ -209,16 +146,9 @@ describe('OCSP client against openssl ocsp', () => {
   });
 
   test('CRLs from openssl ca: good and revoked (when, why), DER and PEM; refused when changed, foreign or expired', () => {
-    writeFileSync(file('crlnumber'), '01\n');
-    writeFileSync(
-      file('ca.cnf'),
-      ['[ ca ]', 'default_ca = test_ca', '[ test_ca ]', `database = ${file('index.txt')}`, `crlnumber = ${file('crlnumber')}`, 'default_md = sha256', 'default_crl_days = 1', `certificate = ${file('ca.pem')}`, `private_key = ${file('ca.key')}`, ''].join('\n'),
-    );
-    openssl('ca', '-config', file('ca.cnf'), '-gencrl', '-out', file('crl.pem'));
+    const derCrl = pki.crl();
     assert.match(run('openssl', ['crl', '-in', file('crl.pem'), '-CAfile', file('ca.pem'), '-noout']).stderr, /verify OK/);
-    openssl('crl', '-in', file('crl.pem'), '-outform', 'DER', '-out', file('crl.der'));
     const pem = readFileSync(file('crl.pem'));
-    const derCrl = readFileSync(file('crl.der'));
     const of = (name: string, bytes = derCrl, now?: Date) => checkCertificateAgainstCrl(bytes, { certificateDer: der(`${name}.pem`), issuerDer: der('ca.pem'), now });
     assert.equal(of('good').status, 'good');
     assert.equal(of('good', pem).status, 'good');

@@ -18,6 +18,15 @@ export interface Database {
   user_ids: UserIdTable;
   registrations: RegistrationTable;
   mail_outbox: MailOutboxTable;
+  validation_data: ValidationDataTable;
+}
+
+/** An OCSP response, CRL or certificate fetched from a CA, current until `valid_until`. */
+export interface ValidationDataTable {
+  key: string;
+  body: Buffer;
+  fetched_at: number;
+  valid_until: number;
 }
 
 export interface MigrationTable {

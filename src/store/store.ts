@@ -17,6 +17,7 @@ import { TaskNotifications } from './task-notifications.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskRepository } from './task-repository.js';
 import { MailOutboxRepository, UserRepository } from './user-repository.js';
+import { ValidationDataRepository } from './validation-data-repository.js';
 
 /** Everything the core needs from persistence, behind one object built once at start. */
 export interface Store {
@@ -33,6 +34,7 @@ export interface Store {
   mailOutbox: MailOutboxRepository;
   notifications: TaskNotifications;
   blobs: BlobStore;
+  validationData: ValidationDataRepository;
   ping(): Promise<void>;
   /** Gives the space of deleted rows back (StoreDatabase.reclaimSpace). */
   reclaimSpace(): Promise<void>;
@@ -78,6 +80,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
     signstash: new SignstashRepository(database.db),
     notifications,
     blobs,
+    validationData: new ValidationDataRepository(database.db),
     async ping() {
       await sql`SELECT 1`.execute(database.db);
       await blobs.checkWritable();

@@ -8,9 +8,10 @@ import { registrationsByContent } from './007-registrations-by-content.js';
 import { failedTasks } from './008-failed-tasks.js';
 import { retention } from './009-retention.js';
 import { blobChunksUncompressed } from './010-blob-chunks-uncompressed.js';
+import { validationData } from './011-validation-data.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Numbered and append-only, in order: one file per migration. */
-export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention, blobChunksUncompressed];
+export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention, blobChunksUncompressed, validationData];
