@@ -34,43 +34,45 @@ export class RevocationSources {
 
   async status(certificateDer: Buffer, issuerDer: Buffer, now = currentTimeMs()): Promise<RevocationEvidence | undefined> {
     const urls = certificateUrls(certificateDer);
+    const judgedAt = new Date(now);
+    const ocspKey = `ocsp:${createHash('sha256').update(certificateDer).update(issuerDer).digest('hex')}`;
+    // Each source: where to ask, how to ask, how to judge the answer. OCSP first (RFC 6960 is what
+    // validators prefer and a response is small), the CRLs of the distribution points otherwise.
+    const sources = [
+      ...urls.ocsp.map((url) => ({
+        source: 'ocsp' as const,
+        key: ocspKey,
+        // No nonce: the answer is cached and shared (RFC 5019 §2.1.1); its freshness is checked instead.
+        fetch: () => this.client.fetch(url, { body: buildOcspRequest({ certificateDer, issuerDer }).der, contentType: 'application/ocsp-request' }),
+        judge: (der: Buffer) => verifyOcspResponse(der, { certificateDer, issuerDer, now: judgedAt }),
+        url,
+      })),
+      ...urls.crl.map((url) => ({
+        source: 'crl' as const,
+        key: `crl:${url}`,
+        fetch: () => this.client.fetch(url),
+        judge: (der: Buffer) => checkCertificateAgainstCrl(der, { certificateDer, issuerDer, now: judgedAt }),
+        url,
+      })),
+    ];
+    if (sources.length === 0) return undefined;
     const failures: string[] = [];
     let refused = 0;
-    if (urls.ocsp.length > 0) {
-      const key = `ocsp:${createHash('sha256').update(certificateDer).update(issuerDer).digest('hex')}`;
-      for (const url of urls.ocsp) {
-        try {
-          let verdict: OcspVerdict | undefined;
-          const der = await this.#cached(key, now, async () => {
-            // No nonce: the answer is cached and shared (RFC 5019 §2.1.1), freshness is checked instead.
-            const response = await this.client.fetch(url, { body: buildOcspRequest({ certificateDer, issuerDer }).der, contentType: 'application/ocsp-request' });
-            verdict = verifyOcspResponse(response, { certificateDer, issuerDer, now: new Date(now) });
-            return { body: response, validUntil: (verdict.nextUpdate ?? new Date(verdict.thisUpdate.getTime() + CURRENT_WITHOUT_NEXT_UPDATE_MS)).getTime() };
-          });
-          verdict ??= verifyOcspResponse(der, { certificateDer, issuerDer, now: new Date(now) });
-          return { source: 'ocsp', der, verdict };
-        } catch (error) {
-          failures.push(describe(url, error));
-          if (isSignetError(error) && error.code === 'url_not_allowed') refused++;
-        }
-      }
-    }
-    for (const url of urls.crl) {
+    for (const { source, key, fetch, judge, url } of sources) {
       try {
-        let verdict: CrlVerdict | undefined;
-        const der = await this.#cached(`crl:${url}`, now, async () => {
-          const crl = await this.client.fetch(url);
-          verdict = checkCertificateAgainstCrl(crl, { certificateDer, issuerDer, now: new Date(now) });
-          return { body: crl, validUntil: (verdict.nextUpdate ?? new Date(verdict.thisUpdate.getTime() + CURRENT_WITHOUT_NEXT_UPDATE_MS)).getTime() };
+        const der = await this.#cached(key, now, async () => {
+          const body = await fetch();
+          const { thisUpdate, nextUpdate } = judge(body);
+          return { body, validUntil: (nextUpdate ?? new Date(thisUpdate.getTime() + CURRENT_WITHOUT_NEXT_UPDATE_MS)).getTime() };
         });
-        verdict ??= checkCertificateAgainstCrl(der, { certificateDer, issuerDer, now: new Date(now) });
-        return { source: 'crl', der, verdict };
+        // Judged again for this certificate and time (cheap; the answer may come from the cache or another caller's fetch).
+        if (source === 'ocsp') return { source, der, verdict: verifyOcspResponse(der, { certificateDer, issuerDer, now: judgedAt }) };
+        return { source, der, verdict: checkCertificateAgainstCrl(der, { certificateDer, issuerDer, now: judgedAt }) };
       } catch (error) {
         failures.push(describe(url, error));
         if (isSignetError(error) && error.code === 'url_not_allowed') refused++;
       }
     }
-    if (urls.ocsp.length + urls.crl.length === 0) return undefined;
     // Every source refused by the outbound policy: waiting will not help; the operator must allow them.
     if (refused === failures.length) throw new SignetError('url_not_allowed', `The revocation sources of the certificate are not allowed: ${failures.join('; ')}`);
     throw new SignetError('validation_data_unavailable', `No current revocation status could be obtained: ${failures.join('; ')}`, { transient: true });
