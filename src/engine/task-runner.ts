@@ -148,7 +148,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     while (!this.stopping) {
       let task: TaskRow | undefined;
       try {
-        task = await this.options.queue.claimNextTask(this.owner, this.options.leaseMs, { kinds, firstKind: claims++, running: [...this.inFlight.keys()] });
+        task = await this.options.queue.claimNextTask(this.owner, this.options.leaseMs, { kinds, firstKind: claims++, running: this.inFlight.keys() });
         if (this.#claimsFailing) {
           this.#claimsFailing = false;
           this.options.log.info({}, 'claiming tasks works again');
@@ -177,7 +177,7 @@ export class TaskRunner extends EventEmitter<TaskRunnerEvents> {
     // cost more than the claims (bench/registrations.ts).
     if (performance.now() - this.#housekeptAt >= Math.min(250, pollMs)) {
       this.#housekeptAt = performance.now();
-      await this.options.queue.failAbandonedTasks(undefined, { running: [...this.inFlight.keys()] }).then(
+      await this.options.queue.failAbandonedTasks(undefined, { running: this.inFlight.keys() }).then(
         (count) => count > 0 && this.options.log.warn({ count }, 'failed tasks whose every attempt crashed its worker'),
         () => {},
       );

@@ -102,10 +102,6 @@ function postgresPool(connectionString: string, max: number, settings: Record<st
 function openSqlite(file: string): StoreDatabase {
   mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
-  // WAL lets readers proceed during writes. Each commit is durable on power loss too, which a 202
-  // promises (DESIGN invariant 1): synchronous=NORMAL leaves the WAL sync to the group-commit
-  // dialect, which does it before the transaction resolves (sqlite-group-commit.ts). busy_timeout
-  // covers a second process (a CLI command) touching the same file.
   // Space freed by deletions (purged documents, sweeps) goes back to the file system with
   // `PRAGMA incremental_vacuum` (Store.reclaimSpace), which needs auto_vacuum = INCREMENTAL. A new
   // file gets it before its first table; an older one is converted once, by a VACUUM at this start.
@@ -114,6 +110,10 @@ function openSqlite(file: string): StoreDatabase {
     const hasTables = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").get() !== undefined;
     if (hasTables) sqlite.exec('VACUUM');
   }
+  // WAL lets readers proceed during writes. Each commit is durable on power loss too, which a 202
+  // promises (DESIGN invariant 1): synchronous=NORMAL leaves the WAL sync to the group-commit
+  // dialect, which does it before the transaction resolves (sqlite-group-commit.ts). busy_timeout
+  // covers a second process (a CLI command) touching the same file.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');

@@ -89,43 +89,42 @@ export class TaskNotifications {
     this.#reconnectTimer.unref();
   }
 
-  /** True while LISTEN is subscribed (PostgreSQL); the in-process emitter needs none. */
-  get subscribed(): boolean {
-    return !this.pool || this.listenClient !== undefined;
-  }
-
   async taskCreated(): Promise<void> {
     if (this.pool) await this.pool.query(`SELECT pg_notify('${CREATED_CHANNEL}', '')`).catch(() => {});
     else this.emitter.emit('created');
   }
 
   /**
-   * PostgreSQL, inside the transaction that made a task final: NOTIFY is delivered at commit (never
-   * for a rolled-back end) and costs no round trip of its own after it.
+   * A task reached a final state, in its transaction: on PostgreSQL a NOTIFY delivered at commit (never
+   * for a rolled-back end) that costs no round trip of its own; in one process, nothing yet — see
+   * `finishedAfterCommit`. Callers call both, whatever the store.
    */
   async finishedInTransaction(trx: Kysely<any>, taskId: string, deliveryRecorded: boolean): Promise<void> {
+    if (!this.pool) return;
     await sql`SELECT pg_notify(${FINISHED_CHANNEL}, ${taskId})${deliveryRecorded ? sql`, pg_notify(${DELIVERIES_CHANNEL}, '')` : sql``}`.execute(trx);
   }
 
-  /** PostgreSQL, inside the transaction that stored a task: workers hear of it at commit. */
-  async createdInTransaction(trx: Kysely<any>): Promise<void> {
-    await sql`SELECT pg_notify(${CREATED_CHANNEL}, '')`.execute(trx);
-  }
-
-  /** The embedded store, after the commit that stored a task. */
-  createdInProcess(): void {
-    this.emitter.emit('created');
-  }
-
-  /** The embedded store, after the commit that made a task final. */
-  finishedInProcess(taskId: string, deliveryRecorded: boolean): void {
+  /** After that commit: in one process, the waiting parties hear of it now (PostgreSQL's NOTIFY did it already). */
+  finishedAfterCommit(taskId: string, deliveryRecorded: boolean): void {
+    if (this.pool) return;
     this.emitter.emit('finished', taskId);
     if (deliveryRecorded) this.emitter.emit('deliveries');
   }
 
+  /** A task was stored (or made PENDING again), in its transaction: as `finishedInTransaction`. */
+  async createdInTransaction(trx: Kysely<any>): Promise<void> {
+    if (!this.pool) return;
+    await sql`SELECT pg_notify(${CREATED_CHANNEL}, '')`.execute(trx);
+  }
+
+  /** After that commit: as `finishedAfterCommit`. */
+  createdAfterCommit(): void {
+    if (!this.pool) this.emitter.emit('created');
+  }
+
   /** Callbacks became due outside the normal flow (a "deliver again now" request). */
   async deliveriesDue(): Promise<void> {
-    if (this.pool) await this.pool.query("SELECT pg_notify('signet_deliveries_due', '')").catch(() => {});
+    if (this.pool) await this.pool.query(`SELECT pg_notify('${DELIVERIES_CHANNEL}', '')`).catch(() => {});
     else this.emitter.emit('deliveries');
   }
 

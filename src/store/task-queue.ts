@@ -71,8 +71,8 @@ export class TaskQueue {
       kinds?: readonly TaskKind[];
       firstKind?: number;
       now?: number;
-      /** Tasks the caller's process is running: never taken as expired (oldestExpiredOfKinds). */
-      running?: readonly string[];
+      /** Tasks the caller's process is running: never taken as expired (oldestExpiredOfKinds); read only when looking. */
+      running?: Iterable<string>;
     } = {},
   ): Promise<TaskRow | undefined> {
     // Single-index lookups, each O(1) by its partial index. One query with every condition OR-ed had
@@ -90,7 +90,7 @@ export class TaskQueue {
       await commitWithoutWaitingForFlush(trx);
       let task: TaskRow | undefined;
       if (lookForExpired) {
-        const expired = oldestExpiredOfKinds(trx, kinds, running, now, this.dialect);
+        const expired = oldestExpiredOfKinds(trx, kinds, [...running], now, this.dialect);
         task = await claimUpdate(trx, values, expired).executeTakeFirst();
         if (!task) this.#expiredCheckedAt.set(lane, performance.now());
       }
@@ -115,11 +115,11 @@ export class TaskQueue {
     firstKind: number,
     lookForExpired: boolean,
     values: ClaimValues,
-    running: readonly string[],
+    running: Iterable<string>,
   ): Promise<TaskRow | undefined> {
     let task: TaskRow | undefined;
     if (lookForExpired) {
-      const expired = oldestExpiredOfKinds(this.relaxed, kinds, running, values.now, this.dialect);
+      const expired = oldestExpiredOfKinds(this.relaxed, kinds, [...running], values.now, this.dialect);
       task = await withClaimedEvent(this.relaxed, values, claimUpdate(this.relaxed, values, expired)).executeTakeFirst();
       if (!task) this.#expiredCheckedAt.set(lane, performance.now());
     }
@@ -229,14 +229,15 @@ export class TaskQueue {
    * Tasks whose every attempt ended with the worker gone (a crash, an out-of-memory kill) would be
    * reclaimed forever and take each instance down in turn; once out of attempts they fail instead.
    */
-  async failAbandonedTasks(now = currentTimeMs(), { running = [] }: { running?: readonly string[] } = {}): Promise<number> {
+  async failAbandonedTasks(now = currentTimeMs(), { running = [] }: { running?: Iterable<string> } = {}): Promise<number> {
+    const runningIds = [...running];
     const abandoned = await this.db
       .selectFrom('tasks')
       .select('id')
       .where('status', '=', partialIndexValue('RUNNING'))
       .where('lease_until', '<', now)
       // Tasks the caller's process is running are not abandoned, whatever their leases say.
-      .$if(running.length > 0, (q) => q.where('id', 'not in', running))
+      .$if(runningIds.length > 0, (q) => q.where('id', 'not in', runningIds))
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
       .limit(20)
       .execute();
@@ -321,12 +322,11 @@ export class TaskQueue {
       await recordEvent(trx, id, event, row.attempts, owner, now);
       if (isFinal(row)) {
         await this.onFinalState?.(trx, row);
-        // PostgreSQL delivers NOTIFY at commit, to every instance.
-        if (this.dialect === 'postgres') await this.notifications.finishedInTransaction(trx, row.id, row.callback_url != null);
+        await this.notifications.finishedInTransaction(trx, row.id, row.callback_url != null);
       }
       return row;
     });
-    if (row && isFinal(row) && this.dialect === 'sqlite') this.notifications.finishedInProcess(row.id, row.callback_url != null);
+    if (row && isFinal(row)) this.notifications.finishedAfterCommit(row.id, row.callback_url != null);
     return row !== undefined;
   }
 }

@@ -1,6 +1,6 @@
-import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { SqlDialect } from './database.js';
-import { CREATED_CHANNEL, type TaskNotifications } from './task-notifications.js';
+import type { TaskNotifications } from './task-notifications.js';
 import { newTaskInserts } from './postgres-group-writes.js';
 import { TASK_KINDS, type DocumentTable, type Database, type TaskKind, type TaskStatus, type TaskTable } from './schema.js';
 import { compiledQuery, everyColumn } from './compiled-query.js';
@@ -36,21 +36,6 @@ const taskColumns: Record<keyof NewTask, true> = {
 const insertTaskRow = compiledQuery((db: Kysely<Database>, task: NewTask) => db.insertInto('tasks').values(everyColumn(task, taskColumns)).returningAll());
 export type NewDocument = Insertable<DocumentTable>;
 
-/** PostgreSQL: a new task, its `created` event and the NOTIFY that wakes workers, in one statement. */
-const insertTaskWithEventAndNotification = compiledQuery((db: Kysely<Database>, task: NewTask) =>
-  db
-    .with('created', (qc) => qc.insertInto('tasks').values(everyColumn(task, taskColumns)).returningAll())
-    .with('created_event', (qc) =>
-      qc
-        .insertInto('task_events')
-        .columns(['task_id', 'at', 'event', 'attempt', 'detail'])
-        .expression((eb) => eb.selectFrom('created').select(['created.id', 'created.created_at', sql.lit('created').as('event'), sql.lit(0).as('attempt'), sql<null>`NULL::text`.as('detail')])),
-    )
-    .selectFrom('created')
-    .selectAll('created')
-    .select(sql<string>`pg_notify(${sql.lit(CREATED_CHANNEL)}, '')`.as('notified')),
-);
-
 export interface TaskFilter {
   status?: TaskStatus;
   kind?: TaskKind;
@@ -82,12 +67,13 @@ export class TaskRepository {
       // PostgreSQL, a task without documents (registrations): the row, its event and the NOTIFY are
       // one statement; the transaction took four round trips and the NOTIFY a fifth.
       if (this.dialect === 'postgres' && documents.length === 0) {
-        // With the other submissions of the moment (postgres-group-writes.ts); a conflict comes back
-        // undefined and takes the single-row way below, which finds the existing task.
+        // With the other submissions of the moment (postgres-group-writes.ts); a conflict comes back undefined.
         const grouped = await this.#newTasks.call(everyColumn(task, taskColumns));
         if (grouped) return { created: true, task: grouped };
-        const { notified: _notified, ...row } = (await insertTaskWithEventAndNotification(this.db, task)).rows[0]!;
-        return { created: true, task: row };
+        // Not inserted: ON CONFLICT skipped it, its (client, kind, externalReference) is taken.
+        const existing = task.external_reference == null ? undefined : await this.findByReference(task.client_id, task.kind, task.external_reference);
+        if (!existing) throw new Error(`task ${task.id} was not stored and no task holds its reference`);
+        return { created: false, task: existing };
       }
       const inserted = await this.db.transaction().execute(async (trx) => {
         const row = (await insertTaskRow(trx, task)).rows[0]!;
@@ -96,10 +82,10 @@ export class TaskRepository {
           await trx.insertInto('documents').values(documents.slice(i, i + 100)).execute();
         }
         await recordEvent(trx, row.id, 'created', 0, null, row.created_at);
-        if (this.dialect === 'postgres') await this.notifications.createdInTransaction(trx);
+        await this.notifications.createdInTransaction(trx);
         return row;
       });
-      if (this.dialect === 'sqlite') this.notifications.createdInProcess();
+      this.notifications.createdAfterCommit();
       return { created: true, task: inserted };
     } catch (error) {
       if (task.external_reference == null || !isUniqueViolation(error)) throw error;
@@ -169,7 +155,7 @@ export class TaskRepository {
    * they are, so only what failed is redone. Undefined when the task was not FAILED.
    */
   async retry(clientId: string, id: string, now = currentTimeMs()): Promise<TaskRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    const retried = await this.db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('tasks')
         .set({
@@ -202,8 +188,11 @@ export class TaskRepository {
         .where('status', '=', 'FAILED')
         .executeTakeFirst();
       await recordEvent(trx, id, 'retried', 0, `documents waiting again: ${Number(documents.numUpdatedRows)}`, now);
+      await this.notifications.createdInTransaction(trx);
       return row;
     });
+    if (retried) this.notifications.createdAfterCommit();
+    return retried;
   }
 
   /** FAILED tasks per kind, every client: the dead queue an operator works through (a gauge). */

@@ -64,7 +64,6 @@ export async function retryTask(context: CoreContext, client: ClientIdentity, ta
     }
     throw new SignetError('task_not_retryable', `Task ${taskId} is ${existing.status}; only a FAILED task can be retried`);
   }
-  await context.store.notifications.taskCreated();
   return retried;
 }
 
