@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { certificateUrls } from '../../crypto/revocation/certificate-urls.js';
-import { checkCertificateAgainstCrl, CrlError, type CrlVerdict } from '../../crypto/revocation/crl-check.js';
+import { checkCertificateAgainstCrl, type CrlVerdict } from '../../crypto/revocation/crl-check.js';
 import { buildOcspRequest } from '../../crypto/revocation/ocsp-request.js';
-import { OcspResponseError, verifyOcspResponse, type OcspVerdict } from '../../crypto/revocation/ocsp-response.js';
+import { verifyOcspResponse, type OcspVerdict } from '../../crypto/revocation/ocsp-response.js';
 import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { ValidationDataClient } from '../../outbound/validation-data-client.js';
 import type { ValidationDataRepository } from '../../store/validation-data-repository.js';
@@ -60,14 +60,15 @@ export class RevocationSources {
     let refused = 0;
     for (const { source, key, fetch, judge, url } of sources) {
       try {
+        let verdict: OcspVerdict | CrlVerdict | undefined;
         const der = await this.#cached(key, now, async () => {
           const body = await fetch();
-          const { thisUpdate, nextUpdate } = judge(body);
-          return { body, validUntil: (nextUpdate ?? new Date(thisUpdate.getTime() + CURRENT_WITHOUT_NEXT_UPDATE_MS)).getTime() };
+          verdict = judge(body);
+          return { body, validUntil: (verdict.nextUpdate ?? new Date(verdict.thisUpdate.getTime() + CURRENT_WITHOUT_NEXT_UPDATE_MS)).getTime() };
         });
-        // Judged again for this certificate and time (cheap; the answer may come from the cache or another caller's fetch).
-        if (source === 'ocsp') return { source, der, verdict: verifyOcspResponse(der, { certificateDer, issuerDer, now: judgedAt }) };
-        return { source, der, verdict: checkCertificateAgainstCrl(der, { certificateDer, issuerDer, now: judgedAt }) };
+        // An answer from the store or from another caller's fetch is judged for this certificate and time.
+        verdict ??= judge(der);
+        return { source, der, verdict } as RevocationEvidence;
       } catch (error) {
         failures.push(describe(url, error));
         if (isSignetError(error) && error.code === 'url_not_allowed') refused++;
@@ -98,6 +99,5 @@ export class RevocationSources {
 }
 
 function describe(url: string, error: unknown): string {
-  if (error instanceof OcspResponseError || error instanceof CrlError) return `${url}: ${error.message}`;
   return `${url}: ${(error as Error).message}`;
 }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { CRL_REASONS, isSupportedSignatureAlgorithm, signedBy } from './signed-by.js';
+import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
 
 /**
  * A certificate's status from its issuer's CRL (RFC 5280 §5, §6.3), checked: the CRL is the issuer's
@@ -21,15 +21,7 @@ export interface CrlVerdict {
 
 export type CrlFailure = 'malformed' | 'wrong_issuer' | 'bad_signature' | 'not_yet_valid' | 'expired' | 'unsupported';
 
-export class CrlError extends Error {
-  constructor(
-    readonly failure: CrlFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CrlError';
-  }
-}
+export class CrlError extends RevocationDataError<CrlFailure> {}
 
 const ID_CE_REASON_CODE = '2.5.29.21';
 const ID_CE_CERTIFICATE_ISSUER = '2.5.29.29';

@@ -2,7 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { hashNameOf, OCSP_NONCE_OID, ocspCertId, type OcspCertId } from './ocsp-request.js';
-import { CRL_REASONS, isSupportedSignatureAlgorithm, signedBy } from './signed-by.js';
+import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
 
 /**
  * RFC 6960 §4.2: an OCSP response, checked for one certificate.
@@ -45,15 +45,7 @@ export interface OcspVerdict {
 
 export type OcspFailure = 'malformed' | 'unsuccessful' | 'no_match' | 'unauthorized_responder' | 'bad_signature' | 'not_yet_valid' | 'expired' | 'nonce_mismatch';
 
-export class OcspResponseError extends Error {
-  constructor(
-    readonly failure: OcspFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OcspResponseError';
-  }
-}
+export class OcspResponseError extends RevocationDataError<OcspFailure> {}
 
 const ID_PKIX_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
 const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';

@@ -28,3 +28,14 @@ export function signedBy(algorithmOid: string, signedBytes: Buffer, signature: B
 
 /** CRLReason (RFC 5280 §5.3.1), used by CRL entries and OCSP RevokedInfo alike; 7 is not used. */
 export const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', '(unused)', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
+
+/** Why revocation data was refused; each check names its own failures (OCSP, CRL). */
+export class RevocationDataError<Failure extends string> extends Error {
+  constructor(
+    readonly failure: Failure,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
