@@ -28,6 +28,7 @@ import { SignetError } from '../src/errors/signet-error.js';
 import { sendProblem } from '../src/http/problem.js';
 import { crlRoutes } from '../src/http/public/crl-routes.js';
 import { tsaRoutes } from '../src/http/public/tsa-routes.js';
+import { crlValidationData } from './support/crl-validation-data.js';
 import { checkArchiveTimestamp } from './support/cades-archive.js';
 
 const HELLO_WORLD = fileURLToPath(new URL('../../shared/testdata/cms/hello-world.txt', import.meta.url));
@@ -150,10 +151,7 @@ describe('CAdES B-T', () => {
 });
 
 describe('CAdES B-LT and the development CRL', () => {
-  const source = (): ValidationDataSource => ({
-    certificates: [new X509Certificate(pki.caCertificatePem).raw],
-    crlFor: (issuer) => crlIssuer.crlFor(issuer),
-  });
+  const source = (): ValidationDataSource => crlValidationData([new X509Certificate(pki.caCertificatePem).raw], crlIssuer);
 
   test('certificates point at the published CRL, which openssl verifies against the CA', async () => {
     const text = opensslOk('x509', '-in', join(work, 'pki', 'signing.cert.pem'), '-noout', '-text');
@@ -212,9 +210,9 @@ describe('CAdES B-LT and the development CRL', () => {
     const signerSerial = new X509Certificate(pki.signer.certificateDer).serialNumber;
     const revoking = developmentCrlIssuer(pki, { revoked: () => [{ serialNumber: signerSerial, revocationDate: new Date(Date.now() - 60_000) }] });
     const bt = await addSignatureTimestamp(await signBB(), inProcess);
-    await assert.rejects(addLongTermValidationData(bt, { ...source(), crlFor: (issuer) => revoking.crlFor(issuer) }), (error: unknown) => {
+    await assert.rejects(addLongTermValidationData(bt, crlValidationData(source().certificates, revoking)), (error: unknown) => {
       assert.ok(error instanceof SignetError);
-      assert.equal(error.code, 'certificate_revoked');
+      assert.equal(error.code, 'certificate_revoked', error.message);
       return true;
     });
     const parts = readSignedData(bt);
@@ -227,8 +225,8 @@ describe('CAdES B-LT and the development CRL', () => {
   test('B-LT refuses what it cannot complete: B-B input, an unknown TSA issuer, a missing CRL', async () => {
     await assert.rejects(addLongTermValidationData(await signBB(), source()), /B-LT is built on B-T/);
     await assert.rejects(
-      addLongTermValidationData(await addSignatureTimestamp(await signBB(), inProcess), { ...source(), crlFor: async () => undefined }),
-      (error: unknown) => error instanceof SignetError && error.code === 'validation_data_unavailable' && /No CRL/.test(error.message),
+      addLongTermValidationData(await addSignatureTimestamp(await signBB(), inProcess), crlValidationData(source().certificates)),
+      (error: unknown) => error instanceof SignetError && error.code === 'validation_data_unavailable' && /No revocation data/.test(error.message),
     );
     // A TSA from another development CA, whose root the source does not know.
     const otherPki = await ensureDevelopmentPki(join(work, 'other-pki'));
@@ -258,10 +256,7 @@ describe('CAdES B-LT and the development CRL', () => {
 
 describe('CAdES B-LTA: archive-time-stamp-v3 with its ats-hash-index-v3', () => {
   const contentDigest = createHash('sha256').update(readFileSync(HELLO_WORLD)).digest();
-  const source = (): ValidationDataSource => ({
-    certificates: [new X509Certificate(pki.caCertificatePem).raw],
-    crlFor: (issuer) => crlIssuer.crlFor(issuer),
-  });
+  const source = (): ValidationDataSource => crlValidationData([new X509Certificate(pki.caCertificatePem).raw], crlIssuer);
   async function signBLT(): Promise<Buffer> {
     return addLongTermValidationData(await addSignatureTimestamp(await signBB(), inProcess), source());
   }
@@ -341,10 +336,7 @@ describe('CAdES B-LTA: archive-time-stamp-v3 with its ats-hash-index-v3', () => 
     const otherTsa = new InProcessTimestampClient(
       new TimestampAuthority({ keyPem: other.tsa.keyPem, certificatePem: other.tsa.certificatePem, chainPem: other.caCertificatePem }),
     );
-    const both: ValidationDataSource = {
-      certificates: [...source().certificates, otherCa],
-      crlFor: async (issuer) => (await crlIssuer.crlFor(issuer)) ?? otherCrls.crlFor(issuer),
-    };
+    const both: ValidationDataSource = crlValidationData([...source().certificates, otherCa], crlIssuer, otherCrls);
     const blt = await signBLT();
     // Without the other CA the archive TSA's chain cannot be completed: refused, as B-LT would.
     await assert.rejects(addArchiveTimestamp(blt, { contentDigest, timestampClient: otherTsa, validationData: source() }), (error: unknown) => {

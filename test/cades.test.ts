@@ -254,7 +254,7 @@ test('an unsupported key type is refused with a clear error', () => {
   );
 });
 
-test('a chain that did not issue the certificate is refused', () => {
+test('a chain holding a certificate that is no CA is refused', () => {
   assert.throws(
     () =>
       createPemSigner({
@@ -263,7 +263,7 @@ test('a chain that did not issue the certificate is refused', () => {
         certificatePem: readFileSync(join(pkiFolder, 'signing.cert.pem'), 'utf8'),
         chainPem: readFileSync(join(pkiFolder, 'tsa.cert.pem'), 'utf8'),
       }),
-    /chain certificate #1 .* did not issue/,
+    /chain certificate #1 .* is not a CA certificate/,
   );
 });
 

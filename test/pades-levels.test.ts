@@ -17,6 +17,7 @@ import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
 import { InProcessTimestampClient } from '../src/crypto/tsp/in-process-timestamp-client.js';
 import { TimestampAuthority } from '../src/crypto/tsp/timestamp-authority.js';
 import { SignetError } from '../src/errors/signet-error.js';
+import { crlValidationData } from './support/crl-validation-data.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
 import { embeddedSignatures } from './support/pdf-bytes.js';
@@ -53,7 +54,7 @@ before(async () => {
   crlIssuer = developmentCrlIssuer(pki);
   const authority = new TimestampAuthority({ keyPem: pki.tsa.keyPem, certificatePem: pki.tsa.certificatePem, chainPem: pki.caCertificatePem });
   timestamps = new InProcessTimestampClient(authority);
-  source = { certificates: [new X509Certificate(pki.caCertificatePem).raw], crlFor: (issuer) => crlIssuer.crlFor(issuer) };
+  source = crlValidationData([new X509Certificate(pki.caCertificatePem).raw], crlIssuer);
   nssDir = join(work, 'nss');
   mkdirSync(nssDir);
   assert.equal(run('certutil', ['-N', '-d', `sql:${nssDir}`, '--empty-password']).status, 0);
@@ -274,10 +275,7 @@ test('a document time-stamp from another TSA gets its own chain and CRL in one m
   const otherTsa = new InProcessTimestampClient(
     new TimestampAuthority({ keyPem: other.tsa.keyPem, certificatePem: other.tsa.certificatePem, chainPem: other.caCertificatePem }),
   );
-  const both: ValidationDataSource = {
-    certificates: [...source.certificates, otherCa],
-    crlFor: async (issuer) => (await crlIssuer.crlFor(issuer)) ?? otherCrls.crlFor(issuer),
-  };
+  const both: ValidationDataSource = crlValidationData([...source.certificates, otherCa], crlIssuer, otherCrls);
   const signed = await signBT(readFileSync(join(DATA, 'pdf/minimal.pdf')));
   const { pdf } = await extendPadesLevel(signed.pdf, { level: 'B-LTA', validationData: both, timestampClient: otherTsa });
   const dss = readDss(PdfReader.open(pdf))!;
@@ -299,7 +297,7 @@ test('a document time-stamp from another TSA gets its own chain and CRL in one m
 
 test('a missing CRL makes B-LT and B-LTA fail with validation_data_unavailable, writing nothing', async () => {
   const signed = await signBT(readFileSync(join(DATA, 'pdf/minimal.pdf')));
-  const noCrl: ValidationDataSource = { certificates: source.certificates, crlFor: async () => undefined };
+  const noCrl = crlValidationData(source.certificates);
   for (const level of ['B-LT', 'B-LTA'] as const) {
     await assert.rejects(extendPadesLevel(signed.pdf, { level, validationData: noCrl, timestampClient: timestamps }), (error: unknown) => {
       assert.ok(error instanceof SignetError, String(error));

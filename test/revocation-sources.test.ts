@@ -147,8 +147,8 @@ describe('OCSP client against openssl ocsp', () => {
 
   test('CRLs from openssl ca: good and revoked (when, why), DER and PEM; refused when changed, foreign or expired', () => {
     const derCrl = pki.crl();
-    assert.match(run('openssl', ['crl', '-in', file('crl.pem'), '-CAfile', file('ca.pem'), '-noout']).stderr, /verify OK/);
-    const pem = readFileSync(file('crl.pem'));
+    assert.match(run('openssl', ['crl', '-in', file('ca.crl.pem'), '-CAfile', file('ca.pem'), '-noout']).stderr, /verify OK/);
+    const pem = readFileSync(file('ca.crl.pem'));
     const of = (name: string, bytes = derCrl, now?: Date) => checkCertificateAgainstCrl(bytes, { certificateDer: der(`${name}.pem`), issuerDer: der('ca.pem'), now });
     assert.equal(of('good').status, 'good');
     assert.equal(of('good', pem).status, 'good');

@@ -38,6 +38,9 @@ import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
 import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
+import { RevocationSources } from '../core/revocation/revocation-sources.js';
+import { createValidationDataSource } from '../core/revocation/validation-data.js';
+import { ValidationDataClient } from '../outbound/validation-data-client.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -110,20 +113,23 @@ async function startWith(
   const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles);
   // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
   const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.pem);
+  const outbound = new OutboundAddressPolicy(config.outboundAllow);
+  // B-LT/B-LTA validation data: OCSP responses, CRLs and issuer certificates from each certificate's
+  // own CA through the outbound policy; the development CA answers from memory.
+  const validationDataClient = new ValidationDataClient(outbound);
+  const revocation = new RevocationSources(
+    store.validationData,
+    validationDataClient,
+    signing.crlIssuers.map((issuer) => ({ issuerDer: issuer.issuerCertificateDer, crl: () => issuer.current() })),
+  );
   const context: CoreContext = {
     store,
     keys: signing.keys,
     timestamps,
-    validationData: {
-      certificates: signing.chainCertificates,
-      async crlFor(issuer) {
-        const own = signing.crlIssuers.find((crlIssuer) => crlIssuer.issuerCertificateDer.equals(issuer));
-        return own ? own.current() : undefined;
-      },
-    },
+    validationData: createValidationDataSource({ cache: store.validationData, client: validationDataClient, revocation, certificates: signing.chainCertificates }),
     host: config.serverHostPort,
     maxDocuments: config.maxDocuments,
-    outbound: new OutboundAddressPolicy(config.outboundAllow),
+    outbound,
     registrations: {
       publicUrl: config.publicUrl,
       trustAnchorsPem: signing.trustAnchorsPem,
@@ -250,6 +256,7 @@ async function startWith(
         await snapshotter?.close();
         await pageFetcher.close();
         await sender.close();
+        await validationDataClient.close();
         await closeDefaultXadesPool();
         await verificationThreads.close();
         await threads.close();

@@ -47,36 +47,45 @@ export class OpensslPki {
     return this.openssl('x509', '-in', this.file(`${name}.pem`), '-noout', '-serial').trim().split('=')[1]!;
   }
 
-  /** openssl ca's index.txt: `good` names valid certificates, `revoked` maps names to "YYMMDDHHMMSSZ,reason". */
-  writeIndex(entries: { good: Record<string, string>; revoked?: Record<string, { subject: string; at: string }> }): void {
+  /** The database file of CA `ca`: index.txt for the root ("ca"), <ca>.index.txt for others. */
+  indexFile(ca = 'ca'): string {
+    return this.file(ca === 'ca' ? 'index.txt' : `${ca}.index.txt`);
+  }
+
+  /**
+   * openssl ca's index.txt of CA `ca` (the root by default): `good` names valid certificates, `revoked`
+   * maps names to "YYMMDDHHMMSSZ,reason".
+   */
+  writeIndex(entries: { good: Record<string, string>; revoked?: Record<string, { subject: string; at: string }> }, ca = 'ca'): void {
     const expiry = '491231235959Z';
     const lines = [
       ...Object.entries(entries.good).map(([name, subject]) => `V\t${expiry}\t\t${this.serialOf(name)}\tunknown\t${subject}`),
       ...Object.entries(entries.revoked ?? {}).map(([name, { subject, at }]) => `R\t${expiry}\t${at}\t${this.serialOf(name)}\tunknown\t${subject}`),
     ];
-    writeFileSync(this.file('index.txt'), `${lines.join('\n')}\n`);
+    writeFileSync(this.indexFile(ca), `${lines.join('\n')}\n`);
   }
 
-  /** `openssl ca -gencrl` over index.txt: the CRL's DER (valid for a day). */
-  crl(): Buffer {
-    writeFileSync(this.file('crlnumber'), '01\n');
+  /** `openssl ca -gencrl` of CA `ca` over its index: the CRL's DER (valid for a day). */
+  crl(ca = 'ca'): Buffer {
+    const at = (suffix: string) => this.file(`${ca}.${suffix}`);
+    writeFileSync(at('crlnumber'), '01\n');
     writeFileSync(
-      this.file('ca.cnf'),
-      ['[ ca ]', 'default_ca = test_ca', '[ test_ca ]', `database = ${this.file('index.txt')}`, `crlnumber = ${this.file('crlnumber')}`, 'default_md = sha256',
-        'default_crl_days = 1', `certificate = ${this.file('ca.pem')}`, `private_key = ${this.file('ca.key')}`, ''].join('\n'),
+      at('cnf'),
+      ['[ ca ]', 'default_ca = test_ca', '[ test_ca ]', `database = ${this.indexFile(ca)}`, `crlnumber = ${at('crlnumber')}`, 'default_md = sha256',
+        'default_crl_days = 1', `certificate = ${this.file(`${ca}.pem`)}`, `private_key = ${this.file(`${ca}.key`)}`, ''].join('\n'),
     );
-    this.openssl('ca', '-config', this.file('ca.cnf'), '-gencrl', '-out', this.file('crl.pem'));
-    this.openssl('crl', '-in', this.file('crl.pem'), '-outform', 'DER', '-out', this.file('crl.der'));
-    return readFileSync(this.file('crl.der'));
+    this.openssl('ca', '-config', at('cnf'), '-gencrl', '-out', at('crl.pem'));
+    this.openssl('crl', '-in', at('crl.pem'), '-outform', 'DER', '-out', at('crl.der'));
+    return readFileSync(at('crl.der'));
   }
 
   /**
-   * `openssl ocsp` over index.txt on `port` (OpenSSL 3.0 takes a port only; it is reached on
+   * `openssl ocsp` over the index of CA `ca` on `port` (OpenSSL 3.0 takes a port only; it is reached on
    * loopback), signing with `signer`. Ready once it says so — never probed by a bare connection:
    * OpenSSL 3.0's responder spins at full CPU after a client that connects and closes without a request.
    */
-  async startResponder(signer: string, port: number): Promise<string> {
-    const child = spawn('openssl', ['ocsp', '-index', this.file('index.txt'), '-port', String(port), '-CA', this.file('ca.pem'), '-rsigner', this.file(`${signer}.pem`),
+  async startResponder(signer: string, port: number, ca = 'ca'): Promise<string> {
+    const child = spawn('openssl', ['ocsp', '-index', this.indexFile(ca), '-port', String(port), '-CA', this.file(`${ca}.pem`), '-rsigner', this.file(`${signer}.pem`),
       '-rkey', this.file(`${signer}.key`), '-nmin', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#responders.push(child);
     await new Promise<void>((resolve, reject) => {

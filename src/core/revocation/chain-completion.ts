@@ -31,14 +31,18 @@ export async function completeChain(
     const current = chain[chain.length - 1]!;
     if (anchors.some((anchor) => anchor.equals(current)) || isSelfSigned(current)) return chain;
     let issuer = pool.find((candidate) => !candidate.equals(current) && issuedBy(current, candidate));
-    if (!issuer) issuer = await fetchIssuer(context, current, now);
+    if (!issuer) issuer = await issuerFromAia(context, current, now);
     if (chain.some((link) => link.equals(issuer))) throw new SignetError('validation_data_unavailable', 'The certificate chain loops');
     chain.push(issuer);
   }
   throw new SignetError('validation_data_unavailable', `The certificate chain is longer than ${MAX_DEPTH} certificates`);
 }
 
-async function fetchIssuer(context: { cache: ValidationDataRepository; client: ValidationDataClient }, certificateDer: Buffer, now: number): Promise<Buffer> {
+/**
+ * The certificate that issued `certificateDer`, from the caIssuers URLs of its AIA (a DER certificate
+ * or a certs-only PKCS #7, PEM too), kept in the store until it expires.
+ */
+export async function issuerFromAia(context: { cache: ValidationDataRepository; client: ValidationDataClient }, certificateDer: Buffer, now: number): Promise<Buffer> {
   const subject = new X509Certificate(certificateDer).subject.replace(/\n/g, ', ');
   const urls = certificateUrls(certificateDer).caIssuers;
   if (urls.length === 0) {

@@ -4,7 +4,7 @@ import { TimeStampTokenError, verifyTimeStampTokenSignature } from '../tsp/parse
 import type { TimestampClient } from '../tsp/timestamp-client.js';
 import { archiveTimeStampV3Attribute, archiveTimeStampV3ImprintInput } from './archive-time-stamp-v3.js';
 import { atsHashIndexV3, atsHashIndexV3Attribute } from './ats-hash-index-v3.js';
-import { addLongTermValidationData, timeStampValidationData, type ValidationDataSource } from './cades-baseline-lt.js';
+import { addLongTermValidationData, revocationInfoChoicesOf, timeStampValidationData, type ValidationDataSource } from './cades-baseline-lt.js';
 import { checkImprint } from './cades-baseline-t.js';
 import { tags, type Tlv } from './der.js';
 import { DerShapeError, childrenOf, contentOf, decodeObjectIdentifier, encodingOf, expectTag } from './der-reader.js';
@@ -78,7 +78,7 @@ async function archiveSigner(cmsDer: Buffer, signedPart: Buffer, options: Archiv
     const tsaData = await timeStampValidationData(token, options.validationData, now);
     const missing = {
       certificates: tsaData.certificates.filter((der) => !parts.certificates.some((present) => present.equals(der))),
-      crls: tsaData.crls.filter((der) => !parts.crls.some((present) => present.equals(der))),
+      crls: revocationInfoChoicesOf(tsaData).filter((der) => !parts.crls.some((present) => present.equals(der))),
     };
     const complete = missing.certificates.length === 0 && missing.crls.length === 0;
     addValidationData(parts, missing);
@@ -91,6 +91,7 @@ async function archiveSigner(cmsDer: Buffer, signedPart: Buffer, options: Archiv
   }
 }
 
+/** `crls`: RevocationInfoChoice encodings (revocationInfoChoicesOf). */
 function addValidationData(parts: SignedDataParts, data: { certificates: Buffer[]; crls: Buffer[] }): void {
   parts.certificates = withoutDuplicates(parts.certificates, data.certificates);
   parts.crls = withoutDuplicates(parts.crls, data.crls);

@@ -124,6 +124,10 @@ export class CrlIssuer {
           serialNumber: entry.serialNumber,
           revocationDate: entry.revocationDate,
           reason: entry.reason,
+          // @peculiar/x509 writes an entry without extensions as an empty crlEntryExtensions, which RFC 5280
+          // forbids (SIZE (1..MAX)) and strict readers refuse; an entry without a reason states its
+          // invalidity date (§5.3.2) instead, the revocation date.
+          ...(!entry.reason && { invalidity: entry.revocationDate }),
         })),
         extensions: [
           new x509.Extension(ID_CE_CRL_NUMBER, false, new Uint8Array(unsignedInteger(this.#nextCrlNumber(now)))),

@@ -32,8 +32,11 @@ const digestInfoPrefixes: Readonly<Record<SignerHash, Buffer>> = {
  * A Signer over a PEM private key and certificate. RSA signs PKCS#1 v1.5 over the digest with
  * `privateEncrypt` (type 1 padding of DigestInfo is exactly RSASSA-PKCS1-v1_5); EC signs the digest with
  * ECDSA (see ecdsa-digest-signature.ts). Refuses, with a KeyMaterialError, key material that could only
- * produce signatures nobody can verify: a key that is not the certificate's, or a chain that does not
- * issue the certificate.
+ * produce signatures nobody can verify: a key that is not the certificate's, a chain certificate that
+ * is no CA. The chain may come in any
+ * order and may be partial (an intermediate left out, or no chain at all): it is put in issuing order as
+ * far as its certificates link, and the service completes the rest from AIA caIssuers
+ * (core/revocation/chain-completion.ts).
  */
 export function createPemSigner(input: PemSignerInput): Signer {
   const label = `Signing key "${input.name}"`;
@@ -49,7 +52,13 @@ export function createPemSigner(input: PemSignerInput): Signer {
     );
   }
   const chain = readChain(input.chainPem ?? '', label);
-  checkChainIssues(certificate, chain, label);
+  for (const [index, issuer] of chain.entries()) {
+    // A leaf put in the chain by mistake (the TSA's certificate, say) can issue nothing.
+    if (!issuer.ca) {
+      throw new KeyMaterialError(`${label}: chain certificate #${index + 1} ("${issuer.subject.replace(/\n/g, ', ')}") is not a CA certificate; the chain lists the issuers of the certificate`);
+    }
+  }
+  const ordered = inIssuingOrder(certificate, chain);
 
   const signDigest =
     keyAlgorithm !== 'RSA'
@@ -60,7 +69,7 @@ export function createPemSigner(input: PemSignerInput): Signer {
   return Object.freeze({
     name: input.name,
     certificateDer: certificate.raw,
-    chainDer: chain.map((issuer) => issuer.raw),
+    chainDer: ordered.map((issuer) => issuer.raw),
     keyAlgorithm,
     verifiesItself: true,
     async signDigest(digest: Buffer, hash: SignerHash): Promise<Buffer> {
@@ -133,16 +142,19 @@ function readChain(pem: string, label: string): X509Certificate[] {
   );
 }
 
-/** The chain must run from the certificate's issuer upwards, each one signed by the next. */
-function checkChainIssues(certificate: X509Certificate, chain: X509Certificate[], label: string): void {
-  let child = certificate;
-  for (const [index, issuer] of chain.entries()) {
-    if (!child.checkIssued(issuer) || !child.verify(issuer.publicKey)) {
-      throw new KeyMaterialError(
-        `${label}: chain certificate #${index + 1} ("${issuer.subject.replace(/\n/g, ', ')}") did not issue ` +
-          `"${child.subject.replace(/\n/g, ', ')}"; list the chain nearest issuer first`,
-      );
-    }
-    child = issuer;
+/**
+ * The chain's certificates from the certificate's issuer upwards as far as they link (each signed by
+ * the next), then those that do not link yet — a root above a missing intermediate, say — as given.
+ */
+function inIssuingOrder(certificate: X509Certificate, chain: X509Certificate[]): X509Certificate[] {
+  const rest = [...chain];
+  const ordered: X509Certificate[] = [];
+  for (let child = certificate; ; ) {
+    const index = rest.findIndex((issuer) => !issuer.raw.equals(child.raw) && child.checkIssued(issuer) && child.verify(issuer.publicKey));
+    if (index < 0) break;
+    const [issuer] = rest.splice(index, 1);
+    ordered.push(issuer!);
+    child = issuer!;
   }
+  return [...ordered, ...rest];
 }

@@ -7,7 +7,7 @@ import { IncrementalUpdate } from '../writer/incremental-update.js';
 
 /*
  * The document security store (ISO 32000-2 §12.8.4.3 Table 261; ETSI EN 319 142-1 §5.4.2): the catalog's
- * /DSS holds validation data for the document's signatures — /Certs, /CRLs (and /OCSPs) as arrays of
+ * /DSS holds validation data for the document's signatures — /Certs, /CRLs and /OCSPs as arrays of
  * streams whose data is the DER object — and /VRI, a dictionary keyed by the signature it is for
  * (Table 262). Written by an incremental update; an existing DSS is extended, never rewritten away.
  */
@@ -15,18 +15,20 @@ import { IncrementalUpdate } from '../writer/incremental-update.js';
 export interface DssAddition {
   /**
    * The /Contents string values (every byte, padding included) of the signatures or document
-   * time-stamps this data is for; each gets a /VRI entry listing the certificates and CRLs below.
+   * time-stamps this data is for; each gets a /VRI entry listing the certificates, CRLs and OCSP responses below.
    */
   signatureContents: Buffer[];
   /** DER certificates. */
   certificates: Buffer[];
   /** DER CRLs. */
   crls: Buffer[];
+  /** DER OCSPResponses (RFC 6960 §4.2.1; ISO 32000-2 Table 261 /OCSPs). */
+  ocsps: Buffer[];
 }
 
 /**
  * Appends an incremental update (ISO 32000-1 §7.5.6) that adds `addition` to the document's DSS,
- * creating the DSS when there is none. Certificates and CRLs the DSS already holds (same bytes) are not
+ * creating the DSS when there is none. Certificates, CRLs and OCSP responses the DSS already holds (same bytes) are not
  * stored twice. The answer is `pdf` unchanged followed by the update.
  */
 export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
@@ -43,6 +45,7 @@ export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
 
     const certificateRefs = addStreams(reader, update, dss, 'Certs', addition.certificates);
     const crlRefs = addStreams(reader, update, dss, 'CRLs', addition.crls);
+    const ocspRefs = addStreams(reader, update, dss, 'OCSPs', addition.ocsps);
 
     // Table 262: one VRI dictionary per signature, keyed by the uppercase hex SHA-1 of its /Contents.
     const vriValue = dss.get('VRI');
@@ -55,6 +58,7 @@ export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
       const entry = current instanceof PdfDict ? current.clone() : new PdfDict([['Type', name('VRI')]]);
       mergeRefs(reader, entry, 'Cert', certificateRefs);
       mergeRefs(reader, entry, 'CRL', crlRefs);
+      mergeRefs(reader, entry, 'OCSP', ocspRefs);
       const entryValue = vri.get(key);
       if (entryValue instanceof PdfRef && current instanceof PdfDict) update.put(entryValue, entry);
       else vri.set(key, entry);

@@ -20,7 +20,8 @@ import { filledSignatureFields, type FilledSignatureField } from '../reader/form
  * signed document:
  *
  *   B-LT  = B-T + a DSS (ISO 32000-2 §12.8.4.3) with every certificate of the signer's and the signature
- *           time-stamp TSA's chains and a current CRL from each issuer, /VRI keyed by the signature;
+ *           time-stamp TSA's chains and each certificate's current OCSP response or CRL from its issuer,
+ *           /VRI keyed by the signature;
  *   B-LTA = B-LT + a document time-stamp (ISO 32000-2 §12.8.5) over the whole file, DSS included, and
  *           the validation data of that time-stamp's TSA in the DSS as well.
  */
@@ -69,7 +70,7 @@ export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOp
   // when it is another, its chain and CRLs follow in one more DSS update (ETSI EN 319 142-1 §5.4.2.1).
   const timestampData = await timeStampValidationData(stamped.contents, options.validationData, now);
   const missing = notYetStored(timestampData, asDocumentError(() => PdfReader.open(stampedPdf)));
-  if (missing.certificates.length === 0 && missing.crls.length === 0) return { pdf: stampedPdf, documentTimestampField: stamped.fieldName };
+  if (missing.certificates.length === 0 && missing.crls.length === 0 && missing.ocsps.length === 0) return { pdf: stampedPdf, documentTimestampField: stamped.fieldName };
   const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stampedPdf), stamped.fieldName)));
   return {
     pdf: appendDss(stampedPdf, { signatureContents: [timestampContents], ...timestampData }),
@@ -123,5 +124,9 @@ function cmsOf(field: FilledSignatureField): Buffer {
 function notYetStored(data: LongTermValidationData, reader: PdfReader): LongTermValidationData {
   const dss = readDss(reader);
   const absent = (stored: Buffer[] | undefined) => (der: Buffer) => !stored?.some((present) => present.equals(der));
-  return { certificates: data.certificates.filter(absent(dss?.certificates)), crls: data.crls.filter(absent(dss?.crls)) };
+  return {
+    certificates: data.certificates.filter(absent(dss?.certificates)),
+    crls: data.crls.filter(absent(dss?.crls)),
+    ocsps: data.ocsps.filter(absent(dss?.ocsps)),
+  };
 }

@@ -1,0 +1,26 @@
+import type { ValidationDataSource } from '../../crypto/cms/cades-baseline-lt.js';
+import type { ValidationDataClient } from '../../outbound/validation-data-client.js';
+import type { ValidationDataRepository } from '../../store/validation-data-repository.js';
+import { issuerFromAia } from './chain-completion.js';
+import { RevocationSources } from './revocation-sources.js';
+
+/**
+ * B-LT's validation data for any key and any TSA (crypto/cms/cades-baseline-lt.ts asks, this answers):
+ * the configured chains first, missing issuers from AIA caIssuers, and each certificate's status from
+ * its own CA — OCSP first, CRLs otherwise (RevocationSources) — all through the outbound address
+ * policy and the store's shared cache.
+ */
+export function createValidationDataSource(options: {
+  cache: ValidationDataRepository;
+  client: ValidationDataClient;
+  revocation: RevocationSources;
+  /** Every certificate of every configured chain. */
+  certificates: Buffer[];
+}): ValidationDataSource {
+  const { cache, client, revocation } = options;
+  return {
+    certificates: options.certificates,
+    issuerOf: (certificateDer) => issuerFromAia({ cache, client }, certificateDer, Date.now()),
+    revocationOf: (certificateDer, issuerDer, now) => revocation.status(certificateDer, issuerDer, now.getTime()),
+  };
+}

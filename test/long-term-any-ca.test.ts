@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readSignedData } from '../src/crypto/cms/signed-data-parts.js';
+import { readDss } from '../src/crypto/pdf/reader/document-security-store.js';
+import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
+import { asn1parse } from './support/cades-archive.js';
+import { embeddedSignatures } from './support/pdf-bytes.js';
+import { freePort, OpensslPki } from './support/openssl-pki.js';
+import { OpensslTsa } from './support/openssl-tsa.js';
+import { basicAuth, startTestService, waitUntilFinal, type TestService } from './support/test-service.js';
+import { run } from './support/tools.js';
+
+const testdata = path.join(import.meta.dirname, '../../shared/testdata');
+
+/**
+ * Long-term levels with a key from another CA (issue 12), end to end through the API. The PKI is made
+ * with openssl: a root, an intermediate the key's configured chain leaves out (its certificate is only
+ * reachable through the signer's AIA caIssuers), signer and TSA certificates naming an OCSP responder
+ * (`openssl ocsp` behind a counting relay) and CRL distribution points on loopback, a revoked signer.
+ * The TSA is external: `openssl ts -reply` behind an HTTP wrapper. What Signet embeds is checked from
+ * the output bytes by openssl (cms -verify, ocsp -respin) and pdfsig.
+ */
+
+const pki = new OpensslPki();
+const file = (name: string) => pki.file(name);
+let service: TestService;
+let tsa: OpensslTsa;
+let caWeb: http.Server;
+let relay: http.Server;
+let caUp = true;
+/** Every request that reached the CA, by what it asked: an OCSP request's bytes (no nonce: one per certificate) or a URL path. */
+const asked: string[] = [];
+const auth = basicAuth('client-a', 'secret-a');
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+before(async () => {
+  const responderPort = await freePort();
+  // The CA's web presence: issuer certificates and CRLs (generated at each request, as a CA publishes them).
+  caWeb = http.createServer((request, response) => {
+    if (!caUp) return response.writeHead(503).end();
+    asked.push(request.url ?? '');
+    if (request.url === '/intermediate.cer') {
+      return response.writeHead(200, { 'content-type': 'application/pkix-cert' }).end(pki.der('intermediate.pem'));
+    }
+    const crl = /^\/(ca|intermediate)\.crl$/.exec(request.url ?? '');
+    if (crl) {
+      return response.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(pki.crl(crl[1]));
+    }
+    response.writeHead(404).end();
+  });
+  relay = http.createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (!caUp) return response.writeHead(503).end();
+    asked.push(`ocsp:${Buffer.concat(chunks).toString('base64')}`);
+    const answer = await fetch(`http://127.0.0.1:${responderPort}`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: Buffer.concat(chunks) });
+    response.writeHead(answer.status, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(await answer.arrayBuffer()));
+  });
+  const web = `http://127.0.0.1:${await listen(caWeb)}`;
+  const ocspUrl = `http://127.0.0.1:${await listen(relay)}/ocsp`;
+
+  pki.createRoot('/CN=LT Test Root');
+  pki.issue('intermediate', '/CN=LT Test Issuing CA', `basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\ncrlDistributionPoints=URI:${web}/ca.crl\n`);
+  const endEntity = (usage: string) =>
+    `basicConstraints=CA:FALSE\n${usage}\nauthorityInfoAccess=OCSP;URI:${ocspUrl},caIssuers;URI:${web}/intermediate.cer\ncrlDistributionPoints=URI:${web}/intermediate.crl\n`;
+  const seal = endEntity('keyUsage=critical,digitalSignature,nonRepudiation');
+  for (const name of ['seal', 'seal-outage', 'seal-batch', 'revoked']) pki.issue(name, `/CN=LT ${name}`, seal, 'intermediate');
+  pki.issue('tsa', '/CN=LT External TSA', endEntity('keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping'), 'intermediate');
+  pki.issue('responder', '/CN=LT OCSP Responder', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\n', 'intermediate');
+  pki.writeIndex({ good: { intermediate: '/CN=LT Test Issuing CA' } });
+  pki.writeIndex(
+    {
+      good: { seal: '/CN=LT seal', 'seal-outage': '/CN=LT seal-outage', 'seal-batch': '/CN=LT seal-batch', tsa: '/CN=LT External TSA', responder: '/CN=LT OCSP Responder' },
+      revoked: { revoked: { subject: '/CN=LT revoked', at: '261201000000Z,keyCompromise' } },
+    },
+    'intermediate',
+  );
+  await pki.startResponder('responder', responderPort, 'intermediate');
+  // Root and intermediate together: what a relying party trusts plus what it finds in the signature.
+  writeFileSync(file('root-and-intermediate.pem'), readFileSync(file('ca.pem'), 'utf8') + readFileSync(file('intermediate.pem'), 'utf8'));
+
+  // The token carries the TSA's certificate only: its issuer is found through AIA as well.
+  tsa = new OpensslTsa(pki.folder, 'tsa');
+  const tsaUrl = await tsa.start();
+  const key = (name: string) => ({ type: 'pem', key: file(`${name}.key`), certificate: file(`${name}.pem`), chain: file('ca.pem') });
+  service = await startTestService({
+    clients: { 'client-a': { secret: 'secret-a', keys: ['seal', 'seal-outage', 'seal-batch', 'revoked'] } },
+    flags: [`--tsa-url=${tsaUrl}`, '--outbound-allow=127.0.0.1'],
+    files: {
+      'signing-keys.json': JSON.stringify({ keys: { seal: key('seal'), 'seal-outage': key('seal-outage'), 'seal-batch': key('seal-batch'), revoked: key('revoked') } }),
+    },
+  });
+});
+
+after(async () => {
+  await service?.stop();
+  await tsa?.stop();
+  caWeb?.close();
+  relay?.close();
+  pki.destroy();
+});
+
+async function submit(reference: string, documents: Array<{ name: string; content: Buffer }>, signature: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${service.url}/v1/signatures`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ externalReference: reference, signature, documents: documents.map((document) => ({ name: document.name, content: document.content.toString('base64') })) }),
+  });
+  const body = (await response.json()) as { taskId: string };
+  assert.equal(response.status, 202, JSON.stringify(body));
+  return body.taskId;
+}
+
+async function operation(taskId: string): Promise<any> {
+  return (await fetch(`${service.url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json();
+}
+
+async function signOne(reference: string, name: string, content: Buffer, signature: Record<string, unknown>): Promise<{ document: any; signed: Buffer; path: string }> {
+  const taskId = await submit(reference, [{ name, content }], signature);
+  await waitUntilFinal(service.url, auth, taskId, 60_000);
+  const [document] = (await operation(taskId)).documents;
+  assert.equal(document.status, 'SIGNED', JSON.stringify(document));
+  const signed = Buffer.from(await (await fetch(`${service.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
+  const saved = file(`${reference}-${name}${document.format === 'CAdES' ? '.p7s' : ''}`);
+  writeFileSync(saved, signed);
+  return { document, signed, path: saved };
+}
+
+/** `openssl ocsp -respin`: the response verifies against the root (the intermediate given as untrusted) and says `certificate` is good. */
+function assertGoodOcsp(response: Buffer, certificate: string, label: string): void {
+  const respin = file(`${label}.ocsp`);
+  writeFileSync(respin, response);
+  const result = run('openssl', ['ocsp', '-respin', respin, '-issuer', file('intermediate.pem'), '-cert', file(`${certificate}.pem`), '-CAfile', file('ca.pem'),
+    '-verify_other', file('intermediate.pem'), '-no_nonce']);
+  assert.match(result.stderr + result.stdout, /Response verify OK/, `${label}: ${result.stderr}`);
+  assert.match(result.stdout, new RegExp(`${certificate}\\.pem: good`), `${label}: ${result.stdout}`);
+}
+
+/** Which of the embedded OCSP responses answer for `certificate` (openssl's reading). */
+function responsesFor(responses: Buffer[], certificate: string, label: string): Buffer[] {
+  return responses.filter((response, index) => {
+    const respin = file(`${label}-${index}.ocsp`);
+    writeFileSync(respin, response);
+    const result = run('openssl', ['ocsp', '-respin', respin, '-issuer', file('intermediate.pem'), '-cert', file(`${certificate}.pem`), '-noverify', '-no_nonce']);
+    return result.stdout.includes(`${certificate}.pem: good`);
+  });
+}
+
+/** The OCSPResponses a CMS carries as otherRevocationInfo id-ri-ocsp-response (RFC 5940), read by openssl asn1parse. */
+function cmsOcspResponses(cms: Buffer): Buffer[] {
+  return readSignedData(cms)
+    .crls.filter((choice) => choice[0] === 0xa1)
+    .map((choice) => {
+      const node = asn1parse(choice);
+      assert.equal(node.children[0].value, '1.3.6.1.5.5.7.16.2', 'id-ri-ocsp-response');
+      return node.children[1].bytes;
+    });
+}
+
+describe('B-LT and B-LTA with a key and a TSA of another CA', () => {
+  const pdf = readFileSync(path.join(testdata, 'pdf/minimal.pdf'));
+  const text = Buffer.from('an invoice from another CA\n');
+
+  for (const level of ['B-LT', 'B-LTA'] as const) {
+    test(`PAdES ${level}: pdfsig accepts it; the DSS holds the intermediate and OCSP responses for signer and TSA that openssl verifies`, async () => {
+      const { signed, path: saved } = await signOne(`pades-${level}`, 'minimal.pdf', pdf, { format: 'PAdES', level, key: 'seal' });
+      const report = run('pdfsig', [saved]).stdout;
+      assert.match(report.split('Signature #2')[0]!, /Signature is Valid\./, report);
+      if (level === 'B-LTA') {
+        // pdfsig does not verify document time-stamps; openssl ts does, over the bytes the time-stamp covers.
+        const timestamp = embeddedSignatures(signed).at(-1)!;
+        writeFileSync(file('doc-ts.data'), timestamp.signedBytes);
+        writeFileSync(file('doc-ts.tst'), timestamp.der);
+        const verified = run('openssl', ['ts', '-verify', '-data', file('doc-ts.data'), '-in', file('doc-ts.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]);
+        assert.match(verified.stdout, /Verification: OK/, verified.stderr);
+      }
+      const dss = readDss(PdfReader.open(signed))!;
+      assert.ok(dss, 'a DSS');
+      assert.ok(dss.certificates.some((der) => der.equals(pki.der('intermediate.pem'))), 'the intermediate found through AIA');
+      assert.ok(dss.certificates.some((der) => der.equals(pki.der('responder.pem'))), "the delegated responder's certificate");
+      assertGoodOcsp(responsesFor(dss.ocsps, 'seal', `pades-${level}-seal`)[0]!, 'seal', `pades-${level}-seal`);
+      assertGoodOcsp(responsesFor(dss.ocsps, 'tsa', `pades-${level}-tsa`)[0]!, 'tsa', `pades-${level}-tsa`);
+      // The intermediate's status comes from the root's CRL (it names no responder); openssl verifies that CRL.
+      assert.equal(dss.crls.length, 1);
+      writeFileSync(file(`pades-${level}.crl`), dss.crls[0]!);
+      assert.match(run('openssl', ['crl', '-inform', 'DER', '-in', file(`pades-${level}.crl`), '-CAfile', file('ca.pem'), '-noout']).stderr, /verify OK/);
+    });
+
+    test(`CAdES ${level}: openssl cms -verify accepts it from the root alone; OCSP responses for signer and TSA inside verify`, async () => {
+      const { signed, path: saved } = await signOne(`cades-${level}`, 'invoice.txt', text, { format: 'CAdES', level, key: 'seal' });
+      writeFileSync(file(`cades-${level}.txt`), text);
+      const verify = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', saved, '-content', file(`cades-${level}.txt`), '-CAfile', file('ca.pem'),
+        '-purpose', 'any', '-out', '/dev/null']);
+      assert.match(verify.stderr, /Verification successful/, verify.stderr);
+      const parts = readSignedData(signed);
+      assert.ok(parts.certificates.some((der) => der.equals(pki.der('intermediate.pem'))), 'the intermediate found through AIA');
+      const responses = cmsOcspResponses(signed);
+      assertGoodOcsp(responsesFor(responses, 'seal', `cades-${level}-seal`)[0]!, 'seal', `cades-${level}-seal`);
+      assertGoodOcsp(responsesFor(responses, 'tsa', `cades-${level}-tsa`)[0]!, 'tsa', `cades-${level}-tsa`);
+      if (level === 'B-LTA') {
+        const types = parts.signerInfos[0]!.unsignedAttributes.map((attribute) => asn1parse(attribute).children[0]!.value);
+        assert.ok(types.includes('0.4.0.1733.2.4'), `an archive-time-stamp-v3 (ETSI 0.4.0.1733.2.4) among ${types}`);
+      }
+    });
+  }
+
+  test('a revoked signer (keyCompromise) is refused at B-LT: certificate_revoked', async () => {
+    const taskId = await submit('revoked-blt', [{ name: 'x.txt', content: text }], { format: 'CAdES', level: 'B-LT', key: 'revoked' });
+    const finished = await waitUntilFinal(service.url, auth, taskId, 60_000);
+    assert.equal(finished.status, 'FAILED');
+    const [document] = (await operation(taskId)).documents;
+    assert.equal(document.error.code, 'certificate_revoked', JSON.stringify(document));
+    assert.match(document.error.message, /keyCompromise/);
+  });
+
+  test('responder and CRL server down: the document waits; back up, it is signed with revocation data', async () => {
+    caUp = false;
+    try {
+      const taskId = await submit('outage', [{ name: 'x.txt', content: text }], { format: 'CAdES', level: 'B-LT', key: 'seal-outage' });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const waiting = (await operation(taskId)) as any;
+      assert.ok(!['SUCCEEDED', 'FAILED'].includes(waiting.status), `still waiting, not ${waiting.status}`);
+      caUp = true;
+      const finished = await waitUntilFinal(service.url, auth, taskId, 90_000);
+      assert.equal(finished.status, 'SUCCEEDED', JSON.stringify(finished));
+      const [document] = (await operation(taskId)).documents;
+      const signed = Buffer.from(await (await fetch(`${service.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
+      assertGoodOcsp(responsesFor(cmsOcspResponses(signed), 'seal-outage', 'outage')[0]!, 'seal-outage', 'outage');
+    } finally {
+      caUp = true;
+    }
+  });
+
+  test('a 60-document B-LT operation asks each CA source at most once', async () => {
+    const from = asked.length;
+    const documents = Array.from({ length: 60 }, (_, index) => ({ name: `doc-${index}.txt`, content: Buffer.from(`document ${index}\n`) }));
+    const taskId = await submit('batch', documents, { format: 'CAdES', level: 'B-LT', key: 'seal-batch' });
+    const finished = await waitUntilFinal(service.url, auth, taskId, 120_000);
+    assert.equal(finished.status, 'SUCCEEDED', JSON.stringify(finished));
+    const failed = (await operation(taskId)).documents.filter((document: any) => document.status !== 'SIGNED');
+    assert.deepEqual(failed, []);
+    const during = asked.slice(from);
+    assert.ok(during.some((request) => request.startsWith('ocsp:')), 'the new signer certificate was asked about');
+    assert.equal(new Set(during).size, during.length, `no source asked twice: ${during.map((request) => request.slice(0, 40))}`);
+  });
+});
