@@ -32,6 +32,9 @@ let tsa: OpensslTsa;
 let caWeb: http.Server;
 let relay: http.Server;
 let caUp = true;
+let tsaUrl = '';
+/** A key of signing-keys.json: its configured chain is the root only; the intermediate comes from AIA. */
+const key = (name: string) => ({ type: 'pem', key: file(`${name}.key`), certificate: file(`${name}.pem`), chain: file('ca.pem') });
 /** Every request that reached the CA, by what it asked: an OCSP request's bytes (no nonce: one per certificate) or a URL path. */
 const asked: string[] = [];
 const auth = basicAuth('client-a', 'secret-a');
@@ -89,8 +92,7 @@ before(async () => {
 
   // The token carries the TSA's certificate only: its issuer is found through AIA as well.
   tsa = new OpensslTsa(pki.folder, 'tsa');
-  const tsaUrl = await tsa.start();
-  const key = (name: string) => ({ type: 'pem', key: file(`${name}.key`), certificate: file(`${name}.pem`), chain: file('ca.pem') });
+  tsaUrl = await tsa.start();
   service = await startTestService({
     clients: { 'client-a': { secret: 'secret-a', keys: ['seal', 'seal-outage', 'seal-batch', 'revoked'] } },
     flags: [`--tsa-url=${tsaUrl}`, '--outbound-allow=127.0.0.1'],
@@ -108,8 +110,8 @@ after(async () => {
   pki.destroy();
 });
 
-async function submit(reference: string, documents: Array<{ name: string; content: Buffer }>, signature: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${service.url}/v1/signatures`, {
+async function submit(reference: string, documents: Array<{ name: string; content: Buffer }>, signature: Record<string, unknown>, on = service): Promise<string> {
+  const response = await fetch(`${on.url}/v1/signatures`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/json' },
     body: JSON.stringify({ externalReference: reference, signature, documents: documents.map((document) => ({ name: document.name, content: document.content.toString('base64') })) }),
@@ -119,8 +121,8 @@ async function submit(reference: string, documents: Array<{ name: string; conten
   return body.taskId;
 }
 
-async function operation(taskId: string): Promise<any> {
-  return (await fetch(`${service.url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json();
+async function operation(taskId: string, on = service): Promise<any> {
+  return (await fetch(`${on.url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json();
 }
 
 async function signOne(reference: string, name: string, content: Buffer, signature: Record<string, unknown>): Promise<{ document: any; signed: Buffer; path: string }> {
@@ -212,43 +214,64 @@ describe('B-LT and B-LTA with a key and a TSA of another CA', () => {
     });
   }
 
-  test('a revoked signer (keyCompromise) is refused at B-LT: certificate_revoked', async () => {
-    const taskId = await submit('revoked-blt', [{ name: 'x.txt', content: text }], { format: 'CAdES', level: 'B-LT', key: 'revoked' });
-    const finished = await waitUntilFinal(service.url, auth, taskId, 60_000);
-    assert.equal(finished.status, 'FAILED');
-    const [document] = (await operation(taskId)).documents;
-    assert.equal(document.error.code, 'certificate_revoked', JSON.stringify(document));
-    assert.match(document.error.message, /keyCompromise/);
-  });
-
-  test('responder and CRL server down: the document waits; back up, it is signed with revocation data', async () => {
-    caUp = false;
-    try {
-      const taskId = await submit('outage', [{ name: 'x.txt', content: text }], { format: 'CAdES', level: 'B-LT', key: 'seal-outage' });
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const waiting = (await operation(taskId)) as any;
-      assert.ok(!['SUCCEEDED', 'FAILED'].includes(waiting.status), `still waiting, not ${waiting.status}`);
-      caUp = true;
-      const finished = await waitUntilFinal(service.url, auth, taskId, 90_000);
-      assert.equal(finished.status, 'SUCCEEDED', JSON.stringify(finished));
+  test('a revoked signer (keyCompromise) signs nothing: B-B, B-T and B-LT fail certificate_revoked', async () => {
+    for (const level of ['B-B', 'B-T', 'B-LT']) {
+      const taskId = await submit(`revoked-${level}`, [{ name: 'x.txt', content: text }], { format: 'CAdES', level, key: 'revoked' });
+      const finished = await waitUntilFinal(service.url, auth, taskId, 60_000);
+      assert.equal(finished.status, 'FAILED', level);
       const [document] = (await operation(taskId)).documents;
-      const signed = Buffer.from(await (await fetch(`${service.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
-      assertGoodOcsp(responsesFor(cmsOcspResponses(signed), 'seal-outage', 'outage')[0]!, 'seal-outage', 'outage');
-    } finally {
-      caUp = true;
+      assert.equal(document.error.code, 'certificate_revoked', JSON.stringify(document));
+      assert.match(document.error.message, /keyCompromise/);
     }
   });
 
-  test('a 60-document B-LT operation asks each CA source at most once', async () => {
-    const from = asked.length;
-    const documents = Array.from({ length: 60 }, (_, index) => ({ name: `doc-${index}.txt`, content: Buffer.from(`document ${index}\n`) }));
-    const taskId = await submit('batch', documents, { format: 'CAdES', level: 'B-LT', key: 'seal-batch' });
-    const finished = await waitUntilFinal(service.url, auth, taskId, 120_000);
-    assert.equal(finished.status, 'SUCCEEDED', JSON.stringify(finished));
-    const failed = (await operation(taskId)).documents.filter((document: any) => document.status !== 'SIGNED');
-    assert.deepEqual(failed, []);
-    const during = asked.slice(from);
-    assert.ok(during.some((request) => request.startsWith('ocsp:')), 'the new signer certificate was asked about');
-    assert.equal(new Set(during).size, during.length, `no source asked twice: ${during.map((request) => request.slice(0, 40))}`);
+  test("/metrics shows each key's certificate expiry, state and last revocation check", async () => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    assert.match(metrics, /signet_signing_key_state\{key="revoked",state="revoked"\} 1/);
+    assert.match(metrics, /signet_signing_key_state\{key="seal",state="good"\} 1/);
+    const notAfter = Number(/signet_signing_key_not_after_seconds\{key="seal"\} (\d+)/.exec(metrics)?.[1]);
+    const expected = new Date(run('openssl', ['x509', '-in', file('seal.pem'), '-noout', '-enddate']).stdout.trim().split('=')[1]!).getTime() / 1000;
+    assert.equal(notAfter, expected);
+    const checked = Number(/signet_signing_key_revocation_checked_seconds\{key="seal"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(checked > Date.now() / 1000 - 600 && checked <= Date.now() / 1000 + 1, String(checked));
+  });
+
+  test('a new instance started while the CA is down: documents wait; back up, they are signed with revocation data, each source asked once', async () => {
+    // A fresh instance (own work folder and store): nothing is cached, not even its keys' status.
+    caUp = false;
+    let fresh: TestService | undefined;
+    try {
+      fresh = await startTestService({
+        clients: { 'client-a': { secret: 'secret-a', keys: ['seal-outage', 'seal-batch'] } },
+        flags: [`--tsa-url=${tsaUrl}`, '--outbound-allow=127.0.0.1'],
+        files: { 'signing-keys.json': JSON.stringify({ keys: { 'seal-outage': key('seal-outage'), 'seal-batch': key('seal-batch') } }) },
+      });
+      const outage = await submit('outage', [{ name: 'x.txt', content: text }], { format: 'CAdES', level: 'B-LT', key: 'seal-outage' }, fresh);
+      const documents = Array.from({ length: 60 }, (_, index) => ({ name: `doc-${index}.txt`, content: Buffer.from(`document ${index}\n`) }));
+      const batch = await submit('batch', documents, { format: 'CAdES', level: 'B-LT', key: 'seal-batch' }, fresh);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      for (const taskId of [outage, batch]) {
+        const waiting = await operation(taskId, fresh);
+        assert.ok(!['SUCCEEDED', 'FAILED'].includes(waiting.status), `still waiting, not ${waiting.status}`);
+      }
+      const from = asked.length;
+      caUp = true;
+      for (const taskId of [outage, batch]) {
+        const finished = await waitUntilFinal(fresh.url, auth, taskId, 90_000);
+        assert.equal(finished.status, 'SUCCEEDED', JSON.stringify(finished));
+        const failed: unknown[] = (await operation(taskId, fresh)).documents.filter((document: any) => document.status !== 'SIGNED');
+        assert.deepEqual(failed, []);
+      }
+      const [document] = (await operation(outage, fresh)).documents;
+      const signed = Buffer.from(await (await fetch(`${fresh.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
+      assertGoodOcsp(responsesFor(cmsOcspResponses(signed), 'seal-outage', 'outage')[0]!, 'seal-outage', 'outage');
+      // 61 documents, two keys, one TSA: each OCSP request (one per certificate), CRL and issuer certificate asked once.
+      const during = asked.slice(from);
+      assert.ok(during.filter((request) => request.startsWith('ocsp:')).length >= 3, `signers and TSA asked: ${during.length} requests`);
+      assert.equal(new Set(during).size, during.length, `no source asked twice: ${during.map((request) => request.slice(0, 40))}`);
+    } finally {
+      caUp = true;
+      await fresh?.stop();
+    }
   });
 });

@@ -40,6 +40,7 @@ import { VerificationThreads } from '../core/verify/verification-threads.js';
 import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
 import { RevocationSources } from '../core/revocation/revocation-sources.js';
 import { createValidationDataSource } from '../core/revocation/validation-data.js';
+import { SigningKeyStatus } from '../core/signatures/signing-key-status.js';
 import { ValidationDataClient } from '../outbound/validation-data-client.js';
 
 export interface RunningService {
@@ -122,11 +123,16 @@ async function startWith(
     validationDataClient,
     signing.crlIssuers.map((issuer) => ({ issuerDer: issuer.issuerCertificateDer, crl: () => issuer.current() })),
   );
+  const validationData = createValidationDataSource({ cache: store.validationData, client: validationDataClient, revocation, certificates: signing.chainCertificates });
+  // Known before anything is signed: a revoked or expired key signs nothing (API.md §3).
+  const keyStatus = new SigningKeyStatus(signing.keys, validationData, log.child({ component: 'keys' }));
+  await keyStatus.start();
   const context: CoreContext = {
     store,
     keys: signing.keys,
     timestamps,
-    validationData: createValidationDataSource({ cache: store.validationData, client: validationDataClient, revocation, certificates: signing.chainCertificates }),
+    validationData,
+    keyStatus,
     host: config.serverHostPort,
     maxDocuments: config.maxDocuments,
     outbound,
@@ -152,7 +158,7 @@ async function startWith(
   });
   const tokens = new AccessTokens(Buffer.from(await store.settings.getOrCreate('token_signing_key', AccessTokens.generateKey), 'base64'));
   const authenticator = new Authenticator(clients, tokens, new FailedAttempts());
-  const metrics = createMetrics({ failedTasksByKind: () => store.tasks.countFailedByKind() });
+  const metrics = createMetrics({ failedTasksByKind: () => store.tasks.countFailedByKind(), signingKeys: () => keyStatus.statuses() });
 
   const runner = new TaskRunner({
     queue: store.queue,
@@ -256,6 +262,7 @@ async function startWith(
         await snapshotter?.close();
         await pageFetcher.close();
         await sender.close();
+        keyStatus.stop();
         await validationDataClient.close();
         await closeDefaultXadesPool();
         await verificationThreads.close();

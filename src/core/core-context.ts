@@ -5,6 +5,7 @@ import type { OutboundAddressPolicy } from '../outbound/address-policy.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { RegistrationSettings } from './registrations/registration-settings.js';
+import type { SigningKeyStatus } from './signatures/signing-key-status.js';
 import type { VerificationSettings } from './verify/verify-document.js';
 
 /** The calling client service as the core needs it (the config layer's ClientService fits). */
@@ -25,8 +26,10 @@ export interface CoreContext {
   maxDocuments: number;
   /** RFC 3161 tokens for B-T and above: the built-in TSA, or `--tsa-url`. */
   timestamps: TimestampClient;
-  /** Chains and CRLs for B-LT. */
+  /** Chains, OCSP responses and CRLs for B-LT. */
   validationData: ValidationDataSource;
+  /** Whether each signing key's certificate may sign now (revoked, expired, status unknown). */
+  keyStatus: Pick<SigningKeyStatus, 'assertUsable'>;
   /** Where callbacks (and URL captures) may go. */
   outbound: OutboundAddressPolicy;
   /** Registrations and user accounts (API.md §4). */

@@ -24,11 +24,15 @@ export interface SigningTools {
 /** What signing a document needs of its row: format, level, options and what the content is. */
 export type DocumentToSign = Pick<DocumentRow, 'format' | 'level' | 'options_json' | 'content_type' | 'sha256'>;
 
-/** Signs with this service's key named in the options, its time-stamps and validation data. */
+/**
+ * Signs with this service's key named in the options, its time-stamps and validation data — unless the
+ * key's certificate is revoked or expired (or its status cannot be established: the document waits).
+ */
 export async function signWithServiceKeys(context: CoreContext, document: DocumentToSign, readContent: () => Promise<Buffer>): Promise<SignedBytes> {
   const key = (JSON.parse(document.options_json) as { key: string }).key;
   const signer = context.keys.get(key);
   if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
+  await context.keyStatus.assertUsable(key);
   return signDocument(document, { signer, timestamps: context.timestamps, validationData: context.validationData, readContent });
 }
 

@@ -8,7 +8,7 @@ export interface PemSignerInput {
   /** Unencrypted PKCS#8 or traditional (PKCS#1 / SEC1) private key PEM. */
   keyPem: string;
   certificatePem: string;
-  /** Issuer certificates, nearest issuer first, up to the root; any number of PEM blocks. */
+  /** Issuer certificates up to the root, in any order, possibly partial (completed from AIA); any number of PEM blocks. */
   chainPem?: string;
   /** RSA signatures are computed on these threads instead of the calling one (the service passes them). */
   threads?: SigningThreads;

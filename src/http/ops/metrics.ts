@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   /** FAILED tasks per kind across every client (the store's count), read at each scrape. */
   failedTasksByKind?: () => Promise<ReadonlyArray<{ kind: string; count: number }>>;
+  /** Each signing key's certificate: expiry, state and last revocation check, read at each scrape. */
+  signingKeys?: () => ReadonlyArray<{ key: string; state: string; notAfter: Date; checkedAt?: number }>;
 }
 
 /** Prometheus metrics of one process; the composition root feeds them from the runner's events. */
@@ -22,6 +24,36 @@ export function createMetrics(sources: MetricSources = {}) {
         if (!counts) return;
         this.reset();
         for (const { kind, count } of counts) this.set({ kind }, count);
+      },
+    }),
+    signingKeyNotAfter: new Gauge({
+      name: 'signet_signing_key_not_after_seconds',
+      help: "When each signing key's certificate expires (Unix time)",
+      labelNames: ['key'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const key of sources.signingKeys?.() ?? []) this.set({ key: key.key }, Math.floor(key.notAfter.getTime() / 1000));
+      },
+    }),
+    signingKeyRevocationChecked: new Gauge({
+      name: 'signet_signing_key_revocation_checked_seconds',
+      help: "When each signing key's certificate status was last given by its CA (Unix time); absent until then",
+      labelNames: ['key'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const key of sources.signingKeys?.() ?? []) if (key.checkedAt !== undefined) this.set({ key: key.key }, Math.floor(key.checkedAt / 1000));
+      },
+    }),
+    signingKeyState: new Gauge({
+      name: 'signet_signing_key_state',
+      help: "1 for each signing key's certificate state: good, revoked, expired, not_yet_valid, unknown (documents wait), not_checked (no revocation source)",
+      labelNames: ['key', 'state'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const key of sources.signingKeys?.() ?? []) this.set({ key: key.key, state: key.state }, 1);
       },
     }),
     registry,

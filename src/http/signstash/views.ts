@@ -31,6 +31,7 @@ export function signError(code: string | null): SignError {
     case 'tsa_failed':
       return 'TIMESTAMP_SIGN_ERROR';
     case 'certificate_revoked':
+    case 'certificate_expired':
       return 'INVALID_CERTIFICATE_SIGN_ERROR';
     case 'validation_data_unavailable':
       return 'CERT_SERVICE_GLOBAL_ERROR';
