@@ -8,6 +8,7 @@ import { readSignedData } from '../src/crypto/cms/signed-data-parts.js';
 import { readDss } from '../src/crypto/pdf/reader/document-security-store.js';
 import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
 import { asn1parse } from './support/cades-archive.js';
+import { cmsOcspResponses } from './support/cms-ocsp.js';
 import { embeddedSignatures } from './support/pdf-bytes.js';
 import { freePort, OpensslPki } from './support/openssl-pki.js';
 import { OpensslTsa } from './support/openssl-tsa.js';
@@ -154,17 +155,6 @@ function responsesFor(responses: Buffer[], certificate: string, label: string): 
     const result = run('openssl', ['ocsp', '-respin', respin, '-issuer', file('intermediate.pem'), '-cert', file(`${certificate}.pem`), '-noverify', '-no_nonce']);
     return result.stdout.includes(`${certificate}.pem: good`);
   });
-}
-
-/** The OCSPResponses a CMS carries as otherRevocationInfo id-ri-ocsp-response (RFC 5940), read by openssl asn1parse. */
-function cmsOcspResponses(cms: Buffer): Buffer[] {
-  return readSignedData(cms)
-    .crls.filter((choice) => choice[0] === 0xa1)
-    .map((choice) => {
-      const node = asn1parse(choice);
-      assert.equal(node.children[0].value, '1.3.6.1.5.5.7.16.2', 'id-ri-ocsp-response');
-      return node.children[1].bytes;
-    });
 }
 
 describe('B-LT and B-LTA with a key and a TSA of another CA', () => {

@@ -19,7 +19,7 @@ import { TimestampAuthority } from '../src/crypto/tsp/timestamp-authority.js';
 import { SignetError } from '../src/errors/signet-error.js';
 import { crlValidationData } from './support/crl-validation-data.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
-import { run } from './support/tools.js';
+import { PDFSIG_OFFLINE, run } from './support/tools.js';
 import { embeddedSignatures } from './support/pdf-bytes.js';
 
 /*
@@ -85,7 +85,7 @@ interface PdfsigBlock {
 }
 
 function pdfsig(path: string): { blocks: PdfsigBlock[]; stderr: string } {
-  const result = run('pdfsig', ['-nssdir', `sql:${nssDir}`, path]);
+  const result = run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${nssDir}`, path]);
   assert.equal(result.status, 0, `pdfsig failed: ${result.stderr}`);
   const blocks = result.stdout
     .split(/^Signature #\d+:\n/m)
@@ -337,7 +337,7 @@ describe('through the HTTP API', () => {
     await service?.stop();
   });
 
-  test('PAdES-B-LT and B-LTA of minimal.pdf: valid in pdfsig, DSS with the served CRL, document time-stamp verifies', async () => {
+  test('PAdES-B-LT and B-LTA of minimal.pdf: valid in pdfsig, DSS with the service CA’s OCSP responses, document time-stamp verifies', async () => {
     const caPem = await (await fetch(`${service.url}/pki/ca.pem`)).text();
     const serviceCa = save('service-ca.pem', Buffer.from(caPem));
     const serviceNss = join(work, 'service-nss');
@@ -360,14 +360,19 @@ describe('through the HTTP API', () => {
       const signed = Buffer.from(await (await fetch(`${service.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
       assert.ok(signed.subarray(0, pdf.length).equals(pdf));
       const path = save(`api-${level}.pdf`, signed);
-      const report = run('pdfsig', ['-nssdir', `sql:${serviceNss}`, path]).stdout;
+      const report = run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${serviceNss}`, path]).stdout;
       assert.match(report, /Signature Type: ETSI\.CAdES\.detached[\s\S]*Signature is Valid\.\n\s*- Certificate Validation: Certificate is Trusted\./, report);
       const dss = readDss(PdfReader.open(signed));
-      assert.ok(dss && dss.crls.length === 1 && dss.certificates.length === 3, `${level}: DSS`);
-      // The CRL in the DSS is the one the service publishes at its CRL distribution point.
-      const served = Buffer.from(await (await fetch(`${service.url}/pki/crl/signet-development-ca.crl`)).arrayBuffer());
-      assert.ok(served.equals(dss.crls[0]), `${level}: the DSS holds the served CRL`);
-      assert.match(openssl(['crl', '-inform', 'DER', '-in', save(`api-${level}.crl`, dss.crls[0]), '-CAfile', serviceCa, '-noout']), /verify OK/);
+      assert.ok(dss && dss.ocsps.length === 2 && dss.crls.length === 0 && dss.certificates.length === 3, `${level}: DSS`);
+      // The service's own CA answers by OCSP (its /pki/ocsp responder), for the signer and for the TSA.
+      const pkiFolder = join(service.workFolder, 'pki');
+      const statuses = dss.ocsps.map((response, index) => {
+        const checked = run('openssl', ['ocsp', '-respin', save(`api-${level}-${index}.ocsp`, response), '-CAfile', serviceCa, '-issuer', serviceCa,
+          '-cert', join(pkiFolder, 'signing.cert.pem'), '-cert', join(pkiFolder, 'tsa.cert.pem'), '-no_nonce']);
+        assert.match(checked.stderr + checked.stdout, /Response verify OK/, `${level}: OCSP response ${index}`);
+        return checked.stdout;
+      });
+      assert.ok(statuses.some((text) => /signing\.cert\.pem: good/.test(text)) && statuses.some((text) => /tsa\.cert\.pem: good/.test(text)), statuses.join('\n'));
       if (level === 'B-LTA') {
         assert.match(report, /Signature Field Name: DocumentTimestamp1/);
         const all = embeddedSignatures(signed);

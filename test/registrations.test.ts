@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateRid, parseRid } from '../src/core/registrations/rid.js';
 import { basicAuth, getToken, startTestService, testStores, waitUntilFinal, type TestService } from './support/test-service.js';
-import { run } from './support/tools.js';
+import { PDFSIG_OFFLINE, run } from './support/tools.js';
 
 const helloWorld = await readFile(path.join(import.meta.dirname, '../../shared/testdata/cms/hello-world.txt'));
 
@@ -327,7 +327,7 @@ for (const store of testStores()) {
       const nssDir = await mkdtemp(path.join(scratch, 'nss-'));
       assert.equal(run('certutil', ['-N', '-d', `sql:${nssDir}`, '--empty-password']).status, 0);
       assert.equal(run('certutil', ['-A', '-d', `sql:${nssDir}`, '-n', 'signet-ca', '-t', 'CT,C,C', '-i', await caFile()]).status, 0);
-      const report = run('pdfsig', ['-nssdir', `sql:${nssDir}`, file]).stdout;
+      const report = run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${nssDir}`, file]).stdout;
       assert.match(report, /Signature is Valid\./, report);
       assert.match(report, /Certificate is Trusted\./, report);
       assert.match(report, /Signature Type: ETSI\.CAdES\.detached/);

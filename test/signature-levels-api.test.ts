@@ -5,8 +5,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { asn1parse, checkArchiveTimestamp } from './support/cades-archive.js';
+import { cmsOcspResponses } from './support/cms-ocsp.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
-import { run } from './support/tools.js';
+import { PDFSIG_OFFLINE, run } from './support/tools.js';
 
 const testdata = path.join(import.meta.dirname, '../../shared/testdata');
 
@@ -58,7 +59,7 @@ describe('signature formats and levels through the API', () => {
     assert.equal(document.format, 'PAdES');
     assert.equal(document.level, 'B-T');
     assert.ok(signed.subarray(0, pdf.length).equals(pdf), 'the original bytes are kept');
-    const report = run('pdfsig', ['-nssdir', `sql:${nssDir}`, file]).stdout;
+    const report = run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${nssDir}`, file]).stdout;
     assert.match(report, /Signature is Valid\./);
     assert.match(report, /Certificate is Trusted\./);
     assert.match(report, /Signature Type: ETSI\.CAdES\.detached/);
@@ -75,7 +76,7 @@ describe('signature formats and levels through the API', () => {
     const pdf = await readFile(path.join(testdata, 'pdf/minimal.pdf'));
     const first = await sign('twice-1', 'minimal.pdf', pdf, { level: 'B-B' });
     const second = await sign('twice-2', 'once-signed.pdf', first.signed, { level: 'B-B' });
-    const report = run('pdfsig', ['-nssdir', `sql:${nssDir}`, second.file]).stdout;
+    const report = run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${nssDir}`, second.file]).stdout;
     assert.equal(report.match(/Signature is Valid\./g)?.length, 2, report);
   });
 
@@ -129,15 +130,28 @@ describe('signature formats and levels through the API', () => {
 
   for (const level of ['B-B', 'B-T', 'B-LT', 'B-LTA'] as const) {
     const longTerm = level === 'B-LT' || level === 'B-LTA';
-    test(`CAdES-${level} verifies with openssl cms -verify${longTerm ? ' -crl_check from the embedded CRL' : ''}`, async () => {
+    test(`CAdES-${level} verifies with openssl cms -verify${longTerm ? '; the embedded OCSP responses verify with openssl ocsp' : ''}`, async () => {
       const content = Buffer.from(`CAdES ${level}\n`);
       const { document, signed, file } = await sign(`cades-${level}`, 'note.txt', content, { format: 'CAdES', level });
       assert.equal(document.level, level);
       const contentFile = path.join(scratch, `cades-${level}.txt`);
       await writeFile(contentFile, content);
       const args = ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file, '-content', contentFile, '-CAfile', caFile, '-out', '/dev/null'];
-      const verified = run('openssl', longTerm ? [...args, '-crl_check'] : args);
+      const verified = run('openssl', args);
       assert.equal(verified.status, 0, verified.stderr);
+      if (longTerm) {
+        // The development CA answers by OCSP, as production CAs do: one response for the signer, one for the TSA.
+        const responses = cmsOcspResponses(signed);
+        assert.equal(responses.length, 2);
+        const pki = path.join(service.workFolder, 'pki');
+        for (const [index, response] of responses.entries()) {
+          const respin = path.join(scratch, `cades-${level}-${index}.ocsp`);
+          await writeFile(respin, response);
+          const checked = run('openssl', ['ocsp', '-respin', respin, '-CAfile', caFile, '-issuer', caFile, '-cert', path.join(pki, 'signing.cert.pem'), '-cert', path.join(pki, 'tsa.cert.pem'), '-no_nonce']);
+          assert.match(checked.stderr + checked.stdout, /Response verify OK/);
+          assert.match(checked.stdout, /(signing|tsa)\.cert\.pem: good/);
+        }
+      }
       const printed = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', file]).stdout;
       assert.equal(/id-smime-aa-timeStampToken/.test(printed), level !== 'B-B');
       // B-LTA: the archive-time-stamp-v3 (0.4.0.1733.2.4) verifies with openssl ts over an imprint recomputed
@@ -150,7 +164,7 @@ describe('signature formats and levels through the API', () => {
       assert.match(archive.verify.output, /Verification: OK/);
       assert.deepEqual(archive.unmatchedEntries, []);
       assert.equal(archive.indexInToken.toString('hex'), archive.recomputedIndex.toString('hex'));
-      assert.equal(archive.counts.crls, 1);
+      assert.equal(archive.counts.crls, 2, 'the OCSP responses for the signer and the TSA');
       assert.equal(archive.counts.attributeValues, 1, 'the signature time-stamp');
       // Flip the last octet of the SignerInfo's signature value (found with asn1parse): the archive check fails.
       const signerInfo = asn1parse(signed).children[1].children[0].children.at(-1)!.children[0];

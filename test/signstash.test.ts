@@ -6,7 +6,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, testStores, type TestService } from './support/test-service.js';
-import { run } from './support/tools.js';
+import { PDFSIG_OFFLINE, run } from './support/tools.js';
 
 const shared = path.join(import.meta.dirname, '../../shared');
 const testdata = path.join(shared, 'testdata');
@@ -119,7 +119,7 @@ for (const store of testStores()) describe(`Sign'Stash compatibility surface (${
   async function pdfsig(name: string, pdf: Buffer): Promise<string> {
     const file = path.join(scratch, name);
     await writeFile(file, pdf);
-    return run('pdfsig', ['-nssdir', `sql:${nssDir}`, file]).stdout;
+    return run('pdfsig', [...PDFSIG_OFFLINE, '-nssdir', `sql:${nssDir}`, file]).stdout;
   }
 
   async function xmlsecVerify(name: string, xml: Buffer): Promise<void> {

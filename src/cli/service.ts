@@ -121,7 +121,10 @@ async function startWith(
   const revocation = new RevocationSources(
     store.validationData,
     validationDataClient,
-    signing.crlIssuers.map((issuer) => ({ issuerDer: issuer.issuerCertificateDer, crl: () => issuer.current() })),
+    signing.crlIssuers.map((issuer) => {
+      const responder = signing.ocspResponder?.issuerCertificateDer.equals(issuer.issuerCertificateDer) ? signing.ocspResponder : undefined;
+      return { issuerDer: issuer.issuerCertificateDer, crl: () => issuer.current(), ...(responder && { ocsp: (certificateDer: Buffer) => responder.responseFor(certificateDer) }) };
+    }),
   );
   const validationData = createValidationDataSource({ cache: store.validationData, client: validationDataClient, revocation, certificates: signing.chainCertificates });
   // Known before anything is signed: a revoked or expired key signs nothing (API.md §3).
@@ -215,6 +218,7 @@ async function startWith(
     trustAnchorsPem: signing.trustAnchorsPem,
     timestampAuthority: authority,
     crlIssuers: signing.crlIssuers,
+    ocspResponder: signing.ocspResponder,
     maxBodySize: config.maxBodyBytes,
     maxInlineContent: config.maxInlineContentBytes,
     maxVerifications: config.maxVerifications,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readSigningKeysConfig, resolveSecretReference } from '../config/signing-keys.js';
 import { developmentCrlIssuer, type CrlIssuer } from '../crypto/devca/crl.js';
 import { ensureDevelopmentPki, type DevelopmentPki } from '../crypto/devca/development-pki.js';
+import { OcspResponder } from '../crypto/devca/ocsp-responder.js';
 import { loadSigner } from '../crypto/keys/load-signer.js';
 import { createPemSigner } from '../crypto/keys/pem-signer.js';
 import type { Signer } from '../crypto/keys/signer.js';
@@ -20,6 +21,8 @@ export interface SigningKeys {
   trustAnchorsPem: string;
   /** CRL issuers Signet runs itself (the development CA), served at /pki/crl/{name}.crl. */
   crlIssuers: CrlIssuer[];
+  /** The OCSP responder of the development CA when it is in use, served at /pki/ocsp. */
+  ocspResponder?: OcspResponder;
   /** Every certificate of every configured chain: validation data for B-LT. */
   chainCertificates: Buffer[];
 }
@@ -66,6 +69,13 @@ export async function setUpSigningKeys(
     developmentPki,
     trustAnchorsPem: [...anchors].join(''),
     crlIssuers: developmentPki ? [developmentCrlIssuer(developmentPki)] : [],
+    ...(developmentPki && {
+      ocspResponder: new OcspResponder({
+        caCertificatePem: developmentPki.caCertificatePem,
+        caKeyPem: developmentPki.caKeyPem,
+        issued: [developmentPki.signer.certificateDer, developmentPki.tsa.certificateDer],
+      }),
+    }),
     chainCertificates: [...chainCertificates.values()],
   };
 }

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CoreContext } from '../core/core-context.js';
 import type { CrlIssuer } from '../crypto/devca/crl.js';
+import type { OcspResponder } from '../crypto/devca/ocsp-responder.js';
 import type { TimestampAuthority } from '../crypto/tsp/timestamp-authority.js';
 import { SignetError } from '../errors/signet-error.js';
 import type { AccessTokens } from './auth/access-tokens.js';
@@ -14,6 +15,7 @@ import type { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops-routes.js';
 import { sendProblem } from './problem.js';
 import { crlRoutes } from './public/crl-routes.js';
+import { ocspRoutes } from './public/ocsp-routes.js';
 import { pkiRoutes } from './public/pki-routes.js';
 import { registrationPageRoutes } from './public/registration-page-routes.js';
 import { tsaRoutes } from './public/tsa-routes.js';
@@ -30,6 +32,8 @@ export interface AppDependencies {
   trustAnchorsPem: string;
   timestampAuthority: TimestampAuthority;
   crlIssuers: CrlIssuer[];
+  /** The development CA's OCSP responder, when it is in use. */
+  ocspResponder?: OcspResponder;
   maxBodySize: number;
   /** Sign'Stash answers with signed content inline: the most signed bytes they carry (--max-inline-content). */
   maxInlineContent: number;
@@ -99,6 +103,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(pkiRoutes, { trustAnchorsPem: deps.trustAnchorsPem });
   await app.register(crlRoutes, { issuers: deps.crlIssuers });
+  if (deps.ocspResponder) await app.register(ocspRoutes, { responder: deps.ocspResponder });
   await app.register(tsaRoutes, { authority: deps.timestampAuthority });
   await app.register(registrationPageRoutes, { context: deps.context });
   await app.register(verifyRoutes, { context: deps.context, maxBodySize: deps.maxBodySize, maxConcurrent: deps.maxVerifications, metrics: deps.metrics });

@@ -94,6 +94,12 @@ export function time(date: Date): Buffer {
   return tlv(tags.generalizedTime, Buffer.from(`${String(year).padStart(4, '0')}${rest}Z`, 'ascii'));
 }
 
+/** GeneralizedTime in UTC with seconds and no fractions (X.690 §11.7), whatever the year: what OCSP (RFC 6960 §4.2.2.1) wants. */
+export function generalizedTime(date: Date): Buffer {
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  return tlv(tags.generalizedTime, Buffer.from(`${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`, 'ascii'));
+}
+
 export interface Tlv {
   tag: number;
   /** Offset of the tag octet. */

@@ -9,6 +9,7 @@ import { createPemSigner } from '../keys/pem-signer.js';
 import { KeyMaterialError, type Signer } from '../keys/signer.js';
 import type { SigningThreads } from '../keys/signing-threads.js';
 import { DEVELOPMENT_CA_CRL_NAME, crlUrl } from './crl.js';
+import { ocspUrl } from './ocsp-responder.js';
 
 /**
  * The development PKI a fresh install signs with: a CA, a document-signing certificate and a TSA
@@ -29,8 +30,9 @@ export interface DevelopmentPkiOptions {
   /**
    * Public base address of the service (e.g. `https://signet.example`). When given, newly created signing
    * and TSA certificates carry a CRL distribution point `${crlBaseUrl}/pki/crl/signet-development-ca.crl`
-   * (RFC 5280 §4.2.1.13), where the HTTP layer serves crl.ts's CRL. Certificates already in the folder keep
-   * what they have.
+   * (RFC 5280 §4.2.1.13) and an AIA naming the OCSP responder `${crlBaseUrl}/pki/ocsp` (§4.2.2.1), where
+   * the HTTP layer serves crl.ts's CRL and ocsp-responder.ts's answers. Certificates already in the
+   * folder keep what they have.
    */
   crlBaseUrl?: string;
   /** Where the development signing key's RSA signatures are computed (see SigningThreads). */
@@ -192,7 +194,7 @@ interface EndEntityProfile {
   crlBaseUrl?: string;
 }
 
-/** Extensions common to the signing and TSA certificates, with the CA's CRL address when one is known. */
+/** Extensions common to the signing and TSA certificates, with the CA's CRL and OCSP addresses when they are known. */
 async function issueEndEntity(
   ca: x509.X509Certificate,
   caKeys: CryptoKeyPair,
@@ -216,7 +218,10 @@ async function issueEndEntity(
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
         ...(profile.crlBaseUrl
-          ? [new x509.CRLDistributionPointsExtension([crlUrl(profile.crlBaseUrl, DEVELOPMENT_CA_CRL_NAME)], false)]
+          ? [
+              new x509.CRLDistributionPointsExtension([crlUrl(profile.crlBaseUrl, DEVELOPMENT_CA_CRL_NAME)], false),
+              new x509.AuthorityInfoAccessExtension({ ocsp: [new x509.GeneralName('url', ocspUrl(profile.crlBaseUrl))] }, false),
+            ]
           : []),
       ],
     },
