@@ -31,7 +31,7 @@ describe('serve flags', () => {
     assert.equal(config.serverHostPort, `${os.hostname()}:8080`);
     assert.equal(config.workFolder, path.resolve('work'));
     assert.equal(config.databaseUrl, undefined);
-    assert.equal(config.tsaUrl, undefined);
+    assert.deepEqual(config.tsaUrls, []);
     assert.equal(config.smtpUrl, undefined);
     assert.equal(config.publicUrl, undefined);
     assert.equal(config.maxBodyBytes, 512 * mb);
@@ -88,7 +88,7 @@ describe('serve flags', () => {
       SIGNET_TSA_URL: 'https://tsa.example/tsr',
       SIGNET_OUTBOUND_ALLOW: '127.0.0.1',
     });
-    assert.equal(config.tsaUrl, undefined);
+    assert.deepEqual(config.tsaUrls, []);
     assert.deepEqual(config.outboundAllow, []);
     assert.match(errorOf(['--port=']), /^--port: missing value/);
   });

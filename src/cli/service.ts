@@ -17,7 +17,6 @@ import { PageFetcher } from '../capture/fetch-page.js';
 import { BrowserSnapshotter } from '../capture/browser-snapshot.js';
 import { MailSender } from '../mail/mail-sender.js';
 import { outboxFolderTransport, smtpTransport } from '../mail/mail-transport.js';
-import { HttpTimestampClient } from '../crypto/tsp/http-timestamp-client.js';
 import { InProcessTimestampClient } from '../crypto/tsp/in-process-timestamp-client.js';
 import { TimestampAuthority } from '../crypto/tsp/timestamp-authority.js';
 import { closeDefaultXadesPool } from '../crypto/xml/xades-pool.js';
@@ -36,6 +35,7 @@ import { openStore, type Store } from '../store/store.js';
 import { WorkFolderLock } from '../store/work-folder-lock.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
+import { setUpExternalTsas } from './timestamp-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
 import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
 import { RevocationSources } from '../core/revocation/revocation-sources.js';
@@ -110,7 +110,7 @@ async function startWith(
     signer: signing.tsa,
     onSystemFailure: (error) => log.error({ err: error }, 'the built-in TSA failed to sign a token'),
   });
-  const timestamps = config.tsaUrl ? new HttpTimestampClient(config.tsaUrl) : new InProcessTimestampClient(authority);
+  const timestamps = (await setUpExternalTsas(config)) ?? new InProcessTimestampClient(authority);
   const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles);
   // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
   const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.pem);

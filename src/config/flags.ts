@@ -96,9 +96,9 @@ export const serveFlags: readonly FlagSpec[] = [
   {
     name: 'tsa-url',
     env: 'SIGNET_TSA_URL',
-    kind: 'url',
-    protocols: ['http:', 'https:'],
-    description: 'RFC 3161 time-stamping authority; absent: the built-in one',
+    kind: 'list',
+    item: { parse: parseTsaUrl, form: 'an http:// or https:// URL (credentials as https://user:env:NAME@host/…)' },
+    description: 'RFC 3161 time-stamping authorities, comma-separated, tried in order; absent: the built-in one',
   },
   {
     name: 'smtp-url',
@@ -243,4 +243,18 @@ export const serveFlags: readonly FlagSpec[] = [
 /** The environment twin of a flag name: `server.host.port` → `SIGNET_SERVER_HOST_PORT`. */
 export function envNameOf(flagName: string): string {
   return `SIGNET_${flagName.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+/**
+ * An external TSA's address. HTTP Basic credentials go in the URL's user part, the password as a
+ * secret reference (`https://alice:env:TSA_PASSWORD@tsa.example/` or `file:/run/secrets/tsa`), resolved
+ * at start, so the flag itself holds no secret.
+ */
+function parseTsaUrl(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -17,7 +17,8 @@ export interface ServeConfig {
   /** postgres:// URL (may hold a password: log it through `serveConfigForLog`); absent: embedded SQLite. */
   readonly databaseUrl?: string;
   /** Absent: the built-in time-stamping authority. */
-  readonly tsaUrl?: string;
+  /** External TSAs in the order they are tried (`--tsa-url`); empty: the built-in one. */
+  readonly tsaUrls: readonly string[];
   /** Absent: mails are written to the outbox in the work folder. */
   readonly smtpUrl?: string;
   /** Base for links, without a trailing slash; absent: derived from `serverHostPort`. */
@@ -60,7 +61,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     serverHostPort: get('server.host.port'),
     workFolder: path.resolve(get<string>('work-folder')),
     databaseUrl: get('database-url'),
-    tsaUrl: get('tsa-url'),
+    tsaUrls: (get('tsa-url') as string[] | undefined) ?? [],
     smtpUrl: get('smtp-url'),
     publicUrl: get<string | undefined>('public-url')?.replace(/\/+$/, ''),
     maxBodyBytes: get('max-body-size'),
@@ -103,7 +104,7 @@ export function serveConfigForLog(config: ServeConfig): Record<string, unknown> 
     ...config,
     databaseUrl: maskPassword(config.databaseUrl),
     smtpUrl: maskPassword(config.smtpUrl),
-    tsaUrl: maskPassword(config.tsaUrl),
+    tsaUrls: config.tsaUrls.map(maskPassword),
     publicUrl: maskPassword(config.publicUrl),
   };
 }

@@ -1,3 +1,4 @@
+import { timestampWithSource } from '../../crypto/tsp/timestamp-client.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { RegistrationRow } from '../../store/registration-repository.js';
 import type { RegistrationKind } from '../../store/schema.js';
@@ -50,7 +51,7 @@ export async function recordRegistration(
     throw new SignetError('internal_error', `The staged content of task ${task.id} is missing`);
   }
   const digest = Buffer.from(content.sha256, 'hex');
-  const token = await context.timestamps.timestamp(digest, 'sha256');
+  const { token, tsa } = await timestampWithSource(context.timestamps, digest, 'sha256');
   const info = tokenFacts(token);
   if (!info.digest.equals(digest)) {
     throw new SignetError('tsa_failed', 'The time-stamp token does not cover the content’s SHA-256', { transient: true });
@@ -75,7 +76,7 @@ export async function recordRegistration(
       sha1: content.sha1,
       sha256: content.sha256,
       timestamp_token: token.toString('base64'),
-      tsa: context.timestamps.name,
+      tsa,
       registered_at: info.genTime.getTime(),
       capture_json: captureJson,
       created_at: currentTimeMs(),

@@ -14,6 +14,8 @@ export interface HttpTimestampClientOptions {
   maxResponseBytes?: number;
   /** Ask for tokens under this TSAPolicyId (reqPolicy); default: the TSA's own. */
   policy?: string;
+  /** HTTP Basic credentials (RFC 7617), when the TSA wants them; they win over any in the URL. */
+  credentials?: { username: string; password: string };
 }
 
 /**
@@ -45,6 +47,7 @@ export class HttpTimestampClient implements TimestampClient {
       parsed.username = '';
       parsed.password = '';
     }
+    if (options.credentials) this.#authorization = `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString('base64')}`;
     this.#url = parsed.href;
     this.name = parsed.href;
     this.#timeoutMs = options.timeoutMs ?? 10_000;

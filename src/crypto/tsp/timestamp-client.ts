@@ -12,4 +12,12 @@ export interface TimestampClient {
    * later rather than signed below the requested level.
    */
   timestamp(digest: Buffer, hash: 'sha256' | 'sha384' | 'sha512'): Promise<Buffer>;
+  /** The token and the name of the TSA that gave it, for a client that asks one of several (failover-timestamp-client.ts). */
+  timestampFrom?(digest: Buffer, hash: 'sha256' | 'sha384' | 'sha512'): Promise<{ token: Buffer; tsa: string }>;
+}
+
+/** A token and where it came from, whatever the client. */
+export async function timestampWithSource(client: TimestampClient, digest: Buffer, hash: 'sha256' | 'sha384' | 'sha512'): Promise<{ token: Buffer; tsa: string }> {
+  if (client.timestampFrom) return client.timestampFrom(digest, hash);
+  return { token: await client.timestamp(digest, hash), tsa: client.name };
 }
