@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { readSignedData } from '../src/crypto/cms/signed-data-parts.js';
 import { readDss } from '../src/crypto/pdf/reader/document-security-store.js';
 import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
-import { asn1parse } from './support/cades-archive.js';
+import { asn1parse, checkArchiveTimestamp } from './support/cades-archive.js';
 import { cmsOcspResponses } from './support/cms-ocsp.js';
 import { embeddedSignatures } from './support/pdf-bytes.js';
 import { freePort, OpensslPki } from './support/openssl-pki.js';
@@ -265,3 +266,101 @@ describe('B-LT and B-LTA with a key and a TSA of another CA', () => {
     }
   });
 });
+
+describe('extending signatures made by other tools (B-LT, B-LTA, renewal)', () => {
+  const pdf = readFileSync(path.join(testdata, 'pdf/minimal.pdf'));
+
+  async function extend(reference: string, name: string, content: Buffer, level: 'B-LT' | 'B-LTA'): Promise<any> {
+    const taskId = await submit(reference, [{ name, content }], { extend: true, level });
+    await waitUntilFinal(service.url, auth, taskId, 60_000);
+    return (await operation(taskId)).documents[0];
+  }
+
+  async function download(document: any): Promise<Buffer> {
+    return Buffer.from(await (await fetch(`${service.url}${document.links.content}`, { headers: { authorization: auth } })).arrayBuffer());
+  }
+
+  /** Every document time-stamp of `signed` verifies with openssl ts over the bytes it covers. */
+  function assertDocumentTimestamps(signed: Buffer, label: string): number {
+    // A document time-stamp's /Contents is a TimeStampToken: its encapsulated content type, near the start, is id-ct-TSTInfo.
+    const tstInfo = Buffer.from('060b2a864886f70d0109100104', 'hex');
+    const stamps = embeddedSignatures(signed).filter((signature) => signature.der.subarray(0, 80).includes(tstInfo));
+    for (const [index, stamp] of stamps.entries()) {
+      writeFileSync(file(`${label}-${index}.data`), stamp.signedBytes);
+      writeFileSync(file(`${label}-${index}.tst`), stamp.der);
+      const verified = run('openssl', ['ts', '-verify', '-data', file(`${label}-${index}.data`), '-in', file(`${label}-${index}.tst`), '-token_in', '-CAfile', file('root-and-intermediate.pem')]);
+      assert.match(verified.stdout, /Verification: OK/, `${label} time-stamp ${index}: ${verified.stderr}`);
+    }
+    return stamps.length;
+  }
+
+  test('a PDF signed by pdfsig (no time-stamp) becomes B-LTA: still valid for pdfsig, DSS with OCSP for its signer, document time-stamps; again: renewed', async () => {
+    // pdfsig signs with the seal's key from an NSS database: another tool, another CMS encoder.
+    const nss = file('nss-signer');
+    mkdirSync(nss, { recursive: true });
+    assert.equal(run('certutil', ['-N', '-d', `sql:${nss}`, '--empty-password']).status, 0);
+    pki.openssl('pkcs12', '-export', '-inkey', file('seal.key'), '-in', file('seal.pem'), '-certfile', file('intermediate.pem'), '-name', 'seal', '-out', file('seal.p12'), '-passout', 'pass:p12');
+    const imported = run('pk12util', ['-i', file('seal.p12'), '-d', `sql:${nss}`, '-W', 'p12', '-K', '']);
+    assert.equal(imported.status, 0, imported.stderr + imported.stdout);
+    writeFileSync(file('unsigned.pdf'), pdf);
+    const added = run('pdfsig', ['-add-signature', '-nssdir', `sql:${nss}`, '-nick', 'seal', '-reason', 'signed elsewhere', file('unsigned.pdf'), file('by-pdfsig.pdf')]);
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    const byPdfsig = readFileSync(file('by-pdfsig.pdf'));
+
+    const document = await extend('extend-pdf', 'by-pdfsig.pdf', byPdfsig, 'B-LTA');
+    assert.equal(document.status, 'SIGNED', JSON.stringify(document));
+    const extended = await download(document);
+    assert.ok(extended.subarray(0, byPdfsig.length).equals(byPdfsig), 'the signed bytes are kept');
+    writeFileSync(file('extended.pdf'), extended);
+    const report = run('pdfsig', ['-no-ocsp', file('extended.pdf')]).stdout;
+    assert.match(report.split('Signature #2')[0]!, /Signer Certificate Common Name: LT seal[\s\S]*Signature is Valid\./, report);
+    // One document time-stamp gives the pdfsig signature its time (B-T), the other archives it all (B-LTA).
+    assert.equal(assertDocumentTimestamps(extended, 'extended'), 2);
+    const dss = readDss(PdfReader.open(extended))!;
+    assertGoodOcsp(responsesFor(dss.ocsps, 'seal', 'extended-seal')[0]!, 'seal', 'extended-seal');
+    assertGoodOcsp(responsesFor(dss.ocsps, 'tsa', 'extended-tsa')[0]!, 'tsa', 'extended-tsa');
+    assert.ok(dss.certificates.some((der) => der.equals(pki.der('intermediate.pem'))));
+
+    const renewed = await download(await extend('renew-pdf', 'extended.pdf', extended, 'B-LTA'));
+    assert.ok(renewed.subarray(0, extended.length).equals(extended));
+    writeFileSync(file('renewed.pdf'), renewed);
+    assert.match(run('pdfsig', ['-no-ocsp', file('renewed.pdf')]).stdout.split('Signature #2')[0]!, /Signature is Valid\./);
+    assert.equal(assertDocumentTimestamps(renewed, 'renewed'), 3, 'a fresh document time-stamp over the earlier ones');
+  });
+
+  test('a .p7s made by openssl cms -sign becomes B-LT, then B-LTA; openssl cms -verify accepts each; the OCSP responses inside verify', async () => {
+    const content = Buffer.from('content signed by openssl\n');
+    writeFileSync(file('openssl-content.txt'), content);
+    pki.openssl('cms', '-sign', '-binary', '-in', file('openssl-content.txt'), '-signer', file('seal.pem'), '-inkey', file('seal.key'), '-certfile', file('intermediate.pem'),
+      '-outform', 'DER', '-out', file('openssl.p7s'));
+    const p7s = readFileSync(file('openssl.p7s'));
+    const verify = (name: string) =>
+      run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file(name), '-content', file('openssl-content.txt'), '-CAfile', file('ca.pem'), '-purpose', 'any', '-out', '/dev/null']);
+
+    const blt = await download(await extend('extend-p7s-lt', 'openssl.p7s', p7s, 'B-LT'));
+    writeFileSync(file('openssl-blt.p7s'), blt);
+    assert.match(verify('openssl-blt.p7s').stderr, /Verification successful/);
+    assertGoodOcsp(responsesFor(cmsOcspResponses(blt), 'seal', 'p7s-seal')[0]!, 'seal', 'p7s-seal');
+    assertGoodOcsp(responsesFor(cmsOcspResponses(blt), 'tsa', 'p7s-tsa')[0]!, 'tsa', 'p7s-tsa');
+
+    const blta = await download(await extend('extend-p7s-lta', 'openssl-blt.p7s', blt, 'B-LTA'));
+    writeFileSync(file('openssl-blta.p7s'), blta);
+    assert.match(verify('openssl-blta.p7s').stderr, /Verification successful/);
+    const archive = checkArchiveTimestamp(blta, createHash('sha256').update(content).digest(), { scratch: pki.folder, caFile: file('root-and-intermediate.pem'), name: 'p7s-blta' });
+    assert.match(archive.verify.output, /Verification: OK/);
+    assert.deepEqual(archive.unmatchedEntries, []);
+  });
+
+  test('an unsigned PDF or a file that is no CMS fails not_signed; extend asks for B-LT or B-LTA', async () => {
+    assert.equal((await extend('extend-unsigned', 'plain.pdf', pdf, 'B-LT')).error?.code, 'not_signed');
+    assert.equal((await extend('extend-not-cms', 'plain.p7s', Buffer.from('not a signature'), 'B-LT')).error?.code, 'not_signed');
+    const response = await fetch(`${service.url}/v1/signatures`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ externalReference: 'extend-bt', signature: { extend: true, level: 'B-T' }, documents: [{ name: 'x.pdf', content: pdf.toString('base64') }] }),
+    });
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as any).detail, /B-LT or B-LTA/);
+  });
+});
+

@@ -8,6 +8,7 @@ import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { ValidationDataClient } from '../../outbound/validation-data-client.js';
 import type { ValidationDataRepository } from '../../store/validation-data-repository.js';
 import { currentTimeMs } from '../../util/clock.js';
+import { SingleFlight } from '../../util/single-flight.js';
 
 /** An answer without nextUpdate is kept this long (and judged current as long, ocsp-response.ts). */
 const CURRENT_WITHOUT_NEXT_UPDATE_MS = 24 * 60 * 60_000;
@@ -44,7 +45,7 @@ interface Source {
  * CRL (and its issuer is not local).
  */
 export class RevocationSources {
-  readonly #inFlight = new Map<string, Promise<Buffer>>();
+  readonly #inFlight = new SingleFlight<Buffer>();
   readonly #memo = new Map<string, { evidence: RevocationEvidence; currentUntil: number }>();
 
   constructor(
@@ -131,18 +132,13 @@ export class RevocationSources {
     const stored = !key.startsWith('local-');
     // The lookup is inside the single flight too: a caller arriving between another's fetch and its
     // save would otherwise miss both and fetch again.
-    let pending = this.#inFlight.get(key);
-    if (!pending) {
-      pending = (async () => {
-        const cached = stored ? await this.cache.find(key, now) : undefined;
-        if (cached) return cached;
-        const { body, validUntil } = await fetch();
-        if (stored) await this.cache.save(key, body, validUntil, now);
-        return body;
-      })().finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, pending);
-    }
-    return pending;
+    return this.#inFlight.run(key, async () => {
+      const cached = stored ? await this.cache.find(key, now) : undefined;
+      if (cached) return cached;
+      const { body, validUntil } = await fetch();
+      if (stored) await this.cache.save(key, body, validUntil, now);
+      return body;
+    });
   }
 }
 

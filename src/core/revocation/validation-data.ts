@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { ValidationDataSource } from '../../crypto/cms/cades-baseline-lt.js';
 import type { ValidationDataClient } from '../../outbound/validation-data-client.js';
 import type { ValidationDataRepository } from '../../store/validation-data-repository.js';
+import { SingleFlight } from '../../util/single-flight.js';
 import { issuerFromAia } from './chain-completion.js';
 import { RevocationSources } from './revocation-sources.js';
 
@@ -18,9 +20,11 @@ export function createValidationDataSource(options: {
   certificates: Buffer[];
 }): ValidationDataSource {
   const { cache, client, revocation } = options;
+  // Documents of a batch ask for the same missing issuer at once: one fetch, the others wait for it.
+  const issuerFetches = new SingleFlight<Buffer>();
   return {
     certificates: options.certificates,
-    issuerOf: (certificateDer) => issuerFromAia({ cache, client }, certificateDer, Date.now()),
+    issuerOf: (certificateDer) => issuerFetches.run(createHash('sha256').update(certificateDer).digest('hex'), () => issuerFromAia({ cache, client }, certificateDer, Date.now())),
     revocationOf: (certificateDer, issuerDer, now) => revocation.status(certificateDer, issuerDer, now.getTime()),
   };
 }

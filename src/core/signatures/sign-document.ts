@@ -2,8 +2,10 @@ import { addLongTermValidationData, type ValidationDataSource } from '../../cryp
 import { addArchiveTimestamp } from '../../crypto/cms/cades-baseline-lta.js';
 import { addSignatureTimestamp } from '../../crypto/cms/cades-baseline-t.js';
 import { createCadesDetachedSignature } from '../../crypto/cms/cades-detached.js';
+import { extendCadesSignature } from '../../crypto/cms/cades-extend.js';
 import type { Signer } from '../../crypto/keys/signer.js';
 import { padesCmsFactory } from '../../crypto/pdf/pades/pades-cms.js';
+import { extendPdfSignatures } from '../../crypto/pdf/pades/extend-signatures.js';
 import { extendPadesLevel } from '../../crypto/pdf/pades/pades-levels.js';
 import { signPdfDetailed } from '../../crypto/pdf/pades/sign-pdf.js';
 import type { TimestampClient } from '../../crypto/tsp/timestamp-client.js';
@@ -29,7 +31,8 @@ export type DocumentToSign = Pick<DocumentRow, 'format' | 'level' | 'options_jso
  * key's certificate is revoked or expired (or its status cannot be established: the document waits).
  */
 export async function signWithServiceKeys(context: CoreContext, document: DocumentToSign, readContent: () => Promise<Buffer>): Promise<SignedBytes> {
-  const key = (JSON.parse(document.options_json) as { key: string }).key;
+  const { key, extend } = JSON.parse(document.options_json) as { key: string; extend?: boolean };
+  if (extend) return extendDocument(document, { timestamps: context.timestamps, validationData: context.validationData, readContent });
   const signer = context.keys.get(key);
   if (!signer) throw new SignetError('invalid_request', `The signing key "${key}" is no longer configured`);
   await context.keyStatus.assertUsable(key);
@@ -99,6 +102,24 @@ export async function signDocument(document: DocumentToSign, tools: SigningTools
     }
     default:
       throw new SignetError('unsupported_format', `Unknown signature format "${document.format}"`);
+  }
+}
+
+/**
+ * Raises the signatures a document already carries to its level (API.md §3 "Extending existing
+ * signatures"): no key signs; validation data and time-stamps are added.
+ */
+export async function extendDocument(document: DocumentToSign, tools: Omit<SigningTools, 'signer'>): Promise<SignedBytes> {
+  const level = document.level;
+  if (level !== 'B-LT' && level !== 'B-LTA') throw new SignetError('invalid_request', `Extending raises signatures to B-LT or B-LTA, not ${level}`);
+  const options = { level, validationData: tools.validationData, timestampClient: tools.timestamps } as const;
+  switch (document.format) {
+    case 'PAdES':
+      return extendPdfSignatures(await tools.readContent(), options);
+    case 'CAdES':
+      return extendCadesSignature(await tools.readContent(), options);
+    default:
+      throw new SignetError('unsupported_level', `Extending ${document.format} signatures is not available yet; PDF and CAdES (.p7s) signatures can be extended`);
   }
 }
 

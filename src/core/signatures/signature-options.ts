@@ -31,6 +31,8 @@ export interface SignatureOptions {
   signatureLocation?: string;
   /** PAdES: sign into this existing empty signature field (Sign'Stash SIGN_FIELD). */
   field?: string;
+  /** Raise the signatures the document already carries to `level` instead of signing it (B-LT, B-LTA). */
+  extend?: boolean;
 }
 
 /** Settings after defaults: what a document is actually signed with. */
@@ -43,6 +45,7 @@ export interface ResolvedSignatureOptions {
   visible?: VisibleStamp;
   signatureLocation?: string;
   field?: string;
+  extend?: boolean;
 }
 
 export const DEFAULT_KEY = 'default';
@@ -64,6 +67,7 @@ export function resolveSignatureOptions(
     ...(merged.visible !== undefined && { visible: merged.visible }),
     ...(merged.signatureLocation !== undefined && { signatureLocation: merged.signatureLocation }),
     ...(merged.field !== undefined && { field: merged.field }),
+    ...(merged.extend === true && { extend: true }),
   };
 }
 

@@ -100,7 +100,14 @@ function planDocuments(
   return request.documents.map((doc, position) => {
     const contentType = doc.contentType ?? contentTypeForName(doc.name);
     const options = resolveSignatureOptions(request.signature, doc.signature, contentType);
-    assertKeyAllowed(options.key, client.keys, knownKeys, `documents[${position}].signature.key`);
+    if (options.extend) {
+      // Extension adds validation data and time-stamps: no key signs, so none is checked.
+      if (options.level !== 'B-LT' && options.level !== 'B-LTA') {
+        throw new SignetError('invalid_request', `Extending raises signatures to B-LT or B-LTA, not ${options.level}`, { field: `documents[${position}].signature.level` });
+      }
+    } else {
+      assertKeyAllowed(options.key, client.keys, knownKeys, `documents[${position}].signature.key`);
+    }
     const { format, level, ...rest } = options;
     return {
       id: staged[position].id,

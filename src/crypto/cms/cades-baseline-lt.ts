@@ -67,9 +67,16 @@ export function revocationInfoChoicesOf(data: Pick<LongTermValidationData, 'crls
 /**
  * The validation data addLongTermValidationData embeds, for a CAdES-B-T SignedData (DER), without
  * embedding it: for storing elsewhere, e.g. a PDF's DSS (PAdES-B-LT). Same checks and refusals.
+ * `requireTimestamp: false` takes a signature without a signature time-stamp too (a PAdES signature
+ * whose B-T level is a document time-stamp).
  */
-export async function signatureValidationData(cmsDer: Buffer, source: ValidationDataSource, now = new Date()): Promise<LongTermValidationData> {
-  return validationDataOf(readSignedData(cmsDer), source, now);
+export async function signatureValidationData(
+  cmsDer: Buffer,
+  source: ValidationDataSource,
+  now = new Date(),
+  options: { requireTimestamp?: boolean } = {},
+): Promise<LongTermValidationData> {
+  return validationDataOf(readSignedData(cmsDer), source, now, options.requireTimestamp ?? true);
 }
 
 /**
@@ -85,13 +92,26 @@ export async function timeStampValidationData(tokenDer: Buffer, source: Validati
   return chainsAndRevocation([new X509Certificate(info.tsaCertificateDer)], pool, source, now);
 }
 
-async function validationDataOf(parts: SignedDataParts, source: ValidationDataSource, now: Date): Promise<LongTermValidationData> {
+/**
+ * The validation data of signers read elsewhere (a BER CMS that signed-data-parts cannot take apart, say):
+ * each end entity's chain — from `pool`, the source's certificates and AIA — with revocation data.
+ */
+export async function endEntitiesValidationData(endEntities: Buffer[], pool: Buffer[], source: ValidationDataSource, now = new Date()): Promise<LongTermValidationData> {
+  return chainsAndRevocation(
+    endEntities.map((der) => new X509Certificate(der)),
+    [...pool, ...source.certificates].map((der) => new X509Certificate(der)),
+    source,
+    now,
+  );
+}
+
+async function validationDataOf(parts: SignedDataParts, source: ValidationDataSource, now: Date, requireTimestamp = true): Promise<LongTermValidationData> {
   const pool = [...parts.certificates, ...source.certificates].map((der) => new X509Certificate(der));
   const endEntities: X509Certificate[] = [];
   for (const signer of parts.signerInfos) {
     endEntities.push(signerCertificate(signer, pool));
     const tokens = signatureTimeStampTokens(signer);
-    if (tokens.length === 0) throw new TypeError('B-LT is built on B-T: the SignerInfo has no signature time-stamp (addSignatureTimestamp first)');
+    if (tokens.length === 0 && requireTimestamp) throw new TypeError('B-LT is built on B-T: the SignerInfo has no signature time-stamp (addSignatureTimestamp first)');
     for (const token of tokens) {
       const info = parseTimeStampToken(token);
       if (!info.tsaCertificateDer) {
@@ -153,7 +173,7 @@ function signerCertificate(signer: SignerInfoParts, pool: X509Certificate[]): X5
 }
 
 /** The values of every id-aa-signatureTimeStampToken unsigned attribute. */
-function signatureTimeStampTokens(signer: SignerInfoParts): Buffer[] {
+export function signatureTimeStampTokens(signer: SignerInfoParts): Buffer[] {
   const tokens: Buffer[] = [];
   for (const encoded of signer.unsignedAttributes) {
     const attribute = readWhole(encoded, tags.sequence, 'Attribute');

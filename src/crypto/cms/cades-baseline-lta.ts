@@ -134,6 +134,14 @@ function eContentTypeOf(head: Buffer): Buffer {
  * rather than archived.
  */
 function checkContentDigest(signer: SignerInfoParts, contentDigest: Buffer): void {
+  if (!sha256MessageDigestOf(signer).equals(contentDigest)) throw new TypeError('contentDigest is not the digest of the content the signature covers');
+}
+
+/**
+ * The message-digest attribute of a SHA-256 SignerInfo: the SHA-256 of the content it signed — what
+ * B-LTA's imprint needs of the content, so a signature can be archived without its content at hand.
+ */
+export function sha256MessageDigestOf(signer: SignerInfoParts): Buffer {
   const [, , digestAlgorithm, signedAttrs] = fieldsOf(signer.signedPart, 'SignerInfo');
   const [algorithm] = childrenOf(signer.signedPart, expectTag(digestAlgorithm, tags.sequence, 'SignerInfo.digestAlgorithm'), 'digestAlgorithm');
   if (decodeObjectIdentifier(signer.signedPart, algorithm) !== ID_SHA256) throw new TypeError('B-LTA is built on SHA-256 signatures');
@@ -141,8 +149,7 @@ function checkContentDigest(signer: SignerInfoParts, contentDigest: Buffer): voi
     const [type, values] = childrenOf(signer.signedPart, attribute, 'Attribute');
     if (decodeObjectIdentifier(signer.signedPart, type) !== ID_MESSAGE_DIGEST) continue;
     const [value] = childrenOf(signer.signedPart, values, 'AttributeValues');
-    if (contentOf(signer.signedPart, expectTag(value, tags.octetString, 'MessageDigest')).equals(contentDigest)) return;
-    throw new TypeError('contentDigest is not the digest of the content the signature covers');
+    return contentOf(signer.signedPart, expectTag(value, tags.octetString, 'MessageDigest'));
   }
   throw new TypeError('The SignerInfo has no message-digest attribute');
 }

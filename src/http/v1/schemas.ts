@@ -108,6 +108,13 @@ export const SignatureOptions = Type.Object(
     signatureLocation: Type.Optional(
       Type.String({ minLength: 1, maxLength: 1000, description: 'XAdES: XPath of the element the enveloped signature goes into' }),
     ),
+    extend: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: the documents are already signed (a PDF, or a CAdES .p7s); raise every signature in them to `level` (B-LT or B-LTA) ' +
+          'without adding one. On a B-LTA document, B-LTA adds a fresh archive/document time-stamp. No signature: not_signed.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PdfDict, PdfRef, PdfStream, isName, name, type PdfObject } from '../objects.js';
 import { asDocumentError } from '../pdf-error.js';
+import { readDss } from '../reader/document-security-store.js';
 import { decodeStream } from '../reader/filters.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { IncrementalUpdate } from '../writer/incremental-update.js';
@@ -27,11 +28,13 @@ export interface DssAddition {
 }
 
 /**
- * Appends an incremental update (ISO 32000-1 §7.5.6) that adds `addition` to the document's DSS,
- * creating the DSS when there is none. Certificates, CRLs and OCSP responses the DSS already holds (same bytes) are not
- * stored twice. The answer is `pdf` unchanged followed by the update.
+ * Appends an incremental update (ISO 32000-1 §7.5.6) that adds `additions` to the document's DSS,
+ * creating the DSS when there is none: every object once, and for each addition a VRI entry per
+ * signature it names, listing that addition's objects. Certificates, CRLs and OCSP responses the DSS
+ * already holds (same bytes) are not stored twice. The answer is `pdf` unchanged followed by the update.
  */
-export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
+export function appendDss(pdf: Buffer, additions: DssAddition | readonly DssAddition[]): Buffer {
+  const list = Array.isArray(additions) ? (additions as readonly DssAddition[]) : [additions as DssAddition];
   return asDocumentError(() => {
     const reader = PdfReader.open(pdf);
     const update = new IncrementalUpdate(reader);
@@ -43,25 +46,33 @@ export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
     const existing = reader.resolve(dssValue);
     const dss = existing instanceof PdfDict ? existing.clone() : new PdfDict([['Type', name('DSS')]]);
 
-    const certificateRefs = addStreams(reader, update, dss, 'Certs', addition.certificates);
-    const crlRefs = addStreams(reader, update, dss, 'CRLs', addition.crls);
-    const ocspRefs = addStreams(reader, update, dss, 'OCSPs', addition.ocsps);
+    const stored = (key: string, pick: (addition: DssAddition) => Buffer[]) => {
+      const objects = list.flatMap(pick);
+      const refs = addStreams(reader, update, dss, key, objects);
+      const byBytes = new Map(objects.map((der, index) => [der.toString('base64'), refs[index]!]));
+      return (addition: DssAddition) => pick(addition).map((der) => byBytes.get(der.toString('base64'))!);
+    };
+    const certificateRefs = stored('Certs', (addition) => addition.certificates);
+    const crlRefs = stored('CRLs', (addition) => addition.crls);
+    const ocspRefs = stored('OCSPs', (addition) => addition.ocsps);
 
     // Table 262: one VRI dictionary per signature, keyed by the uppercase hex SHA-1 of its /Contents.
     const vriValue = dss.get('VRI');
     const vriRef = vriValue instanceof PdfRef ? vriValue : undefined;
     const existingVri = reader.resolve(vriValue);
     const vri = existingVri instanceof PdfDict ? existingVri.clone() : new PdfDict();
-    for (const contents of addition.signatureContents) {
-      const key = vriKey(contents);
-      const current = reader.resolve(vri.get(key));
-      const entry = current instanceof PdfDict ? current.clone() : new PdfDict([['Type', name('VRI')]]);
-      mergeRefs(reader, entry, 'Cert', certificateRefs);
-      mergeRefs(reader, entry, 'CRL', crlRefs);
-      mergeRefs(reader, entry, 'OCSP', ocspRefs);
-      const entryValue = vri.get(key);
-      if (entryValue instanceof PdfRef && current instanceof PdfDict) update.put(entryValue, entry);
-      else vri.set(key, entry);
+    for (const addition of list) {
+      for (const contents of addition.signatureContents) {
+        const key = vriKey(contents);
+        const current = reader.resolve(vri.get(key));
+        const entry = current instanceof PdfDict ? current.clone() : new PdfDict([['Type', name('VRI')]]);
+        mergeRefs(reader, entry, 'Cert', certificateRefs(addition));
+        mergeRefs(reader, entry, 'CRL', crlRefs(addition));
+        mergeRefs(reader, entry, 'OCSP', ocspRefs(addition));
+        const entryValue = vri.get(key);
+        if (entryValue instanceof PdfRef && current instanceof PdfDict) update.put(entryValue, entry);
+        else vri.set(key, entry);
+      }
     }
     if (vriRef && existingVri instanceof PdfDict) update.put(vriRef, vri);
     else if (vri.entries.size > 0) dss.set('VRI', vri);
@@ -80,6 +91,17 @@ export function appendDss(pdf: Buffer, addition: DssAddition): Buffer {
     const appended = update.build();
     return Buffer.concat([pdf.subarray(0, appended.start), appended.bytes]);
   });
+}
+
+/** What of `data` the document's DSS does not hold yet (same bytes). */
+export function notYetInDss(data: { certificates: Buffer[]; crls: Buffer[]; ocsps: Buffer[] }, reader: PdfReader): { certificates: Buffer[]; crls: Buffer[]; ocsps: Buffer[] } {
+  const dss = readDss(reader);
+  const absent = (stored: Buffer[] | undefined) => (der: Buffer) => !stored?.some((present) => present.equals(der));
+  return {
+    certificates: data.certificates.filter(absent(dss?.certificates)),
+    crls: data.crls.filter(absent(dss?.crls)),
+    ocsps: data.ocsps.filter(absent(dss?.ocsps)),
+  };
 }
 
 /** §12.8.4.4 Table 262 / ETSI EN 319 142-1 §5.4.2.2: the VRI key of a signature, from its /Contents value. */

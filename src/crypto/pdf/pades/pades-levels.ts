@@ -2,17 +2,16 @@ import { SignetError } from '../../../errors/signet-error.js';
 import {
   signatureValidationData,
   timeStampValidationData,
-  type LongTermValidationData,
   type ValidationDataSource,
 } from '../../cms/cades-baseline-lt.js';
 import { DerShapeError } from '../../cms/der-reader.js';
 import type { TimestampClient } from '../../tsp/timestamp-client.js';
-import { PdfString, isName } from '../objects.js';
-import { asDocumentError, invalidPdf } from '../pdf-error.js';
+import { isName } from '../objects.js';
+import { cmsOf, contentsOf } from './signature-contents.js';
+import { asDocumentError } from '../pdf-error.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { addDocumentTimestamp } from './document-timestamp.js';
-import { readDss } from '../reader/document-security-store.js';
-import { appendDss } from './dss.js';
+import { appendDss, notYetInDss } from './dss.js';
 import { filledSignatureFields, type FilledSignatureField } from '../reader/form-fields.js';
 
 /*
@@ -69,7 +68,7 @@ export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOp
   // The document time-stamp's TSA usually is the signature time-stamp's, whose data is in the DSS already;
   // when it is another, its chain and CRLs follow in one more DSS update (ETSI EN 319 142-1 §5.4.2.1).
   const timestampData = await timeStampValidationData(stamped.contents, options.validationData, now);
-  const missing = notYetStored(timestampData, asDocumentError(() => PdfReader.open(stampedPdf)));
+  const missing = notYetInDss(timestampData, asDocumentError(() => PdfReader.open(stampedPdf)));
   if (missing.certificates.length === 0 && missing.crls.length === 0 && missing.ocsps.length === 0) return { pdf: stampedPdf, documentTimestampField: stamped.fieldName };
   const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stampedPdf), stamped.fieldName)));
   return {
@@ -95,38 +94,4 @@ function findSignature(reader: PdfReader, fieldName: string | undefined): Filled
   }
   if (!newest) throw new SignetError('invalid_request', 'The PDF has no signature to extend');
   return newest;
-}
-
-/** §12.8.1: the /Contents string, every byte (VRI keys hash it whole, padding included). */
-function contentsOf(field: FilledSignatureField): Buffer {
-  const contents = field.value.get('Contents');
-  if (!(contents instanceof PdfString)) throw invalidPdf(`the signature "${field.name}" has no /Contents string`);
-  return contents.bytes;
-}
-
-/** The DER CMS in /Contents without the zero padding after it (its length from the outer SEQUENCE header). */
-function cmsOf(field: FilledSignatureField): Buffer {
-  const bytes = contentsOf(field);
-  if (bytes.length < 2 || bytes[0] !== 0x30) throw invalidPdf(`the /Contents of "${field.name}" is not a DER CMS`);
-  let length = bytes[1];
-  let header = 2;
-  if (length & 0x80) {
-    const octets = length & 0x7f;
-    if (octets === 0 || octets > 4) throw invalidPdf(`the /Contents of "${field.name}" is not a DER CMS (length form)`);
-    length = 0;
-    for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i];
-    header += octets;
-  }
-  if (header + length > bytes.length) throw invalidPdf(`the CMS in /Contents of "${field.name}" is truncated`);
-  return bytes.subarray(0, header + length);
-}
-
-function notYetStored(data: LongTermValidationData, reader: PdfReader): LongTermValidationData {
-  const dss = readDss(reader);
-  const absent = (stored: Buffer[] | undefined) => (der: Buffer) => !stored?.some((present) => present.equals(der));
-  return {
-    certificates: data.certificates.filter(absent(dss?.certificates)),
-    crls: data.crls.filter(absent(dss?.crls)),
-    ocsps: data.ocsps.filter(absent(dss?.ocsps)),
-  };
 }
