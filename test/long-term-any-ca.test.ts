@@ -361,6 +361,23 @@ describe('extending signatures made by other tools (B-LT, B-LTA, renewal)', () =
     });
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as any).detail, /B-LT or B-LTA/);
+
+    // A .p7s with its `original`: the right content is accepted, another one refused.
+    const p7s = readFileSync(file('openssl.p7s'));
+    for (const [original, expected] of [[readFileSync(file('openssl-content.txt')), 'SIGNED'], [Buffer.from('other content'), 'FAILED']] as const) {
+      const posted = await fetch(`${service.url}/v1/signatures`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json', prefer: 'wait=30' },
+        body: JSON.stringify({
+          externalReference: `extend-original-${expected}`,
+          signature: { extend: true, level: 'B-LT' },
+          documents: [{ name: 'openssl.p7s', content: p7s.toString('base64'), original: original.toString('base64') }],
+        }),
+      });
+      const [document] = ((await posted.json()) as any).documents;
+      assert.equal(document.status, expected, JSON.stringify(document));
+      if (expected === 'FAILED') assert.equal(document.error.code, 'invalid_request');
+    }
   });
 });
 

@@ -116,8 +116,10 @@ export async function extendDocument(document: DocumentToSign, tools: Omit<Signi
   switch (document.format) {
     case 'PAdES':
       return extendPdfSignatures(await tools.readContent(), options);
-    case 'CAdES':
-      return extendCadesSignature(await tools.readContent(), options);
+    case 'CAdES': {
+      const { originalSha256 } = JSON.parse(document.options_json) as { originalSha256?: string };
+      return extendCadesSignature(await tools.readContent(), { ...options, ...(originalSha256 && { originalSha256: Buffer.from(originalSha256, 'hex') }) });
+    }
     default:
       throw new SignetError('unsupported_level', `Extending ${document.format} signatures is not available yet; PDF and CAdES (.p7s) signatures can be extended`);
   }

@@ -15,6 +15,8 @@ export interface SignatureDocumentRequest {
   name: string;
   contentType?: string;
   signature?: SignatureOptions;
+  /** With `extend`: the SHA-256 (hex) of the content a CAdES signature signs, to check it against (API.md §3 `original`). */
+  originalSha256?: string;
 }
 
 /** An operation as the client describes it, without document bytes (those are staged already). */
@@ -109,6 +111,9 @@ function planDocuments(
       assertKeyAllowed(options.key, client.keys, knownKeys, `documents[${position}].signature.key`);
     }
     const { format, level, ...rest } = options;
+    if (doc.originalSha256 !== undefined && !options.extend) {
+      throw new SignetError('invalid_request', '`original` goes with "extend": true (the content of the .p7s being extended)', { field: `documents[${position}].original` });
+    }
     return {
       id: staged[position].id,
       client_id: client.id,
@@ -118,7 +123,7 @@ function planDocuments(
       content_type: contentType,
       format,
       level,
-      options_json: JSON.stringify(rest),
+      options_json: JSON.stringify({ ...rest, ...(doc.originalSha256 !== undefined && { originalSha256: doc.originalSha256 }) }),
       status: 'RECEIVED' as const,
       error_code: null,
       error_message: null,

@@ -12,6 +12,8 @@ export interface ExtendCadesOptions {
   level: 'B-LT' | 'B-LTA';
   validationData: ValidationDataSource;
   timestampClient: TimestampClient;
+  /** SHA-256 of the signed content when the client sent it: it must be what every signer signed. */
+  originalSha256?: Buffer;
   now?: Date;
 }
 
@@ -21,7 +23,8 @@ export interface ExtendCadesOptions {
  * a signature time-stamp for signers without one (B-T), then validation data (B-LT), then an
  * archive-time-stamp-v3 (B-LTA) — run on a B-LTA signature, a further one that covers the earlier
  * (renewal). The archive imprint needs the content's SHA-256: it is the signer's own message-digest
- * attribute (SHA-256 signatures only), so the content need not be sent again.
+ * attribute (SHA-256 signatures only), so the content need not be sent again; when it is (`original`),
+ * it must be what the signers signed.
  *
  * Input that is not a DER CMS SignedData with a signer is `not_signed`.
  */
@@ -34,6 +37,19 @@ export async function extendCadesSignature(cmsDer: Buffer, options: ExtendCadesO
     throw new SignetError('not_signed', `The document is not a CMS signature (.p7s, DER SignedData) to extend: ${(error as Error).message}`, { cause: error });
   }
   if (parts.signerInfos.length === 0) throw new SignetError('not_signed', 'The CMS SignedData has no signer to extend');
+  if (options.originalSha256) {
+    for (const signer of parts.signerInfos) {
+      let signed: Buffer | undefined;
+      try {
+        signed = sha256MessageDigestOf(signer);
+      } catch {
+        signed = undefined; // another digest algorithm: the original cannot be compared here
+      }
+      if (signed && !signed.equals(options.originalSha256)) {
+        throw new SignetError('invalid_request', 'The original is not the content this signature signs (its SHA-256 differs from the signed message digest)');
+      }
+    }
+  }
 
   let stamped = false;
   for (const signer of parts.signerInfos) {

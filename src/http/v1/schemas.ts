@@ -137,9 +137,19 @@ const operationFields = {
 export const SignatureRequestJson = Type.Object(
   {
     ...operationFields,
-    documents: Type.Array(Type.Object({ ...documentFields, content: Type.String() }, { additionalProperties: false }), {
-      minItems: 1,
-    }),
+    documents: Type.Array(
+      Type.Object(
+        {
+          ...documentFields,
+          content: Type.String(),
+          original: Type.Optional(
+            Type.String({ description: 'With "extend": the content a CAdES .p7s signs (base64); checked against the digest the signature states' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
   },
   { additionalProperties: false, $id: 'SignatureRequest' },
 );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { CoreContext } from '../../core/core-context.js';
@@ -21,7 +22,20 @@ export async function stageJsonRequest(context: CoreContext, body: SignatureRequ
     documents.map((doc) => doc.content),
     (index) => `documents[${index}].content`,
   );
-  return { request: { ...operation, documents: documents.map(({ content: _content, ...rest }) => rest) }, staged };
+  // An extension's `original` is only ever compared with the digest its .p7s states: its SHA-256 is kept, not its bytes.
+  const requested = documents.map(({ content: _content, original, ...rest }, index) => ({
+    ...rest,
+    ...(original !== undefined && { originalSha256: sha256OfBase64(original, `documents[${index}].original`) }),
+  }));
+  return { request: { ...operation, documents: requested }, staged };
+}
+
+function sha256OfBase64(text: string, field: string): string {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length === 0 || bytes.toString('base64').replace(/=+$/, '') !== text.replace(/\s+/g, '').replace(/=+$/, '')) {
+    throw new SignetError('invalid_request', `${field} is not base64`, { field });
+  }
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
