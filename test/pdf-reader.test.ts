@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { SignetError } from '../src/errors/signet-error.js';
+import { ensureDevelopmentPki } from '../src/crypto/devca/development-pki.js';
+import { signPdfDetailed } from '../src/crypto/pdf/pades/sign-pdf.js';
 import { PdfDict, PdfName, PdfRef, PdfStream, PdfString, isName, name, textString, type PdfObject } from '../src/crypto/pdf/objects.js';
 import { assertNoDuplicateObjects } from '../src/crypto/pdf/reader/duplicate-objects.js';
 import { decodeStream } from '../src/crypto/pdf/reader/filters.js';
@@ -373,4 +375,55 @@ test('new object numbers never collide with objects the trailer already refers t
   const reader = PdfReader.open(pdfFile('sample-with-empty-signature-fields.pdf'));
   const update = new IncrementalUpdate(reader);
   assert.ok(update.allocate().num > 48);
+});
+
+/**
+ * Objects 2 (the page tree root) and 3 (the page) live in an object stream whose header maps each
+ * number to the other's offset: /Pages resolves to the page and the page to the page tree. qpdf reads
+ * the same file; a viewer shows no page. Signing it must not produce such a document.
+ */
+function swappedObjectStreamPdf(): Buffer {
+  const pages = '<< /Type /Pages /Kids [3 0 R] /Count 1 >>';
+  const page = '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>';
+  // Header pairs "object-number offset": 2 at the page's offset, 3 at the page tree's.
+  const body = `${pages} ${page}`;
+  const header = `2 ${pages.length + 1} 3 0 `;
+  const streamData = header + body;
+  let text = '%PDF-1.7\n';
+  const offsets: number[] = [];
+  offsets[1] = text.length;
+  text += '1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n';
+  offsets[4] = text.length;
+  text += `4 0 obj\n<< /Type /ObjStm /N 2 /First ${header.length} /Length ${streamData.length} >>\nstream\n${streamData}\nendstream\nendobj\n`;
+  const xrefOffset = text.length;
+  // /W [1 4 2]: type, field 2 (offset or stream number), field 3 (generation or index).
+  const row = (type: number, field2: number, field3: number) => {
+    const bytes = Buffer.alloc(7);
+    bytes[0] = type;
+    bytes.writeUInt32BE(field2, 1);
+    bytes.writeUInt16BE(field3, 5);
+    return bytes;
+  };
+  const rows = Buffer.concat([row(0, 0, 65535), row(1, offsets[1]!, 0), row(2, 4, 0), row(2, 4, 1), row(1, offsets[4]!, 0), row(1, xrefOffset, 0)]);
+  const head = Buffer.from(`${text}5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length ${rows.length} >>\nstream\n`, 'latin1');
+  return Buffer.concat([head, rows, Buffer.from(`\nendstream\nendobj\nstartxref\n${xrefOffset}\n%%EOF\n`, 'latin1')]);
+}
+
+test('a page tree whose objects resolve to the wrong ones (object stream mapping swapped) is invalid_pdf, and is not signed', async () => {
+  const pdf = swappedObjectStreamPdf();
+  // qpdf reads the objects as mapped: object 2 is the page, so there is no page tree.
+  const scratch = mkdtempSync(join(tmpdir(), 'signet-swapped-'));
+  try {
+    writeFileSync(join(scratch, 'swapped.pdf'), pdf);
+    const shown = run('qpdf', ['--show-object=2', join(scratch, 'swapped.pdf')]);
+    assert.match(shown.stdout, /\/Type \/Page\b/);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const reader = PdfReader.open(pdf);
+  for (const walk of [() => findPage(reader, 0), () => [...eachPage(reader)]]) {
+    assert.throws(walk, (error: unknown) => error instanceof SignetError && error.code === 'invalid_pdf' && /not a page tree node/.test(error.message));
+  }
+  const pki = await ensureDevelopmentPki(mkdtempSync(join(tmpdir(), 'signet-swapped-pki-')));
+  await assert.rejects(signPdfDetailed(pdf, { signer: pki.signer, signingTime: new Date() }), (error: unknown) => error instanceof SignetError && error.code === 'invalid_pdf');
 });

@@ -59,6 +59,7 @@ export function findPage(reader: PdfReader, pageIndex: number): { page?: PageInf
     if (!(node instanceof PdfDict)) throw invalidPdf(`page tree node ${ref.num} is not a dictionary`);
     const inherited = inherit(reader, node, parent);
     if (!isPagesNode(reader, node)) {
+      assertPage(node, ref, parent === undefined);
       if (count === pageIndex) foundAt(ref, node, inherited);
       count++;
       continue;
@@ -76,6 +77,7 @@ export function findPage(reader: PdfReader, pageIndex: number): { page?: PageInf
         if (!(page instanceof PdfDict) || isPagesNode(reader, page)) {
           throw invalidPdf(`page tree node ${ref.num} has /Count ${kidRefs.length} but object ${kidRefs[wanted].num} is not a page`);
         }
+        assertPage(page, kidRefs[wanted], false);
         foundAt(kidRefs[wanted], page, inherit(reader, page, inherited));
       }
       count += kidRefs.length;
@@ -108,6 +110,7 @@ export function* eachPage(reader: PdfReader): Generator<PageInfo> {
     if (!(node instanceof PdfDict)) throw invalidPdf(`page tree node ${ref.num} is not a dictionary`);
     const inherited = inherit(reader, node, parent);
     if (!isPagesNode(reader, node)) {
+      assertPage(node, ref, parent === undefined);
       const { mediaBox, rotate, resources } = inherited;
       yield { ref, dict: node, index: index++, mediaBox: mediaBox?.length === 4 ? mediaBox : undefined, rotate: normaliseRotation(rotate ?? 0), resources };
       continue;
@@ -136,6 +139,25 @@ function inherit(reader: PdfReader, node: PdfDict, parent: Inherited | undefined
     // Kept unresolved: only a text search reads it, and most callers never do.
     resources: resources ?? parent?.resources,
   };
+}
+
+/**
+ * A leaf of the page tree must be a page (§7.7.3.3: /Type /Page; one without /Type is taken for a
+ * page, as viewers do), and the root a page tree node. Anything else — a font, an image, the catalog —
+ * means the file's objects do not resolve to what they claim (an object stream that maps its objects
+ * to the wrong index, a wrong xref offset): a signature added to it would land in a document no viewer
+ * can show, so it is invalid_pdf.
+ */
+function assertPage(node: PdfDict, ref: PdfRef, isRoot: boolean): void {
+  if (isRoot) throw invalidPdf(`the catalog's /Pages (object ${ref.num}) is not a page tree node (it has no /Kids)`);
+  const type = node.get('Type');
+  if (type !== undefined && !isName(type, 'Page')) {
+    throw invalidPdf(`the page tree leads to object ${ref.num}, which is ${describeType(type)}, not a page: its objects do not resolve to what they claim`);
+  }
+}
+
+function describeType(type: PdfObject): string {
+  return isName(type) ? `a /${type.value}` : 'not a named type';
 }
 
 /** §7.7.3.2: /Type /Pages; a node without /Type but with /Kids is taken for one too. */
