@@ -205,6 +205,40 @@ describe('B-LT and B-LTA with a key and a TSA of another CA', () => {
     });
   }
 
+  for (const level of ['B-LT', 'B-LTA'] as const) {
+    test(`XAdES ${level}: xmlsec1 verifies it; CertificateValues and RevocationValues hold the intermediate and OCSP responses that openssl verifies`, async () => {
+      const xml = readFileSync(path.join(testdata, 'xml/factur-x.xml'));
+      const { signed, path: saved } = await signOne(`xades-${level}`, 'invoice.xml', xml, { format: 'XAdES', level, key: 'seal' });
+      const verified = run('xmlsec1', ['--verify', '--trusted-pem', file('ca.pem'), '--untrusted-pem', file('intermediate.pem'),
+        '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', saved]);
+      assert.equal(verified.status, 0, verified.stderr);
+      assert.match(verified.stderr + verified.stdout, /SignedInfo References \(ok\/all\): 2\/2/);
+      const text = signed.toString('utf8');
+      const values = (tag: string) => [...text.matchAll(new RegExp(`<xades:${tag}>([^<]+)</xades:${tag}>`, 'g'))].map((match) => Buffer.from(match[1]!, 'base64'));
+      assert.ok(values('EncapsulatedX509Certificate').some((der) => der.equals(pki.der('intermediate.pem'))), 'the intermediate found through AIA');
+      const ocsps = values('EncapsulatedOCSPValue');
+      assertGoodOcsp(responsesFor(ocsps, 'seal', `xades-${level}-seal`)[0]!, 'seal', `xades-${level}-seal`);
+      assertGoodOcsp(responsesFor(ocsps, 'tsa', `xades-${level}-tsa`)[0]!, 'tsa', `xades-${level}-tsa`);
+      assert.equal(values('EncapsulatedCRLValue').length, 1, "the intermediate's status, from the root's CRL");
+      if (level !== 'B-LTA') {
+        assert.doesNotMatch(text, /ArchiveTimeStamp/);
+        return;
+      }
+      // The archive time-stamp's imprint, recomputed by lxml (test/support/xades-archive-imprint.py), is what the TSA signed.
+      const recomputed = run('/usr/bin/python3', [path.join(import.meta.dirname, 'support/xades-archive-imprint.py')], signed);
+      assert.equal(recomputed.status, 0, recomputed.stderr);
+      const [imprint, token] = recomputed.stdout.trim().split('\n');
+      writeFileSync(file('xades-ats.tst'), Buffer.from(token!, 'base64'));
+      const checked = run('openssl', ['ts', '-verify', '-digest', imprint!, '-in', file('xades-ats.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]);
+      assert.match(checked.stdout, /Verification: OK/, checked.stderr);
+      // Changing a covered byte (the signature time-stamp's base64) breaks the match: the check can fail.
+      const tampered = Buffer.from(text.replace(/(<xades:SignatureTimeStamp[^>]*>[\s\S]*?<xades:EncapsulatedTimeStamp>)(.)/, (_all, head: string, first: string) => head + (first === 'A' ? 'B' : 'A')), 'utf8');
+      const [otherImprint] = run('/usr/bin/python3', [path.join(import.meta.dirname, 'support/xades-archive-imprint.py')], tampered).stdout.trim().split('\n');
+      assert.notEqual(otherImprint, imprint);
+      assert.doesNotMatch(run('openssl', ['ts', '-verify', '-digest', otherImprint!, '-in', file('xades-ats.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]).stdout, /Verification: OK/);
+    });
+  }
+
   test('a revoked signer (keyCompromise) signs nothing: B-B, B-T and B-LT fail certificate_revoked', async () => {
     for (const level of ['B-B', 'B-T', 'B-LT']) {
       const taskId = await submit(`revoked-${level}`, [{ name: 'x.txt', content: text }], { format: 'CAdES', level, key: 'revoked' });

@@ -117,14 +117,23 @@ describe('signature formats and levels through the API', () => {
     );
   });
 
-  for (const level of ['B-B', 'B-T'] as const) {
+  for (const level of ['B-B', 'B-T', 'B-LT', 'B-LTA'] as const) {
     test(`XAdES-${level} of a UBL invoice verifies with xmlsec1`, async () => {
       const invoice = await readFile(path.join(testdata, 'xml/ubl-tc434-example1.xml'));
       const { document, file, signed } = await sign(`xades-${level}`, 'invoice.xml', invoice, { level });
       assert.equal(document.format, 'XAdES');
       const result = run('xmlsec1', ['--verify', '--trusted-pem', caFile, '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file]);
       assert.equal(result.status, 0, result.stderr);
-      assert.equal(signed.includes(Buffer.from('SignatureTimeStamp')), level === 'B-T');
+      assert.equal(signed.includes(Buffer.from('SignatureTimeStamp')), level !== 'B-B');
+      assert.equal(signed.includes(Buffer.from('EncapsulatedOCSPValue')), level === 'B-LT' || level === 'B-LTA', 'the development CA answers by OCSP');
+      assert.equal(signed.includes(Buffer.from('xades141:ArchiveTimeStamp')), level === 'B-LTA');
+      if (level === 'B-LTA') {
+        const recomputed = run('/usr/bin/python3', [path.join(import.meta.dirname, 'support/xades-archive-imprint.py')], signed);
+        const [imprint, token] = recomputed.stdout.trim().split('\n');
+        const tokenFile = path.join(scratch, 'xades-api-ats.tst');
+        await writeFile(tokenFile, Buffer.from(token!, 'base64'));
+        assert.match(run('openssl', ['ts', '-verify', '-digest', imprint!, '-in', tokenFile, '-token_in', '-CAfile', caFile]).stdout, /Verification: OK/);
+      }
     });
   }
 

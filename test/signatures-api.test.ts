@@ -185,7 +185,7 @@ for (const store of testStores()) {
         externalReference: 'mixed-1',
         documents: [
           { name: 'good.txt', content: Buffer.from('fine').toString('base64'), signature: { format: 'CAdES', level: 'B-B' } },
-          { name: 'later.xml', content: Buffer.from('<not-yet/>').toString('base64'), signature: { format: 'XAdES', level: 'B-LTA' } },
+          { name: 'later.xml', content: Buffer.from('<not-yet/>').toString('base64'), signature: { extend: true, level: 'B-LT' } },
         ],
       });
       const finished = await waitUntilFinal(service.url, auth, task.taskId);
@@ -199,7 +199,7 @@ for (const store of testStores()) {
     test('an operation whose every document fails ends FAILED with a code', async () => {
       const { body: task } = await post({
         externalReference: 'all-bad',
-        documents: [{ name: 'x.xml', content: Buffer.from('<x/>').toString('base64'), signature: { format: 'XAdES', level: 'B-LTA' } }],
+        documents: [{ name: 'x.xml', content: Buffer.from('<x/>').toString('base64'), signature: { extend: true, level: 'B-LTA' } }],
       });
       const finished = await waitUntilFinal(service.url, auth, task.taskId);
       assert.equal(finished.status, 'FAILED');

@@ -13,7 +13,7 @@ import { signXades } from '../../crypto/xml/xades-sign.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { DocumentRow } from '../../store/document-repository.js';
 import type { CoreContext } from '../core-context.js';
-import type { ResolvedSignatureOptions } from './signature-options.js';
+import type { ResolvedSignatureOptions, SignatureLevel } from './signature-options.js';
 
 export interface SigningTools {
   signer: Signer;
@@ -90,12 +90,12 @@ export async function signDocument(document: DocumentToSign, tools: SigningTools
       return extended.pdf;
     }
     case 'XAdES': {
-      if (level !== 'B-B' && level !== 'B-T') throw notYet('XAdES', level, ['B-B', 'B-T']);
       return signXades(await tools.readContent(), {
         signer: tools.signer,
         signingTime,
-        level,
+        level: level as SignatureLevel,
         timestampClient: tools.timestamps,
+        validationData: tools.validationData,
         signatureLocation: options.signatureLocation,
         mimeType: document.content_type.split(';')[0],
       });
@@ -123,8 +123,4 @@ export async function extendDocument(document: DocumentToSign, tools: Omit<Signi
     default:
       throw new SignetError('unsupported_level', `Extending ${document.format} signatures is not available yet; PDF and CAdES (.p7s) signatures can be extended`);
   }
-}
-
-function notYet(format: string, level: string, available: string[]): SignetError {
-  return new SignetError('unsupported_level', `${format} level ${level} is not available yet; request ${available.slice(0, -1).join(', ')} or ${available.at(-1)}`);
 }

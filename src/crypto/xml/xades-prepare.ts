@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignetError } from '../../errors/signet-error.js';
-import { DigestSink, ExclusiveCanonicalizer, StringSink } from './exclusive-c14n.js';
+import { DigestSink, ExclusiveCanonicalizer, StringSink, type CanonicalSink } from './exclusive-c14n.js';
 import { SignatureLocationMatcher, parseSignatureLocation } from './signature-location.js';
 import {
   buildSignatureText,
@@ -35,6 +35,8 @@ export interface XadesPrepareRequest {
   transform: XadesTransform;
   canonicalization: XadesCanonicalization;
   mimeType: string;
+  /** B-LTA: also return the canonical document, the first input of the archive time-stamp's imprint. */
+  keepCanonicalDocument?: boolean;
 }
 
 export interface XadesPrepared {
@@ -51,13 +53,16 @@ export interface XadesPrepared {
   /** Bytes to put before the signature and after it (only for an empty-element parent: `>` and `</name>`). */
   before: Uint8Array;
   after: Uint8Array;
+  /** The canonical document (UTF-8) the document reference digests, when asked for. */
+  canonicalDocument?: Uint8Array;
 }
 
 export function prepareXadesSignature(request: XadesPrepareRequest): XadesPrepared {
   const decoded = decodeXml(request.document);
   const matcher = request.signatureLocation ? new SignatureLocationMatcher(parseSignatureLocation(request.signatureLocation)) : null;
   const digestSink = new DigestSink();
-  const canonicalizer = new ExclusiveCanonicalizer(digestSink, {
+  const kept = request.keepCanonicalDocument ? new StringSink() : undefined;
+  const canonicalizer = new ExclusiveCanonicalizer(kept ? teeSink(digestSink, kept) : digestSink, {
     withComments: request.canonicalization === 'EXCLUSIVE_WITH_COMMENTS',
     exclude: request.transform === 'ENVELOPED' ? undefined : isDsSignature,
   });
@@ -119,7 +124,12 @@ export function prepareXadesSignature(request: XadesPrepareRequest): XadesPrepar
     deleteLength,
     before,
     after,
+    ...(kept && { canonicalDocument: Buffer.from(kept.text, 'utf8') }),
   };
+}
+
+function teeSink(...sinks: CanonicalSink[]): CanonicalSink {
+  return { write: (text) => sinks.forEach((sink) => sink.write(text)) };
 }
 
 function isDsSignature(element: XmlElement): boolean {
@@ -136,9 +146,14 @@ function isSignedInfo(element: XmlElement): boolean {
 
 /** Exclusive canonical form of one element of our own signature text (read back with the same reader). */
 function canonicalSubtree(text: SignatureText, apex: (element: XmlElement) => boolean): string {
+  return canonicalElement(text.head + text.middle + text.tail, apex);
+}
+
+/** Exclusive canonical form of the first element `apex` accepts in a well-formed XML text we wrote. */
+export function canonicalElement(xml: string, apex: (element: XmlElement) => boolean): string {
   const sink = new StringSink();
   const canonicalizer = new ExclusiveCanonicalizer(sink, { withComments: false, apex });
-  scanXml(text.head + text.middle + text.tail, canonicalizer);
+  scanXml(xml, canonicalizer);
   if (!canonicalizer.found) throw new Error('The signature template lacks an element it references');
   return sink.text;
 }

@@ -4,10 +4,18 @@ import type { Signer } from '../keys/signer.js';
 import type { TimestampClient } from '../tsp/timestamp-client.js';
 import { defaultXadesPool, type XadesPool } from './xades-pool.js';
 import { prepareXadesSignature, type XadesPrepareRequest, type XadesPrepared } from './xades-prepare.js';
+import { endEntitiesValidationData, timeStampValidationData, type ValidationDataSource } from '../cms/cades-baseline-lt.js';
+import { checkImprint } from '../cms/cades-baseline-t.js';
+import { parseTimeStampToken } from '../tsp/parse-time-stamp-token.js';
+import { xadesArchiveImprint } from './xades-archive-imprint.js';
 import {
+  archiveTimeStampElement,
   buildSignerProfile,
   canonicalSignatureValue,
-  unsignedPropertiesWithTimestamp,
+  signatureTimeStampElement,
+  timeStampValidationDataElement,
+  unsignedProperties,
+  validationValuesElements,
   type XadesCanonicalization,
   type XadesSignerProfile,
   type XadesTransform,
@@ -17,9 +25,11 @@ import { encodeForDocument } from './xml-encoding.js';
 export interface XadesSignOptions {
   signer: Signer;
   signingTime: Date;
-  level: 'B-B' | 'B-T';
-  /** Required for B-T: the SignatureTimeStamp is requested from it. */
+  level: 'B-B' | 'B-T' | 'B-LT' | 'B-LTA';
+  /** Required from B-T: the SignatureTimeStamp (and B-LTA's ArchiveTimeStamp) are requested from it. */
   timestampClient?: TimestampClient;
+  /** Required from B-LT: chains, OCSP responses and CRLs of the signer and of the TSAs. */
+  validationData?: ValidationDataSource;
   /** XPath of the element the signature becomes the last child of (signature-location.ts); default the root. */
   signatureLocation?: string;
   /** Sign'Stash signatureTransform; default ENVELOPED. */
@@ -49,12 +59,14 @@ export interface XadesSignOptions {
  * spawned per document (plain XML-DSig) 21/s; DESIGN measured xadesjs at ~3/s per core.
  */
 export async function signXades(xml: Buffer, options: XadesSignOptions): Promise<Buffer> {
-  if (options.level !== 'B-B' && options.level !== 'B-T') {
-    throw new SignetError('unsupported_level', `XAdES level ${String(options.level)} is not available; request B-B or B-T`);
+  const level = options.level;
+  if (!['B-B', 'B-T', 'B-LT', 'B-LTA'].includes(level)) {
+    throw new SignetError('unsupported_level', `XAdES level ${String(level)} is not available; request B-B, B-T, B-LT or B-LTA`);
   }
-  if (options.level === 'B-T' && !options.timestampClient) {
-    throw new SignetError('unsupported_level', 'XAdES B-T needs a timestamp authority, and none is configured');
+  if (level !== 'B-B' && !options.timestampClient) {
+    throw new SignetError('unsupported_level', `XAdES ${level} needs a timestamp authority, and none is configured`);
   }
+  if ((level === 'B-LT' || level === 'B-LTA') && !options.validationData) throw new TypeError(`XAdES ${level} needs a validation data source`);
   const signerTemplate = templateFor(options.signer);
   const request: XadesPrepareRequest = {
     document: xml,
@@ -64,6 +76,7 @@ export async function signXades(xml: Buffer, options: XadesSignOptions): Promise
     transform: options.transform ?? 'ENVELOPED',
     canonicalization: options.canonicalization ?? 'EXCLUSIVE',
     mimeType: options.mimeType ?? 'text/xml',
+    keepCanonicalDocument: level === 'B-LTA',
   };
   const pool = options.pool ?? defaultXadesPool();
   let prepared: XadesPrepared;
@@ -83,21 +96,60 @@ export async function signXades(xml: Buffer, options: XadesSignOptions): Promise
     options.signer.keyAlgorithm === 'EC' ? ecdsaDerToRaw(signature, signerTemplate.ecCoordinateLength) : signature
   ).toString('base64');
 
-  let unsignedProperties = '';
-  if (options.level === 'B-T') {
-    const imprint = createHash('sha256').update(canonicalSignatureValue(prepared.ids, signatureValue), 'utf8').digest();
-    const token = await options.timestampClient!.timestamp(imprint, 'sha256');
-    unsignedProperties = unsignedPropertiesWithTimestamp(prepared.ids, token);
-  }
-
+  const unsigned = level === 'B-B' ? [] : await unsignedSignatureProperties(prepared, signatureValue, options);
   const { text, encoding } = prepared;
   return Buffer.concat([
     xml.subarray(0, prepared.insertAt),
     prepared.before,
-    encodeForDocument(text.head + signatureValue + text.middle + unsignedProperties + text.tail, encoding),
+    encodeForDocument(text.head + signatureValue + text.middle + (unsigned.length > 0 ? unsignedProperties(unsigned) : '') + text.tail, encoding),
     prepared.after,
     xml.subarray(prepared.insertAt + prepared.deleteLength),
   ]);
+}
+
+/**
+ * The UnsignedSignatureProperties children of B-T and above (EN 319 132-1 §6.3): the SignatureTimeStamp;
+ * from B-LT, CertificateValues and RevocationValues for the signer's and that TSA's chains (OCSP first,
+ * CRLs otherwise; certificates already in ds:KeyInfo are not repeated); for B-LTA, an ArchiveTimeStamp
+ * over all of it, followed by TimeStampValidationData with its own TSA's data when that is missing.
+ */
+async function unsignedSignatureProperties(prepared: XadesPrepared, signatureValue: string, options: XadesSignOptions): Promise<string[]> {
+  const { ids } = prepared;
+  const tsa = options.timestampClient!;
+  const imprint = createHash('sha256').update(canonicalSignatureValue(ids, signatureValue), 'utf8').digest();
+  const token = await tsa.timestamp(imprint, 'sha256');
+  const children = [signatureTimeStampElement(ids, token)];
+  if (options.level === 'B-T') return children;
+
+  const now = new Date();
+  const source = options.validationData!;
+  const tokenInfo = parseTimeStampToken(token);
+  if (!tokenInfo.tsaCertificateDer) throw new SignetError('validation_data_unavailable', 'The signature time-stamp token does not carry its TSA certificate');
+  const data = await endEntitiesValidationData(
+    [options.signer.certificateDer, tokenInfo.tsaCertificateDer],
+    [...options.signer.chainDer, ...tokenInfo.certificatesDer],
+    source,
+    now,
+  );
+  const inKeyInfo = [options.signer.certificateDer, ...options.signer.chainDer];
+  const present = (list: Buffer[]) => (der: Buffer) => list.some((known) => known.equals(der));
+  const values = { certificates: data.certificates.filter((der) => !present(inKeyInfo)(der)), crls: data.crls, ocsps: data.ocsps };
+  children.push(...validationValuesElements(ids, values));
+  if (options.level === 'B-LT') return children;
+
+  const signatureText = prepared.text.head + signatureValue + prepared.text.middle + unsignedProperties(children) + prepared.text.tail;
+  const archiveImprint = xadesArchiveImprint(prepared.canonicalDocument!, signatureText);
+  const archiveToken = await tsa.timestamp(archiveImprint, 'sha256');
+  checkImprint(archiveToken, archiveImprint, tsa.name, 'the archive time-stamp input');
+  children.push(archiveTimeStampElement(ids, archiveToken));
+  const archiveData = await timeStampValidationData(archiveToken, source, now);
+  const missing = {
+    certificates: archiveData.certificates.filter((der) => !present([...inKeyInfo, ...values.certificates])(der)),
+    crls: archiveData.crls.filter((der) => !present(values.crls)(der)),
+    ocsps: archiveData.ocsps.filter((der) => !present(values.ocsps)(der)),
+  };
+  if (missing.certificates.length + missing.crls.length + missing.ocsps.length > 0) children.push(timeStampValidationDataElement(ids, missing));
+  return children;
 }
 
 /** What is the same in each signature of one Signer, built once (keyed by the Signer object). */

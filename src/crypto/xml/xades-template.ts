@@ -3,7 +3,7 @@ import { SignetError } from '../../errors/signet-error.js';
 import { sequence, tags, tlv } from '../cms/der.js';
 import { readIssuerAndSerial } from '../cms/tbs-certificate.js';
 import type { Signer } from '../keys/signer.js';
-import { DS_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from './xml-constants.js';
+import { DS_NAMESPACE, XADES141_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from './xml-constants.js';
 
 /**
  * The text of an enveloped XAdES signature (ETSI EN 319 132-1 V1.2.1, baseline B-B / B-T of
@@ -70,6 +70,10 @@ export interface SignatureIds {
   signedProperties: string;
   signatureValue: string;
   signatureTimestamp: string;
+  certificateValues: string;
+  revocationValues: string;
+  archiveTimestamp: string;
+  timestampValidationData: string;
 }
 
 export function signatureIds(suffix: string): SignatureIds {
@@ -79,6 +83,10 @@ export function signatureIds(suffix: string): SignatureIds {
     signedProperties: `xades-id-${suffix}`,
     signatureValue: `value-id-${suffix}`,
     signatureTimestamp: `ts-id-${suffix}`,
+    certificateValues: `cv-id-${suffix}`,
+    revocationValues: `rv-id-${suffix}`,
+    archiveTimestamp: `ats-id-${suffix}`,
+    timestampValidationData: `tsvd-id-${suffix}`,
   };
 }
 
@@ -172,13 +180,71 @@ export function canonicalSignatureValue(ids: SignatureIds, signatureValueBase64:
 
 /** EN 319 132-1 §5.3 SignatureTimeStamp inside UnsignedSignatureProperties (B-T). */
 export function unsignedPropertiesWithTimestamp(ids: SignatureIds, timestampTokenDer: Buffer): string {
+  return unsignedProperties([signatureTimeStampElement(ids, timestampTokenDer)]);
+}
+
+/** `<xades:UnsignedProperties>` around the given UnsignedSignatureProperties children, in order. */
+export function unsignedProperties(children: readonly string[]): string {
+  return `<xades:UnsignedProperties><xades:UnsignedSignatureProperties>${children.join('')}</xades:UnsignedSignatureProperties></xades:UnsignedProperties>`;
+}
+
+/** EN 319 132-1 §5.3: the signature time-stamp, over the canonical ds:SignatureValue. */
+export function signatureTimeStampElement(ids: SignatureIds, timestampTokenDer: Buffer): string {
   return (
-    '<xades:UnsignedProperties><xades:UnsignedSignatureProperties>' +
     `<xades:SignatureTimeStamp Id="${ids.signatureTimestamp}">` +
     `<ds:CanonicalizationMethod Algorithm="${algorithms.exclusiveC14n}"/>` +
     `<xades:EncapsulatedTimeStamp>${timestampTokenDer.toString('base64')}</xades:EncapsulatedTimeStamp>` +
-    '</xades:SignatureTimeStamp></xades:UnsignedSignatureProperties></xades:UnsignedProperties>'
+    '</xades:SignatureTimeStamp>'
   );
+}
+
+/** Certificates and revocation data (DER) of B-LT: what a validator needs later without the network. */
+export interface XadesValidationValues {
+  certificates: Buffer[];
+  crls: Buffer[];
+  ocsps: Buffer[];
+}
+
+/**
+ * EN 319 132-1 §5.4.1 CertificateValues and §5.4.2 RevocationValues (B-LT): the certificates of the
+ * signer's and the signature time-stamp's chains not already in ds:KeyInfo, and an OCSP response or CRL
+ * for each certificate below a root. Empty parts are left out (an empty CertificateValues says nothing).
+ */
+export function validationValuesElements(ids: SignatureIds, values: XadesValidationValues): string[] {
+  const elements: string[] = [];
+  if (values.certificates.length > 0) elements.push(`<xades:CertificateValues Id="${ids.certificateValues}">${encapsulatedCertificates(values.certificates)}</xades:CertificateValues>`);
+  if (values.crls.length + values.ocsps.length > 0) elements.push(`<xades:RevocationValues Id="${ids.revocationValues}">${revocationContent(values)}</xades:RevocationValues>`);
+  return elements;
+}
+
+/** EN 319 132-1 §5.5.2 ArchiveTimeStamp (xades141, B-LTA). */
+export function archiveTimeStampElement(ids: SignatureIds, timestampTokenDer: Buffer): string {
+  return (
+    `<xades141:ArchiveTimeStamp xmlns:xades141="${XADES141_NAMESPACE}" Id="${ids.archiveTimestamp}">` +
+    `<ds:CanonicalizationMethod Algorithm="${algorithms.exclusiveC14n}"/>` +
+    `<xades:EncapsulatedTimeStamp>${timestampTokenDer.toString('base64')}</xades:EncapsulatedTimeStamp>` +
+    '</xades141:ArchiveTimeStamp>'
+  );
+}
+
+/**
+ * EN 319 132-1 §5.5.1 TimeStampValidationData (xades141): the validation data of a time-stamp that the
+ * properties before it lack — after an ArchiveTimeStamp, its own TSA's chain and revocation data.
+ */
+export function timeStampValidationDataElement(ids: SignatureIds, values: XadesValidationValues): string {
+  const certificates = values.certificates.length > 0 ? `<xades:CertificateValues>${encapsulatedCertificates(values.certificates)}</xades:CertificateValues>` : '';
+  const revocation = values.crls.length + values.ocsps.length > 0 ? `<xades:RevocationValues>${revocationContent(values)}</xades:RevocationValues>` : '';
+  return `<xades141:TimeStampValidationData xmlns:xades141="${XADES141_NAMESPACE}" Id="${ids.timestampValidationData}">${certificates}${revocation}</xades141:TimeStampValidationData>`;
+}
+
+function encapsulatedCertificates(certificates: Buffer[]): string {
+  return certificates.map((der) => `<xades:EncapsulatedX509Certificate>${der.toString('base64')}</xades:EncapsulatedX509Certificate>`).join('');
+}
+
+function revocationContent(values: XadesValidationValues): string {
+  const crls = values.crls.length > 0 ? `<xades:CRLValues>${values.crls.map((der) => `<xades:EncapsulatedCRLValue>${der.toString('base64')}</xades:EncapsulatedCRLValue>`).join('')}</xades:CRLValues>` : '';
+  const ocsps = values.ocsps.length > 0 ? `<xades:OCSPValues>${values.ocsps.map((der) => `<xades:EncapsulatedOCSPValue>${der.toString('base64')}</xades:EncapsulatedOCSPValue>`).join('')}</xades:OCSPValues>` : '';
+  return crls + ocsps;
 }
 
 /** xsd:dateTime in UTC to the second, as DSS writes SigningTime. */

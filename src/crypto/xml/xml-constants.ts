@@ -6,6 +6,8 @@ export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 export const DS_NAMESPACE = 'http://www.w3.org/2000/09/xmldsig#';
 /** XAdES 1.3.2: the namespace of EN 319 132-1's SignedProperties, SigningCertificateV2, SignatureTimeStamp. */
 export const XADES_NAMESPACE = 'http://uri.etsi.org/01903/v1.3.2#';
+/** XAdES 1.4.1: ArchiveTimeStamp and TimeStampValidationData (EN 319 132-1 §5.5). */
+export const XADES141_NAMESPACE = 'http://uri.etsi.org/01903/v1.4.1#';
 /** XMLDSig §4.4.3.2 Type of a Reference to xades:SignedProperties (EN 319 132-1 §4.3.2). */
 export const XADES_SIGNED_PROPERTIES_TYPE = 'http://uri.etsi.org/01903#SignedProperties';
 /** XPath Filter 2.0 (W3C Recommendation 2002-11-08). */
