@@ -12,60 +12,15 @@
  * BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChildServer } from './support/child-server.js';
 import { generatedPdf } from './support/generated-pdf.js';
 import { benchDatabase } from './support/registration-load.js';
+import { auth, uploadBatch, waitDone } from './support/batch-upload.js';
 
 const COUNT = Number(process.argv[2] ?? 2500);
 const STORES = (process.argv[3] ?? 'sqlite,postgres').split(',');
-const auth = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
-
-/** Streams a multipart body: the request part, then N copies of the PDF; nothing big is built in memory. */
-function upload(url: string, signature: object, pdf: Buffer): Promise<string> {
-  const boundary = 'signet-bench-boundary';
-  const documents = Array.from({ length: COUNT }, (_, i) => ({ name: `doc-${i}.pdf`, contentType: 'application/pdf', externalReference: `d-${i}` }));
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="request"\r\n\r\n` +
-      JSON.stringify({ externalReference: `bench-${Date.now()}`, signature, documents }) +
-      '\r\n',
-  );
-  const fileHead = (i: number) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="doc-${i}.pdf"\r\nContent-Type: application/pdf\r\n\r\n`);
-  const tail = Buffer.from(`--${boundary}--\r\n`);
-  let length = head.length + tail.length;
-  for (let i = 0; i < COUNT; i++) length += fileHead(i).length + pdf.length + 2;
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/signatures`, {
-      method: 'POST',
-      headers: { authorization: auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': length },
-    }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => (res.statusCode === 202 ? resolve(JSON.parse(body).taskId) : reject(new Error(`${res.statusCode} ${body}`))));
-    });
-    req.on('error', reject);
-    (async () => {
-      const write = (b: Buffer) => (req.write(b) ? Promise.resolve() : new Promise<void>((r) => req.once('drain', r)));
-      await write(head);
-      for (let i = 0; i < COUNT; i++) {
-        await write(fileHead(i));
-        await write(pdf);
-        await write(Buffer.from('\r\n'));
-      }
-      req.end(tail);
-    })().catch(reject);
-  });
-}
-
-async function waitDone(url: string, taskId: string): Promise<any> {
-  for (;;) {
-    const task = (await (await fetch(`${url}/v1/tasks/${taskId}`, { headers: { authorization: auth } })).json()) as any;
-    if (['SUCCEEDED', 'FAILED'].includes(task.status)) return task;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function run(label: string, signature: object, pdf: Buffer, store = 'sqlite') {
   const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-batch-'));
@@ -75,7 +30,7 @@ async function run(label: string, signature: object, pdf: Buffer, store = 'sqlit
   const { url } = server;
   try {
     const start = performance.now();
-    const taskId = await upload(url, signature, pdf);
+    const taskId = await uploadBatch(url, signature, pdf, COUNT);
     const uploaded = performance.now();
     const task = await waitDone(url, taskId);
     const done = performance.now();

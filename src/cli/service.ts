@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -126,7 +127,14 @@ async function startWith(
       return { issuerDer: issuer.issuerCertificateDer, crl: () => issuer.current(), ...(responder && { ocsp: (certificateDer: Buffer) => responder.responseFor(certificateDer) }) };
     }),
   );
-  const validationData = createValidationDataSource({ cache: store.validationData, client: validationDataClient, revocation, certificates: signing.chainCertificates });
+  // Chains are completed from the configured keys' chains and the trust anchors (an external TSA's root, say), then AIA.
+  const anchorCertificates = (trustAnchors.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
+  const validationData = createValidationDataSource({
+    cache: store.validationData,
+    client: validationDataClient,
+    revocation,
+    certificates: [...signing.chainCertificates, ...anchorCertificates],
+  });
   // Known before anything is signed: a revoked or expired key signs nothing (API.md §3).
   const keyStatus = new SigningKeyStatus(signing.keys, validationData, log.child({ component: 'keys' }));
   await keyStatus.start();

@@ -20,11 +20,21 @@ export function createValidationDataSource(options: {
   certificates: Buffer[];
 }): ValidationDataSource {
   const { cache, client, revocation } = options;
-  // Documents of a batch ask for the same missing issuer at once: one fetch, the others wait for it.
+  // Documents of a batch ask for the same missing issuer at once: one fetch, the others wait for it;
+  // the answer is remembered (a certificate's issuer does not change), so later documents ask nobody.
   const issuerFetches = new SingleFlight<Buffer>();
+  const issuers = new Map<string, Buffer>();
   return {
     certificates: options.certificates,
-    issuerOf: (certificateDer) => issuerFetches.run(createHash('sha256').update(certificateDer).digest('hex'), () => issuerFromAia({ cache, client }, certificateDer, Date.now())),
+    issuerOf: async (certificateDer) => {
+      const key = createHash('sha256').update(certificateDer).digest('hex');
+      const known = issuers.get(key);
+      if (known) return known;
+      const issuer = await issuerFetches.run(key, () => issuerFromAia({ cache, client }, certificateDer, Date.now()));
+      if (issuers.size >= 1_000) issuers.clear();
+      issuers.set(key, issuer);
+      return issuer;
+    },
     revocationOf: (certificateDer, issuerDer, now) => revocation.status(certificateDer, issuerDer, now.getTime()),
   };
 }

@@ -1,8 +1,9 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { SignetError, isSignetError } from '../../errors/signet-error.js';
 import { parseTimeStampToken } from '../tsp/parse-time-stamp-token.js';
 import type { RevocationEvidence } from '../revocation/revocation-evidence.js';
 import { implicitConstructed, objectIdentifier, sequence, tags } from './der.js';
+import { issuedBy, parsedCertificate } from './parsed-certificates.js';
 import { childrenOf, contentOf, decodeObjectIdentifier, readWhole } from './der-reader.js';
 import { ID_AA_SIGNATURE_TIME_STAMP_TOKEN } from './signature-time-stamp-token.js';
 import { readSignedData, withoutDuplicates, writeSignedData, type SignedDataParts, type SignerInfoParts } from './signed-data-parts.js';
@@ -88,8 +89,8 @@ export async function timeStampValidationData(tokenDer: Buffer, source: Validati
   if (!info.tsaCertificateDer) {
     throw new SignetError('validation_data_unavailable', 'The time-stamp token does not carry its TSA certificate');
   }
-  const pool = [...info.certificatesDer, ...source.certificates].map((der) => new X509Certificate(der));
-  return chainsAndRevocation([new X509Certificate(info.tsaCertificateDer)], pool, source, now);
+  const pool = [...info.certificatesDer, ...source.certificates].map((der) => parsedCertificate(der));
+  return chainsAndRevocation([parsedCertificate(info.tsaCertificateDer)], pool, source, now);
 }
 
 /**
@@ -98,15 +99,15 @@ export async function timeStampValidationData(tokenDer: Buffer, source: Validati
  */
 export async function endEntitiesValidationData(endEntities: Buffer[], pool: Buffer[], source: ValidationDataSource, now = new Date()): Promise<LongTermValidationData> {
   return chainsAndRevocation(
-    endEntities.map((der) => new X509Certificate(der)),
-    [...pool, ...source.certificates].map((der) => new X509Certificate(der)),
+    endEntities.map((der) => parsedCertificate(der)),
+    [...pool, ...source.certificates].map((der) => parsedCertificate(der)),
     source,
     now,
   );
 }
 
 async function validationDataOf(parts: SignedDataParts, source: ValidationDataSource, now: Date, requireTimestamp = true): Promise<LongTermValidationData> {
-  const pool = [...parts.certificates, ...source.certificates].map((der) => new X509Certificate(der));
+  const pool = [...parts.certificates, ...source.certificates].map((der) => parsedCertificate(der));
   const endEntities: X509Certificate[] = [];
   for (const signer of parts.signerInfos) {
     endEntities.push(signerCertificate(signer, pool));
@@ -117,8 +118,8 @@ async function validationDataOf(parts: SignedDataParts, source: ValidationDataSo
       if (!info.tsaCertificateDer) {
         throw new SignetError('validation_data_unavailable', 'The signature time-stamp token does not carry its TSA certificate');
       }
-      pool.push(...info.certificatesDer.map((der) => new X509Certificate(der)));
-      endEntities.push(new X509Certificate(info.tsaCertificateDer));
+      pool.push(...info.certificatesDer.map((der) => parsedCertificate(der)));
+      endEntities.push(parsedCertificate(info.tsaCertificateDer));
     }
   }
   return chainsAndRevocation(endEntities, pool, source, now);
@@ -153,7 +154,7 @@ async function chainsAndRevocation(
       // A delegated responder: its certificate is part of the data; without id-pkix-ocsp-nocheck its own status too.
       certificates.push(responder);
       if (evidence.verdict.responderNeedsRevocationCheck && queue.length < limit && !queue.some((queued) => queued.raw.equals(responder))) {
-        queue.push(new X509Certificate(responder));
+        queue.push(parsedCertificate(responder));
       }
     }
   }
@@ -191,16 +192,16 @@ export function signatureTimeStampTokens(signer: SignerInfoParts): Buffer[] {
 async function chainOf(endEntity: X509Certificate, pool: X509Certificate[], source: ValidationDataSource): Promise<Array<[X509Certificate, X509Certificate | undefined]>> {
   const chain: Array<[X509Certificate, X509Certificate | undefined]> = [];
   for (let certificate = endEntity; ; ) {
-    if (certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey)) {
+    if (issuedBy(certificate, certificate)) {
       chain.push([certificate, undefined]);
       return chain;
     }
-    let issuer = pool.find((candidate) => certificate.checkIssued(candidate) && certificate.verify(candidate.publicKey));
+    let issuer = pool.find((candidate) => issuedBy(certificate, candidate));
     if (!issuer) {
       const fetched = await asValidationDataError(() => source.issuerOf?.(certificate.raw), `The issuer of "${oneLine(certificate.subject)}"`);
       if (fetched) {
-        const candidate = new X509Certificate(fetched);
-        if (certificate.checkIssued(candidate) && certificate.verify(candidate.publicKey)) {
+        const candidate = parsedCertificate(fetched);
+        if (issuedBy(certificate, candidate)) {
           issuer = candidate;
           pool.push(candidate);
         }

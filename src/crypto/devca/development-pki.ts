@@ -30,7 +30,8 @@ export interface DevelopmentPkiOptions {
   /**
    * Public base address of the service (e.g. `https://signet.example`). When given, newly created signing
    * and TSA certificates carry a CRL distribution point `${crlBaseUrl}/pki/crl/signet-development-ca.crl`
-   * (RFC 5280 §4.2.1.13) and an AIA naming the OCSP responder `${crlBaseUrl}/pki/ocsp` (§4.2.2.1), where
+   * (RFC 5280 §4.2.1.13) and an AIA naming the OCSP responder `${crlBaseUrl}/pki/ocsp` and the CA certificate
+   * `${crlBaseUrl}/pki/ca.pem` (§4.2.2.1), where
    * the HTTP layer serves crl.ts's CRL and ocsp-responder.ts's answers. Certificates already in the
    * folder keep what they have.
    */
@@ -220,7 +221,14 @@ async function issueEndEntity(
         ...(profile.crlBaseUrl
           ? [
               new x509.CRLDistributionPointsExtension([crlUrl(profile.crlBaseUrl, DEVELOPMENT_CA_CRL_NAME)], false),
-              new x509.AuthorityInfoAccessExtension({ ocsp: [new x509.GeneralName('url', ocspUrl(profile.crlBaseUrl))] }, false),
+              new x509.AuthorityInfoAccessExtension(
+                {
+                  ocsp: [new x509.GeneralName('url', ocspUrl(profile.crlBaseUrl))],
+                  // The CA's certificate, for relying parties (and Signet instances using this one as an external TSA) to complete the chain.
+                  caIssuers: [new x509.GeneralName('url', `${profile.crlBaseUrl.replace(/\/+$/, '')}/pki/ca.pem`)],
+                },
+                false,
+              ),
             ]
           : []),
       ],
