@@ -87,7 +87,7 @@ export async function signDocument(document: DocumentToSign, tools: SigningTools
         timestampClient: tools.timestamps,
         fieldName: signed.fieldName,
       });
-      return extended.pdf;
+      return extended.parts;
     }
     case 'XAdES': {
       return signXades(await tools.readContent(), {

@@ -34,6 +34,11 @@ export interface DssAddition {
  * already holds (same bytes) are not stored twice. The answer is `pdf` unchanged followed by the update.
  */
 export function appendDss(pdf: Buffer, additions: DssAddition | readonly DssAddition[]): Buffer {
+  return Buffer.concat(appendDssParts(pdf, additions));
+}
+
+/** appendDss as pieces to store one after the other — `pdf` (or its start) and the update — without copying `pdf`. */
+export function appendDssParts(pdf: Buffer, additions: DssAddition | readonly DssAddition[]): Buffer[] {
   const list = Array.isArray(additions) ? (additions as readonly DssAddition[]) : [additions as DssAddition];
   return asDocumentError(() => {
     const reader = PdfReader.open(pdf);
@@ -89,7 +94,7 @@ export function appendDss(pdf: Buffer, additions: DssAddition | readonly DssAddi
     if (catalogChanged) update.put(reader.catalogRef, catalog);
 
     const appended = update.build();
-    return Buffer.concat([pdf.subarray(0, appended.start), appended.bytes]);
+    return [pdf.subarray(0, appended.start), appended.bytes];
   });
 }
 

@@ -11,7 +11,7 @@ import { cmsOf, contentsOf } from './signature-contents.js';
 import { asDocumentError } from '../pdf-error.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { addDocumentTimestamp } from './document-timestamp.js';
-import { appendDss, notYetInDss } from './dss.js';
+import { appendDss, appendDssParts, notYetInDss } from './dss.js';
 import { filledSignatureFields, type FilledSignatureField } from '../reader/form-fields.js';
 
 /*
@@ -41,6 +41,8 @@ export interface ExtendPadesOptions {
 
 export interface ExtendedPdf {
   pdf: Buffer;
+  /** The same bytes as pieces to store one after the other (B-LT: the signed PDF, then the DSS update, uncopied). */
+  parts: readonly Buffer[];
   /** The B-LTA document time-stamp's field name. */
   documentTimestampField?: string;
 }
@@ -60,8 +62,16 @@ export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOp
     if (error instanceof TypeError || error instanceof DerShapeError) throw new SignetError('invalid_request', `The signature "${signature.name}" cannot be extended: ${error.message}`, { cause: error });
     throw error;
   });
-  const withDss = appendDss(signedPdf, { signatureContents: [contentsOf(signature)], ...data });
-  if (options.level === 'B-LT') return { pdf: withDss };
+  const withDssParts = appendDssParts(signedPdf, { signatureContents: [contentsOf(signature)], ...data });
+  if (options.level === 'B-LT') {
+    return {
+      get pdf() {
+        return Buffer.concat(withDssParts);
+      },
+      parts: withDssParts,
+    };
+  }
+  const withDss = Buffer.concat(withDssParts);
 
   const stamped = await addDocumentTimestamp(withDss, { timestampClient: options.timestampClient! });
   const stampedPdf = Buffer.concat(stamped.parts);
@@ -69,12 +79,12 @@ export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOp
   // when it is another, its chain and CRLs follow in one more DSS update (ETSI EN 319 142-1 §5.4.2.1).
   const timestampData = await timeStampValidationData(stamped.contents, options.validationData, now);
   const missing = notYetInDss(timestampData, asDocumentError(() => PdfReader.open(stampedPdf)));
-  if (missing.certificates.length === 0 && missing.crls.length === 0 && missing.ocsps.length === 0) return { pdf: stampedPdf, documentTimestampField: stamped.fieldName };
+  if (missing.certificates.length === 0 && missing.crls.length === 0 && missing.ocsps.length === 0) {
+    return { pdf: stampedPdf, parts: [stampedPdf], documentTimestampField: stamped.fieldName };
+  }
   const timestampContents = asDocumentError(() => contentsOf(findSignature(PdfReader.open(stampedPdf), stamped.fieldName)));
-  return {
-    pdf: appendDss(stampedPdf, { signatureContents: [timestampContents], ...timestampData }),
-    documentTimestampField: stamped.fieldName,
-  };
+  const pdf = appendDss(stampedPdf, { signatureContents: [timestampContents], ...timestampData });
+  return { pdf, parts: [pdf], documentTimestampField: stamped.fieldName };
 }
 
 /** The named signature, or the newest one: the signature whose /ByteRange reaches furthest into the file. */
