@@ -113,4 +113,23 @@ describe('signing key status', () => {
     assert.equal(warnings.length, 1, 'once a day');
     assert.match(warnings[0]!.message!, /expires in (9|10) days; renew it/);
   });
+
+  test('a CA slow to answer does not hold the start; a document arriving meanwhile waits for that one check', async () => {
+    let asked = 0;
+    const slow: Pick<ValidationDataSource, 'revocationOf'> = {
+      async revocationOf(certificateDer, issuerDer, now) {
+        asked++;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return crlSource({ down: false }).revocationOf(certificateDer, issuerDer, now);
+      },
+    };
+    const status = new SigningKeyStatus(new Map([['good', signer('good')], ['revoked', signer('revoked')]]), slow, logger().log, { startWaitMs: 200 });
+    const started = performance.now();
+    await status.start();
+    assert.ok(performance.now() - started < 1000, 'the start did not wait for the CA');
+    assert.equal(await codeOf(() => status.assertUsable('good')), undefined);
+    assert.equal(await codeOf(() => status.assertUsable('revoked')), 'certificate_revoked');
+    assert.equal(asked, 2, 'one check per key, the documents joined it');
+    status.stop();
+  });
 });

@@ -46,12 +46,18 @@ export class SigningKeyStatus {
     private readonly keys: ReadonlyMap<string, Signer>,
     private readonly validationData: Pick<ValidationDataSource, 'issuerOf' | 'revocationOf'>,
     private readonly log: Logger,
-    private readonly options: { refreshMs?: number; warnBeforeExpiryMs?: number } = {},
+    private readonly options: { refreshMs?: number; warnBeforeExpiryMs?: number; startWaitMs?: number } = {},
   ) {}
 
-  /** Checks every key once, then keeps checking in the background. */
+  /**
+   * Checks every key once — waiting at most `startWaitMs` (default 5 s): a CA that does not answer must
+   * not hold the start; its keys' documents wait until it does — then keeps checking in the background.
+   */
   async start(): Promise<void> {
-    await this.refresh();
+    const first = this.refresh();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([first, new Promise<void>((resolve) => (timeout = setTimeout(resolve, this.options.startWaitMs ?? 5_000)))]);
+    clearTimeout(timeout);
     this.#timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 60_000);
     this.#timer.unref();
   }
@@ -60,9 +66,9 @@ export class SigningKeyStatus {
     clearInterval(this.#timer);
   }
 
-  /** One check of every key. */
+  /** One check of every key, all at once (each CA is asked once: the revocation sources fetch in single flight). */
   async refresh(now = currentTimeMs()): Promise<void> {
-    for (const name of this.keys.keys()) await this.#refreshKey(name, now);
+    await Promise.all([...this.keys.keys()].map((name) => this.#refreshKey(name, now)));
   }
 
   /** One check of one key; a check of it already running is joined rather than doubled. */
