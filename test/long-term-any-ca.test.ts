@@ -385,6 +385,37 @@ describe('extending signatures made by other tools (B-LT, B-LTA, renewal)', () =
     assert.deepEqual(archive.unmatchedEntries, []);
   });
 
+  test('an XAdES-B-B signature becomes B-LT: xmlsec1 still verifies it, its new SignatureTimeStamp covers the canonical SignatureValue (lxml), the OCSP values verify', async () => {
+    const xml = readFileSync(path.join(testdata, 'xml/factur-x.xml'));
+    const { signed: bb } = await signOne('xades-to-extend', 'invoice.xml', xml, { format: 'XAdES', level: 'B-B', key: 'seal' });
+    const document = await extend('extend-xades', 'invoice.xml', bb, 'B-LT');
+    assert.equal(document.status, 'SIGNED', JSON.stringify(document));
+    const extended = await download(document);
+    writeFileSync(file('xades-extended.xml'), extended);
+    const verified = run('xmlsec1', ['--verify', '--trusted-pem', file('ca.pem'), '--untrusted-pem', file('intermediate.pem'),
+      '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file('xades-extended.xml')]);
+    assert.equal(verified.status, 0, verified.stderr);
+    // Only an insertion: the original bytes are all there, in order, around the new UnsignedProperties.
+    const inserted = extended.length - bb.length;
+    const at = [...bb.keys()].find((index) => bb[index] !== extended[index]) ?? bb.length;
+    assert.ok(bb.subarray(at).equals(extended.subarray(at + inserted)), 'nothing but an insertion');
+    const text = extended.toString('utf8');
+    const token = Buffer.from(/<xades:SignatureTimeStamp[^>]*>[\s\S]*?<xades:EncapsulatedTimeStamp>([^<]+)</.exec(text)![1]!, 'base64');
+    writeFileSync(file('xades-extended.tst'), token);
+    const canonical = run('/usr/bin/python3', ['-c', [
+      'import hashlib, sys', 'from lxml import etree',
+      'root = etree.fromstring(sys.stdin.buffer.read())',
+      "value = root.find('.//{http://www.w3.org/2000/09/xmldsig#}SignatureValue')",
+      "print(hashlib.sha256(etree.tostring(value, method='c14n', exclusive=True)).hexdigest())"].join('\n')], extended);
+    assert.equal(canonical.status, 0, canonical.stderr);
+    const checked = run('openssl', ['ts', '-verify', '-digest', canonical.stdout.trim(), '-in', file('xades-extended.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]);
+    assert.match(checked.stdout, /Verification: OK/, checked.stderr);
+    const ocsps = [...text.matchAll(/<xades:EncapsulatedOCSPValue>([^<]+)</g)].map((match) => Buffer.from(match[1]!, 'base64'));
+    assertGoodOcsp(responsesFor(ocsps, 'seal', 'xades-extended-seal')[0]!, 'seal', 'xades-extended-seal');
+    assertGoodOcsp(responsesFor(ocsps, 'tsa', 'xades-extended-tsa')[0]!, 'tsa', 'xades-extended-tsa');
+    assert.equal((await extend('extend-xades-lta', 'invoice.xml', bb, 'B-LTA')).error?.code, 'unsupported_level');
+  });
+
   test('an unsigned PDF or a file that is no CMS fails not_signed; extend asks for B-LT or B-LTA', async () => {
     assert.equal((await extend('extend-unsigned', 'plain.pdf', pdf, 'B-LT')).error?.code, 'not_signed');
     assert.equal((await extend('extend-not-cms', 'plain.p7s', Buffer.from('not a signature'), 'B-LT')).error?.code, 'not_signed');

@@ -193,7 +193,7 @@ for (const store of testStores()) {
       const operation = (await (await fetch(`${service.url}/v1/signatures/${task.taskId}`, { headers: { authorization: auth } })).json()) as any;
       assert.equal(operation.documents[0].status, 'SIGNED');
       assert.equal(operation.documents[1].status, 'FAILED');
-      assert.equal(operation.documents[1].error.code, 'unsupported_level');
+      assert.equal(operation.documents[1].error.code, 'not_signed');
     });
 
     test('an operation whose every document fails ends FAILED with a code', async () => {

@@ -9,6 +9,7 @@ import { extendPdfSignatures } from '../../crypto/pdf/pades/extend-signatures.js
 import { extendPadesLevel } from '../../crypto/pdf/pades/pades-levels.js';
 import { signPdfDetailed } from '../../crypto/pdf/pades/sign-pdf.js';
 import type { TimestampClient } from '../../crypto/tsp/timestamp-client.js';
+import { extendXadesSignature } from '../../crypto/xml/xades-extend.js';
 import { signXades } from '../../crypto/xml/xades-sign.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { DocumentRow } from '../../store/document-repository.js';
@@ -120,7 +121,9 @@ export async function extendDocument(document: DocumentToSign, tools: Omit<Signi
       const { originalSha256 } = JSON.parse(document.options_json) as { originalSha256?: string };
       return extendCadesSignature(await tools.readContent(), { ...options, ...(originalSha256 && { originalSha256: Buffer.from(originalSha256, 'hex') }) });
     }
+    case 'XAdES':
+      return extendXadesSignature(await tools.readContent(), options);
     default:
-      throw new SignetError('unsupported_level', `Extending ${document.format} signatures is not available yet; PDF and CAdES (.p7s) signatures can be extended`);
+      throw new SignetError('unsupported_format', `Unknown signature format "${document.format}"`);
   }
 }
