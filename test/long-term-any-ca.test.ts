@@ -385,7 +385,7 @@ describe('extending signatures made by other tools (B-LT, B-LTA, renewal)', () =
     assert.deepEqual(archive.unmatchedEntries, []);
   });
 
-  test('an XAdES-B-B signature becomes B-LT: xmlsec1 still verifies it, its new SignatureTimeStamp covers the canonical SignatureValue (lxml), the OCSP values verify', async () => {
+  test('an XAdES-B-B signature becomes B-LT, then B-LTA twice (renewal): xmlsec1 still verifies it; the new time-stamps cover what lxml canonicalizes; the OCSP values verify', async () => {
     const xml = readFileSync(path.join(testdata, 'xml/factur-x.xml'));
     const { signed: bb } = await signOne('xades-to-extend', 'invoice.xml', xml, { format: 'XAdES', level: 'B-B', key: 'seal' });
     const document = await extend('extend-xades', 'invoice.xml', bb, 'B-LT');
@@ -413,7 +413,28 @@ describe('extending signatures made by other tools (B-LT, B-LTA, renewal)', () =
     const ocsps = [...text.matchAll(/<xades:EncapsulatedOCSPValue>([^<]+)</g)].map((match) => Buffer.from(match[1]!, 'base64'));
     assertGoodOcsp(responsesFor(ocsps, 'seal', 'xades-extended-seal')[0]!, 'seal', 'xades-extended-seal');
     assertGoodOcsp(responsesFor(ocsps, 'tsa', 'xades-extended-tsa')[0]!, 'tsa', 'xades-extended-tsa');
-    assert.equal((await extend('extend-xades-lta', 'invoice.xml', bb, 'B-LTA')).error?.code, 'unsupported_level');
+
+    // B-LTA, then again (renewal): each archive time-stamp's imprint, recomputed by lxml, is what its TSA signed.
+    const imprintScript = path.join(import.meta.dirname, 'support/xades-archive-imprint.py');
+    let current = extended;
+    for (const round of [1, 2]) {
+      const archived = await extend(`extend-xades-lta-${round}`, 'invoice.xml', current, 'B-LTA');
+      assert.equal(archived.status, 'SIGNED', JSON.stringify(archived));
+      current = await download(archived);
+      writeFileSync(file(`xades-lta-${round}.xml`), current);
+      const stillValid = run('xmlsec1', ['--verify', '--trusted-pem', file('ca.pem'), '--untrusted-pem', file('intermediate.pem'),
+        '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file(`xades-lta-${round}.xml`)]);
+      assert.equal(stillValid.status, 0, stillValid.stderr);
+      assert.equal(current.toString('utf8').match(/ArchiveTimeStamp /g)?.length, round);
+      for (const which of round === 1 ? [[]] : [[], ['last']]) {
+        const recomputed = run('/usr/bin/python3', [imprintScript, ...which], current);
+        assert.equal(recomputed.status, 0, recomputed.stderr);
+        const [imprint, archiveToken] = recomputed.stdout.trim().split('\n');
+        writeFileSync(file('xades-lta.tst'), Buffer.from(archiveToken!, 'base64'));
+        const stamped = run('openssl', ['ts', '-verify', '-digest', imprint!, '-in', file('xades-lta.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]);
+        assert.match(stamped.stdout, /Verification: OK/, `round ${round} ${which.join('')}: ${stamped.stderr}`);
+      }
+    }
   });
 
   test('an unsigned PDF or a file that is no CMS fails not_signed; extend asks for B-LT or B-LTA', async () => {

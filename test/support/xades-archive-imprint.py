@@ -4,7 +4,8 @@ exclusive canonicalization, independently of Signet's own XML code: reads a sign
 prints the hex SHA-256 of, in order, each ds:Reference's data (the document with the enveloping
 ds:Signature removed, exc-c14n; the SignedProperties it points at, exc-c14n), ds:SignedInfo,
 ds:SignatureValue, ds:KeyInfo, and every UnsignedSignatureProperties child before the first
-ArchiveTimeStamp, each exc-c14n; then the time-stamp token of that ArchiveTimeStamp, base64, on a second line.
+ArchiveTimeStamp (with the argument `last`: before the last one, a renewal), each exc-c14n; then the
+time-stamp token of that ArchiveTimeStamp, base64, on a second line.
 """
 import copy
 import hashlib
@@ -41,13 +42,14 @@ def main():
             digest.update(c14n(target))
     for name in ('SignedInfo', 'SignatureValue', 'KeyInfo'):
         digest.update(c14n(signature.find(f'{{{DS}}}{name}')))
-    unsigned = signature.find(f'.//{{{XADES}}}UnsignedSignatureProperties')
+    unsigned = list(signature.find(f'.//{{{XADES}}}UnsignedSignatureProperties'))
+    stamps = [index for index, child in enumerate(unsigned) if child.tag == f'{{{XADES141}}}ArchiveTimeStamp']
     token = None
-    for child in unsigned:
-        if child.tag == f'{{{XADES141}}}ArchiveTimeStamp':
-            token = child.find(f'{{{XADES}}}EncapsulatedTimeStamp').text
-            break
-        digest.update(c14n(child))
+    if stamps:
+        chosen = stamps[-1] if sys.argv[1:] == ['last'] else stamps[0]
+        for child in unsigned[:chosen]:
+            digest.update(c14n(child))
+        token = unsigned[chosen].find(f'{{{XADES}}}EncapsulatedTimeStamp').text
     print(digest.hexdigest())
     print(token or '')
 

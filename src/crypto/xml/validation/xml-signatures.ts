@@ -170,15 +170,48 @@ function checkReference(
   reference: TreeNode,
   expectedSignedProperties: TreeNode | null | undefined,
 ): { holds: boolean; problem?: string; coversDocument?: boolean } {
+  const dereferenced = dereference(tree, signature, reference, expectedSignedProperties);
+  if ('problem' in dereferenced) return { holds: false, problem: dereferenced.problem };
+  const { digestName, expected, options, coversDocument, name } = dereferenced;
+  const sink = new DigestSink(digestName);
+  scanXml(text, new ExclusiveCanonicalizer(sink, options));
+  if (!sink.digest().equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
+  return { holds: true, coversDocument };
+}
+
+/**
+ * Writes the data each ds:Reference of the document's one ds:Signature covers — dereferenced, transformed
+ * and canonicalized as for its digest — into `sink`, in SignedInfo order: the first input of an XAdES
+ * ArchiveTimeStamp's imprint (EN 319 132-1 §5.5.2.2). Answers a problem sentence when one cannot be followed.
+ */
+export function writeReferencedData(text: string, sink: { write(piece: string): void }): string | undefined {
+  const tree = readSignatureTree(text);
+  if (tree.signatures.length !== 1) return 'the document must hold exactly one ds:Signature';
+  const signature = tree.signatures[0]!;
+  for (const reference of childrenNamed(child(signature, DS_NAMESPACE, 'SignedInfo'), DS_NAMESPACE, 'Reference')) {
+    const dereferenced = dereference(tree, signature, reference, undefined);
+    if ('problem' in dereferenced) return dereferenced.problem;
+    scanXml(text, new ExclusiveCanonicalizer(sink, dereferenced.options));
+  }
+  return undefined;
+}
+
+/** What a Reference covers: its URI dereferenced and its transforms as canonicalization options (XMLDSig §4.4.3). */
+function dereference(
+  tree: SignatureTree,
+  signature: TreeNode,
+  reference: TreeNode,
+  expectedSignedProperties: TreeNode | null | undefined,
+): { problem: string } | { digestName: string; expected: Buffer; options: ExclusiveC14nOptions; coversDocument: boolean; name: string } {
   const uri = attribute(reference, 'URI');
   const name = uri === undefined ? 'a reference without URI' : `reference "${uri}"`;
   const digestName = DIGESTS[attribute(child(reference, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
-  if (!digestName) return { holds: false, problem: `unsupported_algorithm: the digest method of ${name}` };
+  if (!digestName) return { problem: `unsupported_algorithm: the digest method of ${name}` };
   let expected: Buffer;
   try {
     expected = base64(child(reference, DS_NAMESPACE, 'DigestValue')?.text ?? '', true);
   } catch {
-    return { holds: false, problem: `digest_mismatch: the DigestValue of ${name} is not base64` };
+    return { problem: `digest_mismatch: the DigestValue of ${name} is not base64` };
   }
 
   const options: ExclusiveC14nOptions = { withComments: false };
@@ -186,14 +219,14 @@ function checkReference(
   let c14n: string | undefined;
   for (const transform of childrenNamed(child(reference, DS_NAMESPACE, 'Transforms'), DS_NAMESPACE, 'Transform')) {
     const algorithm = attribute(transform, 'Algorithm') ?? '';
-    if (c14n !== undefined) return { holds: false, problem: `unsupported_transform: ${name} transforms after canonicalization` };
+    if (c14n !== undefined) return { problem: `unsupported_transform: ${name} transforms after canonicalization` };
     if (algorithm === algorithms.envelopedSignature) excludeSignatures ??= 'this';
     else if (algorithm === algorithms.xpath && isNoSignatureXPath(transform)) excludeSignatures = 'all';
     else if (algorithm === algorithms.xpathFilter2 && isSubtractSignaturesFilter(transform)) excludeSignatures = 'all';
     else if (isCanonicalization(algorithm)) {
-      if (child(transform, C14N.exclusive, 'InclusiveNamespaces')) return { holds: false, problem: `unsupported_transform: ${name} uses an InclusiveNamespaces PrefixList` };
+      if (child(transform, C14N.exclusive, 'InclusiveNamespaces')) return { problem: `unsupported_transform: ${name} uses an InclusiveNamespaces PrefixList` };
       c14n = algorithm;
-    } else return { holds: false, problem: `unsupported_transform: ${name} uses "${algorithm}", which is not followed` };
+    } else return { problem: `unsupported_transform: ${name} uses "${algorithm}", which is not followed` };
   }
   // No canonicalization given: a node-set becomes octets by inclusive C14N 1.0 (XMLDSig §4.4.3.2).
   // Comments stay only for #xpointer(/) with a WithComments algorithm; "" and #id drop them (§4.4.3.3).
@@ -203,7 +236,7 @@ function checkReference(
 
   let coversDocument = false;
   if (expectedSignedProperties !== undefined && !(uri?.startsWith('#') && !uri.startsWith('#xpointer('))) {
-    return { holds: false, problem: `signed_properties_misplaced: ${name} is typed SignedProperties but does not point to this signature's xades:SignedProperties by its Id` };
+    return { problem: `signed_properties_misplaced: ${name} is typed SignedProperties but does not point to this signature's xades:SignedProperties by its Id` };
   }
   if (uri === '' || uri === '#xpointer(/)') {
     // The whole document (less what the transforms excluded).
@@ -213,28 +246,24 @@ function checkReference(
     try {
       id = decodeURIComponent(uri.slice(1));
     } catch {
-      return { holds: false, problem: `unsupported_reference: ${name} is not a valid URI fragment` };
+      return { problem: `unsupported_reference: ${name} is not a valid URI fragment` };
     }
     const targets = tree.ids.get(id) ?? [];
     if (targets.length !== 1) {
-      return { holds: false, problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
+      return { problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
     }
     const [target] = targets;
     coversDocument = target === tree.root;
     if (expectedSignedProperties !== undefined && target !== expectedSignedProperties?.element) {
       return {
-        holds: false,
         problem: `signed_properties_misplaced: ${name} points to a SignedProperties outside this signature's QualifyingProperties — a wrapping attack`,
       };
     }
     options.apex = (element) => element.start === target.start;
   } else {
-    return { holds: false, problem: `unsupported_reference: ${name} is not a same-document reference` };
+    return { problem: `unsupported_reference: ${name} is not a same-document reference` };
   }
-  const sink = new DigestSink(digestName);
-  scanXml(text, new ExclusiveCanonicalizer(sink, options));
-  if (!sink.digest().equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
-  return { holds: true, coversDocument };
+  return { digestName, expected, options, coversDocument, name };
 }
 
 /** XAdES signed properties: the signing certificate they name must be the one that verified. */
