@@ -35,6 +35,7 @@ import { WebhookSender } from '../outbound/webhook-sender.js';
 import { openStore, type Store } from '../store/store.js';
 import { WorkFolderLock } from '../store/work-folder-lock.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
+import { pemCertificates } from '../crypto/verify/certificate-trust.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
 import { setUpExternalTsas } from './timestamp-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
@@ -128,7 +129,7 @@ async function startWith(
     }),
   );
   // Chains are completed from the configured keys' chains and the trust anchors (an external TSA's root, say), then AIA.
-  const anchorCertificates = (trustAnchors.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
+  const anchorCertificates = pemCertificates(trustAnchors.pem).map((block) => new X509Certificate(block).raw);
   const validationData = createValidationDataSource({
     cache: store.validationData,
     client: validationDataClient,

@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { issuedBy, parsedCertificate } from '../../crypto/cms/parsed-certificates.js';
 import type { ValidationDataSource } from '../../crypto/cms/cades-baseline-lt.js';
 import type { Signer } from '../../crypto/keys/signer.js';
 import { SignetError } from '../../errors/signet-error.js';
@@ -111,11 +112,11 @@ export class SigningKeyStatus {
   }
 
   async #check(name: string, signer: Signer, now: number): Promise<KeyStatus> {
-    const certificate = new X509Certificate(signer.certificateDer);
+    const certificate = parsedCertificate(signer.certificateDer);
     const base = { key: name, notBefore: new Date(certificate.validFrom), notAfter: new Date(certificate.validTo) };
     if (now > base.notAfter.getTime()) return { ...base, state: 'expired' };
     if (now < base.notBefore.getTime()) return { ...base, state: 'not_yet_valid' };
-    if (certificate.checkIssued(certificate)) return { ...base, state: 'not_checked', detail: 'self-signed' };
+    if (issuedBy(certificate, certificate)) return { ...base, state: 'not_checked', detail: 'self-signed' };
     try {
       const issuer = await this.#issuerOf(certificate, signer);
       const evidence = await this.validationData.revocationOf(signer.certificateDer, issuer, new Date(now));
@@ -138,10 +139,8 @@ export class SigningKeyStatus {
   }
 
   async #issuerOf(certificate: X509Certificate, signer: Signer): Promise<Buffer> {
-    for (const der of signer.chainDer) {
-      const candidate = new X509Certificate(der);
-      if (certificate.checkIssued(candidate) && certificate.verify(candidate.publicKey)) return der;
-    }
+    const issuer = signer.chainDer.find((der) => issuedBy(certificate, parsedCertificate(der)));
+    if (issuer) return issuer;
     const fetched = await this.validationData.issuerOf?.(signer.certificateDer);
     if (!fetched) throw new Error(`the issuer of "${certificate.subject.replace(/\n/g, ', ')}" is neither configured nor named by its AIA`);
     return fetched;

@@ -1,3 +1,4 @@
+import { issuedBy as issuedByParsed, parsedCertificate } from '../cms/parsed-certificates.js';
 import { X509Certificate } from 'node:crypto';
 import * as pkijs from 'pkijs';
 
@@ -40,9 +41,7 @@ function certificatesOfSignedData(der: Buffer): Buffer[] {
 
 /** True when `issuerDer` issued `certificateDer`: names chain and the issuer's key verifies the signature. */
 export function issuedBy(certificateDer: Buffer, issuerDer: Buffer): boolean {
-  const certificate = new X509Certificate(certificateDer);
-  const issuer = new X509Certificate(issuerDer);
-  return certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+  return issuedByParsed(parsedCertificate(certificateDer), parsedCertificate(issuerDer));
 }
 
 export function isSelfSigned(certificateDer: Buffer): boolean {

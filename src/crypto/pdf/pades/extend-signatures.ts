@@ -39,11 +39,18 @@ export async function extendPdfSignatures(pdf: Buffer, options: ExtendPdfOptions
   const now = options.now ?? new Date();
   let current = pdf;
   let fields = readFields(current);
+  // Each signature's CMS is read once (by field name), though a document time-stamp added below makes the file be read again.
+  const signers = new Map<string, ReturnType<typeof signatureEndEntities>>();
+  const signersOf = (field: FilledSignatureField) => {
+    let found = signers.get(field.name);
+    if (!found) signers.set(field.name, (found = signatureEndEntities(cmsOf(field), field.name)));
+    return found;
+  };
   if (fields.all.length === 0) throw new SignetError('not_signed', 'The PDF carries no signature to extend; sign it instead');
 
   // 1. T level where a signature lacks it.
   const lacksTime = fields.signatures.some(
-    (field) => !signatureEndEntities(cmsOf(field), field.name).timeStamped && !fields.timestamps.some((stamp) => endOf(stamp, fields.reader) > endOf(field, fields.reader)),
+    (field) => !signersOf(field).timeStamped && !fields.timestamps.some((stamp) => endOf(stamp, fields.reader) > endOf(field, fields.reader)),
   );
   if (lacksTime) {
     current = Buffer.concat((await addDocumentTimestamp(current, { timestampClient: options.timestampClient })).parts);
@@ -57,7 +64,7 @@ export async function extendPdfSignatures(pdf: Buffer, options: ExtendPdfOptions
     if (fields.timestamps.includes(field)) {
       data = await timeStampValidationData(cmsOf(field), options.validationData, now);
     } else {
-      const { endEntities, pool } = signatureEndEntities(cmsOf(field), field.name);
+      const { endEntities, pool } = signersOf(field);
       data = await endEntitiesValidationData(endEntities, pool, options.validationData, now);
     }
     additions.push({ signatureContents: [contentsOf(field)], ...data });
