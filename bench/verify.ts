@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reportSignatures } from '../src/core/verify/signature-reports.js';
+import { checkDocument } from '../src/core/verify/signature-reports.js';
 import { createCadesDetachedSignature } from '../src/crypto/cms/cades-detached.js';
 import { ensureDevelopmentPki } from '../src/crypto/devca/development-pki.js';
 import { signPdf } from '../src/crypto/pdf/pades/sign-pdf.js';
@@ -45,8 +45,8 @@ try {
   writeFileSync(files.cades, cades);
   writeFileSync(files.xades, xades);
 
-  const ours = (input: Parameters<typeof reportSignatures>[0], signatures: number) => () => {
-    const reports = reportSignatures(input, anchors, new Date());
+  const ours = (input: Parameters<typeof checkDocument>[0], signatures: number) => () => {
+    const reports = checkDocument(input, { anchors, validationTime: new Date(), canFetch: false }).signatures;
     if (reports.length !== signatures || !reports.every((report) => report.intact && report.trusted)) throw new Error('not verified');
   };
   const spawned = (command: string, args: string[], ok: (stdout: string, status: number | null) => boolean) => () => {

@@ -154,7 +154,7 @@ async function startWith(
       mailFrom: `Signet <signet@${new URL(config.publicUrl ?? `http://${config.serverHostPort}`).hostname}>`,
       onMailQueued: () => mailSender.wake(),
     },
-    verification: { trustAnchors: trustAnchors.anchors, threads: verificationThreads },
+    verification: { trustAnchors: trustAnchors.anchors, threads: verificationThreads, offline: config.verifyOffline },
     log,
   };
   // URL captures: the same address policy as callbacks; pages up to --max-body-size, 30 s, 5 redirects.

@@ -165,6 +165,13 @@ export const serveFlags: readonly FlagSpec[] = [
       'comma-separated certificate files (PEM or DER) or folders of them that POST /v1/verify trusts besides this service\'s own roots (relative paths: in the work folder)',
   },
   {
+    name: 'verify-offline',
+    env: 'SIGNET_VERIFY_OFFLINE',
+    kind: 'boolean',
+    default: 'false',
+    description: 'POST /v1/verify judges with the revocation data documents embed only: never asks OCSP responders or CRL distribution points',
+  },
+  {
     name: 'webhook-retry-schedule',
     env: 'SIGNET_WEBHOOK_RETRY_SCHEDULE',
     kind: 'duration-list',

@@ -35,6 +35,8 @@ export interface ServeConfig {
   readonly captureBrowser?: string;
   /** Certificate files or folders of extra trust anchors for verification. */
   readonly trustAnchorFiles: readonly string[];
+  /** Verification never fetches revocation data. */
+  readonly verifyOffline: boolean;
   /** Delay before each delivery attempt; its length is the number of attempts. */
   readonly webhookRetryScheduleMs: readonly number[];
   readonly webhookTimeoutMs: number;
@@ -71,6 +73,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     outboundAllow: get('outbound-allow'),
     captureBrowser: get('capture-browser'),
     trustAnchorFiles: get('trust-anchors'),
+    verifyOffline: get('verify-offline'),
     webhookRetryScheduleMs: get('webhook-retry-schedule'),
     webhookTimeoutMs: get('webhook-timeout'),
     workers: get('workers'),

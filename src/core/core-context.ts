@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../util/logger.js';
 import type { RegistrationSettings } from './registrations/registration-settings.js';
 import type { SigningKeyStatus } from './signatures/signing-key-status.js';
-import type { VerificationSettings } from './verify/verify-document.js';
+import type { VerificationSettings } from './verify/verification-settings.js';
 
 /** The calling client service as the core needs it (the config layer's ClientService fits). */
 export interface ClientIdentity {

@@ -36,10 +36,10 @@ export class OpensslPki {
   }
 
   /** A certificate signed by `issuer` (the root by default), with extensions from `extensions` (openssl extension lines). */
-  issue(name: string, subject: string, extensions: string, issuer = 'ca'): void {
+  issue(name: string, subject: string, extensions: string, issuer = 'ca', days = 30): void {
     this.openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', this.file(`${name}.key`), '-subj', subject, '-out', this.file(`${name}.csr`));
     writeFileSync(this.file(`${name}.ext`), extensions);
-    this.openssl('x509', '-req', '-in', this.file(`${name}.csr`), '-CA', this.file(`${issuer}.pem`), '-CAkey', this.file(`${issuer}.key`), '-CAcreateserial', '-days', '30',
+    this.openssl('x509', '-req', '-in', this.file(`${name}.csr`), '-CA', this.file(`${issuer}.pem`), '-CAkey', this.file(`${issuer}.key`), '-CAcreateserial', '-days', String(days),
       '-extfile', this.file(`${name}.ext`), '-out', this.file(`${name}.pem`));
   }
 

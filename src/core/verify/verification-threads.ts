@@ -1,6 +1,7 @@
 import { errorCodes, type ErrorCode } from '../../errors/codes.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { RequestThreads } from '../../util/request-threads.js';
+import { reviveBuffers } from '../../util/revive-buffers.js';
 import type { DocumentCheck, VerificationInput } from './signature-reports.js';
 import type { VerifyRequest } from './verify-thread.js';
 
@@ -19,12 +20,12 @@ export class VerificationThreads {
     this.#threads.broadcast(trustAnchorsPem);
   }
 
-  async check(input: VerificationInput, now: Date): Promise<DocumentCheck> {
+  async check(input: VerificationInput, validationTime: Date, canFetch: boolean): Promise<DocumentCheck> {
     // A thread that runs out of memory fails every request it holds, not only the document that did it:
     // each is tried once more on a fresh thread, and only a document that fails again is blamed.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#threads.request({ input, now: now.getTime() });
+        return reviveBuffers(await this.#threads.request({ input, validationTime: validationTime.getTime(), canFetch }));
       } catch (error) {
         const { code, message } = error as { code?: string; message: string };
         if (code !== undefined && code in errorCodes) throw new SignetError(code as ErrorCode, message);

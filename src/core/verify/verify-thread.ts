@@ -1,5 +1,6 @@
 import { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { answerRequests } from '../../util/answer-requests.js';
+import { reviveBuffers } from '../../util/revive-buffers.js';
 import { checkDocument, type DocumentCheck, type VerificationInput } from './signature-reports.js';
 
 /**
@@ -9,17 +10,15 @@ import { checkDocument, type DocumentCheck, type VerificationInput } from './sig
 
 export interface VerifyRequest {
   input: VerificationInput;
-  /** Milliseconds since the epoch: "now" for validity periods, as the caller saw it. */
-  now: number;
+  /** Milliseconds since the epoch: the time to judge at (API.md §6 validationTime, default now). */
+  validationTime: number;
+  /** Whether revocation data missing for a verdict may be fetched afterwards (then it is asked for). */
+  canFetch: boolean;
 }
 
 let anchors = new TrustAnchors([]);
 
 answerRequests<VerifyRequest, DocumentCheck>(
-  ({ input, now }) => {
-    const file = Buffer.from(input.file.buffer, input.file.byteOffset, input.file.byteLength);
-    const signature = input.signature && Buffer.from(input.signature.buffer, input.signature.byteOffset, input.signature.byteLength);
-    return checkDocument({ ...input, file, signature }, anchors, new Date(now));
-  },
+  ({ input, validationTime, canFetch }) => checkDocument(reviveBuffers(input), { anchors, validationTime: new Date(validationTime), canFetch }),
   { onBroadcast: (pem) => (anchors = TrustAnchors.fromPem(pem as string)) },
 );

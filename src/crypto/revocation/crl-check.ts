@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
+import { readPkijs } from '../cms/read-ber.js';
 
 /**
  * A certificate's status from its issuer's CRL (RFC 5280 §5, §6.3), checked: the CRL is the issuer's
@@ -39,13 +40,14 @@ export function crlDer(bytes: Buffer): Buffer {
 
 export function checkCertificateAgainstCrl(
   crlBytes: Buffer,
-  options: { certificateDer: Buffer; issuerDer: Buffer; now?: Date; maxClockSkewMs?: number },
+  /** checkCurrency false: a CRL read from a signature, whose recency the validator judges. */
+  options: { certificateDer: Buffer; issuerDer: Buffer; now?: Date; maxClockSkewMs?: number; checkCurrency?: boolean },
 ): CrlVerdict {
   const now = options.now ?? new Date();
   const skew = options.maxClockSkewMs ?? 5 * 60_000;
   let crl: pkijs.CertificateRevocationList;
   try {
-    crl = pkijs.CertificateRevocationList.fromBER(new Uint8Array(crlDer(crlBytes)));
+    crl = readPkijs(pkijs.CertificateRevocationList, new Uint8Array(crlDer(crlBytes)));
   } catch (error) {
     if (error instanceof CrlError) throw error;
     throw new CrlError('malformed', `Not a CRL: ${(error as Error).message}`);
@@ -70,8 +72,9 @@ export function checkCertificateAgainstCrl(
   if (!signed) throw new CrlError('bad_signature', 'The CRL signature does not verify with the issuer’s key');
   const thisUpdate = crl.thisUpdate.value;
   const nextUpdate = crl.nextUpdate?.value;
-  if (thisUpdate.getTime() > now.getTime() + skew) throw new CrlError('not_yet_valid', `The CRL's thisUpdate (${thisUpdate.toISOString()}) is in the future`);
-  if (nextUpdate && nextUpdate.getTime() < now.getTime() - skew) throw new CrlError('expired', `The CRL expired at its nextUpdate (${nextUpdate.toISOString()})`);
+  const current = options.checkCurrency !== false;
+  if (current && thisUpdate.getTime() > now.getTime() + skew) throw new CrlError('not_yet_valid', `The CRL's thisUpdate (${thisUpdate.toISOString()}) is in the future`);
+  if (current && nextUpdate && nextUpdate.getTime() < now.getTime() - skew) throw new CrlError('expired', `The CRL expired at its nextUpdate (${nextUpdate.toISOString()})`);
 
   const serial = Buffer.from(certificate.serialNumber.valueBlock.valueHexView);
   for (const entry of crl.revokedCertificates ?? []) {

@@ -1,6 +1,7 @@
 import { issuedBy as issuedByParsed, parsedCertificate } from '../cms/parsed-certificates.js';
 import { X509Certificate } from 'node:crypto';
 import * as pkijs from 'pkijs';
+import { readPkijs } from '../cms/read-ber.js';
 
 /**
  * What an AIA caIssuers URL serves (RFC 5280 §4.2.2.1): a DER certificate, or a certs-only CMS
@@ -28,7 +29,7 @@ export function issuerCertificatesFrom(bytes: Buffer): Buffer[] {
 function certificatesOfSignedData(der: Buffer): Buffer[] {
   let signedData: pkijs.SignedData;
   try {
-    const info = pkijs.ContentInfo.fromBER(new Uint8Array(der));
+    const info = readPkijs(pkijs.ContentInfo, new Uint8Array(der));
     if (info.contentType !== pkijs.ContentInfo.SIGNED_DATA) throw new Error(`content type ${info.contentType}`);
     signedData = new pkijs.SignedData({ schema: info.content });
   } catch (error) {

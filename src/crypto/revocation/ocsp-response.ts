@@ -3,6 +3,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { hashNameOf, OCSP_NONCE_OID, ocspCertId, type OcspCertId } from './ocsp-request.js';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
+import { readPkijs } from '../cms/read-ber.js';
 
 /**
  * RFC 6960 §4.2: an OCSP response, checked for one certificate.
@@ -63,6 +64,11 @@ export interface OcspCheckOptions {
   maxAgeWithoutNextUpdateMs?: number;
   /** The nonce sent in the request, if any. */
   nonce?: Buffer;
+  /**
+   * False for validation data read from a signature: it is judged as of when it was produced (the
+   * responder's certificate then), and whether it is recent enough is the validator's question.
+   */
+  checkCurrency?: boolean;
 }
 
 export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): OcspVerdict {
@@ -90,7 +96,7 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
     for (const candidate of basic.certs ?? []) {
       const candidateDer = Buffer.from(candidate.toSchema().toBER());
       const responder = new X509Certificate(candidateDer);
-      if (!isAuthorizedResponder(responder, issuer, now)) continue;
+      if (!isAuthorizedResponder(responder, issuer, options.checkCurrency === false ? data.producedAt : now)) continue;
       authorized++;
       if (!signedWith(responder.publicKey)) continue;
       responderDer = candidateDer;
@@ -107,11 +113,11 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
     }
   }
 
-  if (single.thisUpdate.getTime() > now.getTime() + skew) {
+  if (options.checkCurrency !== false && single.thisUpdate.getTime() > now.getTime() + skew) {
     throw new OcspResponseError('not_yet_valid', `The OCSP response's thisUpdate (${single.thisUpdate.toISOString()}) is in the future`);
   }
   const currentUntil = single.nextUpdate ?? new Date(single.thisUpdate.getTime() + (options.maxAgeWithoutNextUpdateMs ?? 24 * 60 * 60_000));
-  if (currentUntil.getTime() < now.getTime() - skew) {
+  if (options.checkCurrency !== false && currentUntil.getTime() < now.getTime() - skew) {
     throw new OcspResponseError('expired', `The OCSP response is no longer current (${single.nextUpdate ? 'nextUpdate' : 'thisUpdate and the accepted age'}: ${currentUntil.toISOString()})`);
   }
 
@@ -137,7 +143,7 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
 function readBasicResponse(der: Buffer): pkijs.BasicOCSPResponse {
   let response: pkijs.OCSPResponse;
   try {
-    response = pkijs.OCSPResponse.fromBER(new Uint8Array(der));
+    response = readPkijs(pkijs.OCSPResponse, new Uint8Array(der));
   } catch (error) {
     throw new OcspResponseError('malformed', `Not an OCSP response: ${(error as Error).message}`);
   }
@@ -147,7 +153,7 @@ function readBasicResponse(der: Buffer): pkijs.BasicOCSPResponse {
     throw new OcspResponseError('malformed', 'The OCSP response is not a basic response (id-pkix-ocsp-basic)');
   }
   try {
-    return pkijs.BasicOCSPResponse.fromBER(new Uint8Array(response.responseBytes.response.valueBlock.valueHexView));
+    return readPkijs(pkijs.BasicOCSPResponse, new Uint8Array(response.responseBytes.response.valueBlock.valueHexView));
   } catch (error) {
     throw new OcspResponseError('malformed', `The basic OCSP response does not parse: ${(error as Error).message}`);
   }

@@ -6,6 +6,7 @@ import { isIssuerAndSerialOf } from '../cms/tbs-certificate.js';
 import { ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA } from '../cms/oids.js';
 import { ID_CT_TST_INFO, ID_SHA1, ID_SHA256, ID_SHA384, ID_SHA512, type ImprintHash } from './oids.js';
 import { decodeTstInfo } from './tst-info.js';
+import { readBer } from '../cms/read-ber.js';
 
 /**
  * Reading RFC 3161 time-stamp tokens from any TSA (TimeStampToken ::= ContentInfo holding SignedData with
@@ -179,7 +180,7 @@ interface RawToken {
 function readToken(tokenDer: Buffer, extraCertificateDer?: Buffer): RawToken {
   const fast = readDerToken(tokenDer, extraCertificateDer);
   if (fast) return fast;
-  const parsed = asn1js.fromBER(tokenDer);
+  const parsed = readBer(tokenDer);
   if (parsed.offset === -1 || parsed.offset !== tokenDer.length) throw new TimeStampTokenError('The token is not one BER/DER structure');
   const [contentType, content] = elementsOf(parsed.result, 'ContentInfo');
   if (oidOf(contentType) !== ID_SIGNED_DATA || !isContext(content, 0)) throw new TimeStampTokenError('The token is not a CMS SignedData');

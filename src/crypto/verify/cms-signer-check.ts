@@ -22,8 +22,6 @@ import { attributeValue, elementsOf, octets, oidOf, type CmsSignedData, type Cms
 /** RFC 2634 §5.4: id-aa-signingCertificate (ESS v1, SHA-1). */
 const ID_AA_SIGNING_CERTIFICATE = '1.2.840.113549.1.9.16.2.12';
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
-/** RFC 5652 §11.4: id-countersignature. */
-const ID_COUNTERSIGNATURE = '1.2.840.113549.1.9.6';
 /** RFC 5126 §5.11.4: id-aa-ets-contentTimestamp. */
 const ID_AA_CONTENT_TIME_STAMP = '1.2.840.113549.1.9.16.2.20';
 
@@ -113,10 +111,6 @@ export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: 
   const contentTimestamp = attributeValue(signer.signedAttributes, ID_AA_CONTENT_TIME_STAMP);
   if (contentTimestamp) {
     check.contentTimestamp = checkTimestampToken(Buffer.from(contentTimestamp.valueBeforeDecodeView), (name) => content.digest(name), 'content time-stamp', problems);
-  }
-  const countersignatures = signer.unsignedAttributes.filter((attribute) => attribute.type === ID_COUNTERSIGNATURE).flatMap((attribute) => attribute.values);
-  if (countersignatures.length > 0) {
-    problems.push(`countersignature_not_checked: the signature has ${countersignatures.length} countersignature(s) (RFC 5652 §11.4); they are not checked`);
   }
   return check;
 }

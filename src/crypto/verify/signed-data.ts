@@ -1,5 +1,6 @@
 import * as asn1js from 'asn1js';
 import { ID_SIGNED_DATA } from '../cms/oids.js';
+import { readBer } from '../cms/read-ber.js';
 
 /*
  * Reading someone else's CMS SignedData (RFC 5652 §5) for verification. Unlike cms/signed-data-parts.ts,
@@ -61,7 +62,7 @@ export interface CmsSignedData {
 }
 
 export function readCmsSignedData(der: Buffer): CmsSignedData {
-  const parsed = asn1js.fromBER(der);
+  const parsed = readBer(der);
   if (parsed.offset === -1) throw new CmsFormatError(`not BER/DER: ${parsed.result.error || 'unreadable'}`);
   const [contentType, content] = elementsOf(parsed.result, 'ContentInfo');
   if (oidOf(contentType, 'ContentInfo.contentType') !== ID_SIGNED_DATA) throw new CmsFormatError('the ContentInfo does not hold a SignedData');
@@ -98,7 +99,8 @@ export function readCmsSignedData(der: Buffer): CmsSignedData {
   };
 }
 
-function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
+/** One SignerInfo (RFC 5652 §5.3): of the SignedData, or a countersignature's (§11.4). */
+export function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
   const fields = elementsOf(element, 'SignerInfo');
   let index = 1;
   const sid = originalBytes(required(fields[index++], 'SignerInfo.sid'));

@@ -47,7 +47,8 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRoutesOptions> = async (app,
       metrics.verificationsInFlight.set(inFlight);
       let report;
       try {
-        report = await verifyDocument(context, await readUpload(request, maxBytes));
+        const upload = await readUpload(request, maxBytes);
+        report = await verifyDocument(context, upload.input, upload.validationTime);
       } finally {
         inFlight--;
         metrics.verificationsInFlight.set(inFlight);
@@ -61,12 +62,17 @@ export const verifyRoutes: FastifyPluginAsync<VerifyRoutesOptions> = async (app,
   });
 };
 
-async function readUpload(request: FastifyRequest, maxBytes: number): Promise<VerificationInput> {
+async function readUpload(request: FastifyRequest, maxBytes: number): Promise<{ input: VerificationInput; validationTime?: Date }> {
   const files = new Map<string, Buffer>();
   let fileName: string | undefined;
   let contentType: string | undefined;
-  for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 0 } })) {
-    if (part.type !== 'file') continue;
+  let validationTime: Date | undefined;
+  for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 2, fields: 1, fieldSize: 100 } })) {
+    if (part.type !== 'file') {
+      if (part.fieldname !== 'validationTime') throw new SignetError('invalid_request', `Unknown field "${part.fieldname}": send "file", "signature" and "validationTime" only`, { field: part.fieldname });
+      validationTime = parseValidationTime(String(part.value));
+      continue;
+    }
     if ((part.fieldname !== 'file' && part.fieldname !== 'signature') || files.has(part.fieldname)) {
       part.file.resume();
       throw new SignetError('invalid_request', 'Send one "file" part and, for a detached signature, one "signature" part', { field: part.fieldname });
@@ -84,7 +90,18 @@ async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Ve
   }
   const file = files.get('file');
   if (!file || file.length === 0) throw new SignetError('invalid_request', 'The multipart body needs a non-empty "file" part', { field: 'file' });
-  return { file, fileName, contentType, signature: files.get('signature') };
+  return { input: { file, fileName, contentType, signature: files.get('signature') }, ...(validationTime && { validationTime }) };
+}
+
+/** API.md §6: an RFC 3339 date-time with a time zone; judged as at that instant. */
+function parseValidationTime(text: string): Date {
+  const valid = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(text) && !Number.isNaN(Date.parse(text));
+  if (!valid) {
+    throw new SignetError('invalid_request', `validationTime must be an RFC 3339 date-time with a time zone, e.g. 2020-03-01T00:00:00Z (got "${text.slice(0, 40)}")`, {
+      field: 'validationTime',
+    });
+  }
+  return new Date(text);
 }
 
 const VERIFY_PAGE = `<!doctype html>

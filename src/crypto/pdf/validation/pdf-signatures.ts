@@ -1,5 +1,4 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { checkSigner, checkTimestampToken, type SignatureTimestamp, type SignerCheck } from '../../verify/cms-signer-check.js';
 import { CmsFormatError, readCmsSignedData } from '../../verify/signed-data.js';
 import { PdfDict, PdfName, PdfRef, PdfString, isName, type PdfObject } from '../objects.js';
@@ -8,6 +7,10 @@ import { filledSignatureFields } from '../reader/form-fields.js';
 import { keywordPositions, revisionEndAfter } from '../reader/keyword-positions.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { changesAfterSigning, samePdfObject } from './changes-after-signing.js';
+import { readBer } from '../../cms/read-ber.js';
+import { cmsValidationValues } from '../../verify/cms-validation-values.js';
+import type { RevocationValues } from '../../validation/signature-evidence.js';
+import { findPage } from '../reader/page-tree.js';
 
 /*
  * The signatures of a PDF, each checked on its own (ISO 32000-1 §12.8.1, ISO 32000-2 §12.8.5, ETSI EN
@@ -37,6 +40,8 @@ export interface PdfSignatureFinding {
   timestamp?: SignatureTimestamp;
   /** Offset just past the signed revision (byteRange[2] + byteRange[3]). */
   signedEnd?: number;
+  /** Revocation data the signature and the document's DSS carry. */
+  revocation: RevocationValues;
   problems: string[];
 }
 
@@ -56,9 +61,11 @@ export function verifyPdfSignatures(pdf: Buffer): PdfSignatureFinding[] {
     return verifyField(pdf, whole, revisions, field.name, field.value, signatureNum);
   });
   findings.push(...removedSignatures(pdf, revisions, new Set(owners.keys()), MAX_SIGNATURES - findings.length));
-  const dssCertificates = revisions.dss(pdf.length)?.certificates ?? [];
+  const dss = revisions.dss(pdf.length);
   findings.forEach((finding, index) => {
-    finding.certificatesDer.push(...dssCertificates);
+    finding.certificatesDer.push(...(dss?.certificates ?? []));
+    finding.revocation.ocsps.push(...(dss?.ocsps ?? []));
+    finding.revocation.crls.push(...(dss?.crls ?? []));
     const sharing = index < signatureNums.length ? (owners.get(signatureNums[index]) ?? []) : [];
     if (sharing.length > 1) {
       finding.intact = false;
@@ -123,6 +130,7 @@ class Revisions {
   private readonly readers = new Map<number, PdfReader | Error>();
   private readonly changes = new Map<number, string[]>();
   private readonly stores = new Map<number, DssContent | undefined>();
+  private readonly pages = new Map<number, { signed: number; now: number } | null>();
 
   constructor(
     readonly pdf: Buffer,
@@ -146,6 +154,18 @@ class Revisions {
       this.stores.set(end, reader instanceof Error ? undefined : safely(() => readDss(reader), undefined));
     }
     return this.stores.get(end);
+  }
+
+  /** Pages in the revision ending at `end` and in the whole file; undefined when either cannot be counted. */
+  pageCounts(end: number): { signed: number; now: number } | undefined {
+    const signed = this.reader(end);
+    if (signed instanceof Error || end === this.pdf.length) return undefined;
+    let counts = this.pages.get(end);
+    if (counts === undefined) {
+      counts = safely(() => ({ signed: findPage(signed, 0).pageCount, now: findPage(this.whole, 0).pageCount }), null);
+      this.pages.set(end, counts);
+    }
+    return counts ?? undefined;
   }
 
   changesAfter(end: number): string[] {
@@ -172,6 +192,7 @@ function verifyField(pdf: Buffer, whole: PdfReader, revisions: Revisions, field:
     claimedTime: pdfDateOf(whole.resolve(current.get('M'))),
     intact: false,
     certificatesDer: [],
+    revocation: { ocsps: [], crls: [] },
     problems: [],
   };
   const ranges = readRanges(pdf, whole.resolve(current.get('ByteRange')), finding.problems);
@@ -187,6 +208,15 @@ function verifyField(pdf: Buffer, whole: PdfReader, revisions: Revisions, field:
   if (!samePdfObject(signed.resolve(value.get('ByteRange')), whole.resolve(current.get('ByteRange')))) {
     finding.problems.push('byte_range_invalid: /ByteRange was changed after signing');
     return finding;
+  }
+  // DSS's default policy fails these two (format checking): what the dictionary says (/Reason, /M,
+  // /Name …) and how many pages there are must be what was signed.
+  if (!samePdfObject(value, current)) {
+    finding.problems.push('signature_dictionary_modified: a later revision changed the signature dictionary; what it says now (/Reason, /M, /Name …) is not what was signed');
+  }
+  const pages = revisions.pageCounts(finding.signedEnd);
+  if (pages && pages.signed !== pages.now) {
+    finding.problems.push(`pages_changed: the document had ${pages.signed} page(s) when signed and has ${pages.now} now`);
   }
   const contents = value.get('Contents');
   if (!(contents instanceof PdfString)) {
@@ -260,6 +290,12 @@ function verifyCms(der: Buffer, subFilter: string | undefined, digestOf: (name: 
     return;
   }
   finding.certificatesDer.push(...cms.certificates);
+  if (cms.signerInfos[0]) {
+    const values = cmsValidationValues(cms, cms.signerInfos[0]);
+    finding.certificatesDer.push(...values.certificates);
+    finding.revocation.ocsps.push(...values.ocsps);
+    finding.revocation.crls.push(...values.crls);
+  }
   if (cms.signerInfos.length !== 1) {
     finding.problems.push(`signature_unreadable: the CMS has ${cms.signerInfos.length} signers; a PDF signature has one`);
     if (cms.signerInfos.length === 0) return;
@@ -367,7 +403,7 @@ function assignLevels(revisions: Revisions, findings: PdfSignatureFinding[]): vo
 function withoutPadding(bytes: Buffer): Buffer {
   if (bytes[0] !== 0x30 || bytes[1] === undefined) return bytes;
   if (bytes[1] === 0x80) {
-    const parsed = asn1js.fromBER(bytes);
+    const parsed = readBer(bytes);
     return parsed.offset > 0 ? bytes.subarray(0, parsed.offset) : bytes;
   }
   const first = bytes[1];

@@ -1,7 +1,8 @@
 import { X509Certificate, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { checkTimestampToken, type SignatureTimestamp } from '../../verify/cms-signer-check.js';
 import { DigestSink, ExclusiveCanonicalizer, type ExclusiveC14nOptions } from '../exclusive-c14n.js';
-import { DS_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from '../xml-constants.js';
+import type { RevocationValues } from '../../validation/signature-evidence.js';
+import { DS_NAMESPACE, XADES141_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from '../xml-constants.js';
 import { decodeXml } from '../xml-encoding.js';
 import { scanXml } from '../xml-scanner.js';
 import { attribute, child, childrenNamed, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
@@ -25,6 +26,8 @@ export interface XmlSignatureFinding {
   certificatesDer: Buffer[];
   claimedTime?: Date;
   timestamp?: SignatureTimestamp;
+  /** XAdES RevocationValues and TimeStampValidationData (EN 319 132-1 §5.4, v1.4.1 §5.5.1). */
+  revocation: RevocationValues;
   problems: string[];
 }
 
@@ -73,7 +76,7 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode)
   const qualifyingAll = childrenNamed(signature, DS_NAMESPACE, 'Object').flatMap((object) => childrenNamed(object, XADES_NAMESPACE, 'QualifyingProperties'));
   const qualifying = qualifyingAll[0];
   const signedProperties = child(qualifying, XADES_NAMESPACE, 'SignedProperties');
-  const finding: XmlSignatureFinding = { format: signedProperties ? 'XAdES' : 'XMLDSig', intact: false, certificatesDer: [], problems };
+  const finding: XmlSignatureFinding = { format: signedProperties ? 'XAdES' : 'XMLDSig', intact: false, certificatesDer: [], revocation: { ocsps: [], crls: [] }, problems };
   const structure = structureProblem(signature, qualifyingAll);
   if (structure) {
     problems.push(structure);
@@ -148,11 +151,18 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode)
       }
     }
     if (candidates.length === 0) problems.push('signer_certificate_missing: ds:KeyInfo carries neither an X509Certificate nor an RSAKeyValue');
-    else if (!signatureHolds) problems.push('signature_invalid: ds:SignatureValue does not verify over ds:SignedInfo with the key in ds:KeyInfo');
+    else if (!signatureHolds) {
+      // The certificate KeyInfo names is still the signing certificate: the signature is broken, not unattributed.
+      finding.certificate = certificates[0];
+      problems.push('signature_invalid: ds:SignatureValue does not verify over ds:SignedInfo with the key in ds:KeyInfo');
+    }
     else if (!finding.certificate) problems.push('signer_unidentified: the signature holds with a bare public key (ds:KeyValue); no certificate says whose it is');
   }
   finding.intact = referencesHold && signatureHolds;
 
+  const values = validationValues(qualifying);
+  finding.certificatesDer.push(...values.certificates);
+  finding.revocation = { ocsps: values.ocsps, crls: values.crls };
   if (signedProperties) checkSignedProperties(signedProperties, finding);
   if (finding.format === 'XAdES' && finding.intact) finding.level = xadesLevel(text, signature, qualifying, finding);
   return finding;
@@ -308,6 +318,33 @@ function xadesLevel(text: string, signature: TreeNode, qualifying: TreeNode | un
   if (!finding.timestamp?.intact) return 'B-B';
   const longTerm = child(unsigned, XADES_NAMESPACE, 'CertificateValues') && child(unsigned, XADES_NAMESPACE, 'RevocationValues');
   return longTerm ? 'B-LT' : 'B-T';
+}
+
+/**
+ * The validation data in the unsigned signature properties: xades:CertificateValues and
+ * xades:RevocationValues (EN 319 132-1 §5.4.1-2), and xades141:TimeStampValidationData, which holds the
+ * same for the time-stamps (§5.5.1). Encapsulated values are base64 DER: certificates, CRLs and
+ * OCSPResponses. Unreadable values are skipped.
+ */
+function validationValues(qualifying: TreeNode | undefined): RevocationValues & { certificates: Buffer[] } {
+  const values = { certificates: [] as Buffer[], ocsps: [] as Buffer[], crls: [] as Buffer[] };
+  const unsigned = path(qualifying, [XADES_NAMESPACE, 'UnsignedProperties'], [XADES_NAMESPACE, 'UnsignedSignatureProperties']);
+  const holders = [unsigned, ...childrenNamed(unsigned, XADES141_NAMESPACE, 'TimeStampValidationData')];
+  const encapsulated = (parent: TreeNode | undefined, list: string, item: string) =>
+    childrenNamed(child(parent, XADES_NAMESPACE, list), XADES_NAMESPACE, item).flatMap((node) => {
+      try {
+        return [base64(node.text, true)];
+      } catch {
+        return [];
+      }
+    });
+  for (const holder of holders) {
+    values.certificates.push(...encapsulated(holder, 'CertificateValues', 'EncapsulatedX509Certificate'));
+    const revocation = child(holder, XADES_NAMESPACE, 'RevocationValues');
+    values.crls.push(...encapsulated(revocation, 'CRLValues', 'EncapsulatedCRLValue'));
+    values.ocsps.push(...encapsulated(revocation, 'OCSPValues', 'EncapsulatedOCSPValue'));
+  }
+  return values;
 }
 
 /** XMLDSig §4.5.2.2: an RSA public key as base64 Modulus and Exponent. */

@@ -1,0 +1,85 @@
+import * as asn1js from 'asn1js';
+import { objectIdentifier, octetString, sequence, tags, tlv } from '../cms/der.js';
+import type { RevocationValues } from '../validation/signature-evidence.js';
+import { elementsOf, isContext, oidOf, originalBytes, type CmsAttribute, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
+
+/*
+ * The validation data a CMS signature carries, wherever its producer put it:
+ *   - SignedData.crls (RFC 5652 §10.2.1): CertificateList, or otherRevocationInfo id-ri-ocsp-response
+ *     holding an OCSPResponse (RFC 5940 §4.1) — CAdES B-LT;
+ *   - id-aa-ets-certValues / id-aa-ets-revocationValues unsigned attributes (ETSI EN 319 122-1 §A.1.1,
+ *     A.1.2; RFC 5126 §6.3.3-4) — CAdES-X-L/-A, whose OCSP values are BasicOCSPResponses;
+ *   - the adbe-revocationInfoArchival signed attribute (ISO 32000-1 §12.8.3.3.2) — Adobe PKCS#7 in PDFs.
+ * OCSP values are returned as OCSPResponse encodings whatever their container held, so one verifier reads
+ * them all. Elements that cannot be read are skipped: missing data makes a verdict indeterminate, not wrong.
+ */
+
+const ID_RI_OCSP_RESPONSE = '1.3.6.1.5.5.7.16.2';
+const ID_AA_ETS_CERT_VALUES = '1.2.840.113549.1.9.16.2.23';
+const ID_AA_ETS_REVOCATION_VALUES = '1.2.840.113549.1.9.16.2.24';
+const ADBE_REVOCATION_INFO_ARCHIVAL = '1.2.840.113583.1.1.8';
+const ID_PKIX_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
+
+export interface CmsValidationValues extends RevocationValues {
+  /** Certificates from certValues, beyond SignedData.certificates. */
+  certificates: Buffer[];
+}
+
+export function cmsValidationValues(cms: CmsSignedData, signer: CmsSignerInfo): CmsValidationValues {
+  const values: CmsValidationValues = { ocsps: [], crls: [], certificates: [] };
+  for (const choice of cms.crls) quietly(() => readRevocationInfoChoice(choice, values));
+  for (const value of attributeValues(signer.unsignedAttributes, ID_AA_ETS_CERT_VALUES)) {
+    quietly(() => values.certificates.push(...elementsOf(value, 'CertificateValues').map(originalBytes)));
+  }
+  for (const value of attributeValues(signer.unsignedAttributes, ID_AA_ETS_REVOCATION_VALUES)) quietly(() => readRevocationValues(value, values));
+  for (const value of attributeValues(signer.signedAttributes, ADBE_REVOCATION_INFO_ARCHIVAL)) quietly(() => readAdobeArchival(value, values));
+  return values;
+}
+
+function readRevocationInfoChoice(encoded: Buffer, values: RevocationValues): void {
+  if (encoded[0] === tags.sequence) {
+    values.crls.push(encoded);
+    return;
+  }
+  const parsed = asn1js.fromBER(encoded).result;
+  if (!isContext(parsed, 1)) return;
+  const [format, info] = elementsOf(parsed, 'OtherRevocationInfoFormat');
+  if (oidOf(format, 'otherRevInfoFormat') === ID_RI_OCSP_RESPONSE && info) values.ocsps.push(originalBytes(info));
+}
+
+/** RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList OPTIONAL, ocspVals [1] SEQUENCE OF BasicOCSPResponse OPTIONAL, … } */
+function readRevocationValues(value: asn1js.AsnType, values: RevocationValues): void {
+  for (const field of elementsOf(value, 'RevocationValues')) {
+    const [list] = elementsOf(field, 'RevocationValues field');
+    if (isContext(field, 0)) values.crls.push(...elementsOf(list, 'crlVals').map(originalBytes));
+    if (isContext(field, 1)) values.ocsps.push(...elementsOf(list, 'ocspVals').map((basic) => ocspResponseOf(originalBytes(basic))));
+  }
+}
+
+/** RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRLs OPTIONAL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, … } */
+function readAdobeArchival(value: asn1js.AsnType, values: RevocationValues): void {
+  for (const field of elementsOf(value, 'RevocationInfoArchival')) {
+    const [list] = elementsOf(field, 'RevocationInfoArchival field');
+    if (isContext(field, 0)) values.crls.push(...elementsOf(list, 'crl').map(originalBytes));
+    if (isContext(field, 1)) values.ocsps.push(...elementsOf(list, 'ocsp').map(originalBytes));
+  }
+}
+
+/** OCSPResponse ::= SEQUENCE { responseStatus successful(0), responseBytes [0] EXPLICIT { id-pkix-ocsp-basic, OCTET STRING } } */
+function ocspResponseOf(basicOcspResponse: Buffer): Buffer {
+  const responseBytes = sequence(objectIdentifier(ID_PKIX_OCSP_BASIC), octetString(basicOcspResponse));
+  const successful = Buffer.from([0x0a, 0x01, 0x00]); // ENUMERATED 0
+  return sequence(successful, tlv(tags.contextConstructed(0), responseBytes));
+}
+
+function attributeValues(attributes: CmsAttribute[], type: string): asn1js.AsnType[] {
+  return attributes.filter((attribute) => attribute.type === type).flatMap((attribute) => attribute.values);
+}
+
+function quietly(read: () => void): void {
+  try {
+    read();
+  } catch {
+    // An unreadable element gives no validation data; the verdict says what is missing.
+  }
+}
