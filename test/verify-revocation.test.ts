@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { basicAuth, startTestService, waitUntilFinal, type TestService } from '.
 import { run } from './support/tools.js';
 
 const testdata = path.join(import.meta.dirname, '../../shared/testdata');
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((candidate) => existsSync(candidate));
 
 /**
  * POST /v1/verify's verdict (API.md §6, ETSI EN 319 102-1) for signatures whose revocation status must
@@ -228,6 +229,48 @@ describe('revocation and proof of existence in POST /v1/verify', () => {
     const [lateBb] = (await verify(service, { file: bb, name: 'bb.pdf', validationTime: later })).signatures;
     assert.deepEqual([lateBb.indication, lateBb.subIndication, lateBb.trusted], ['INDETERMINATE', 'OUT_OF_BOUNDS_NO_POE', false], JSON.stringify(lateBb));
     assert.equal(lateBb.bestSignatureTime, later);
+  });
+
+  test('the /verify page shows the verdict first, then the chain with each status, then the time-stamps (headless Chromium)', { skip: chromiumPath ? false : 'no Chromium installed' }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${service.url}/verify`);
+      /** Drops a file on the drop zone as a person would: a drop event carrying it. */
+      const dropFile = async (name: string, bytes: Buffer) => {
+        const transfer = await page.evaluateHandle(({ name, base64 }) => {
+          const data = Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
+          const dataTransfer = new DataTransfer();
+          dataTransfer.items.add(new File([data], name));
+          return dataTransfer;
+        }, { name, base64: bytes.toString('base64') });
+        await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
+        await page.waitForSelector('.sig');
+      };
+
+      await dropFile('good.p7m', opensslCades('good'));
+      assert.equal((await page.textContent('.sig .verdict'))?.trim(), 'Passed');
+      assert.match((await page.textContent('.sig .why')) ?? '', /intact, its signer chains to a trust anchor/);
+      const goodChain = await page.$$eval('.sig table.chain tr', (rows) => rows.slice(1).map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)));
+      assert.equal(goodChain[0]![0], 'CN=Verify good');
+      assert.match(goodChain[0]![2]!, /^good — OCSP/);
+      assert.match(goodChain[1]![0]!, /Verify Test Root \(trust anchor\)/);
+
+      await dropFile('revoked.p7m', opensslCades('revoked-ocsp'));
+      await page.waitForFunction(() => document.querySelector('.sig .verdict')?.textContent?.includes('REVOKED_NO_POE'));
+      assert.equal((await page.textContent('.sig .verdict'))?.trim(), 'Indeterminate — REVOKED_NO_POE');
+      assert.match((await page.textContent('.sig .why')) ?? '', /^"CN=Verify revoked-ocsp" was revoked at .* \(keyCompromise\)/);
+      assert.match((await page.textContent('.sig table.chain')) ?? '', /revoked since .* \(keyCompromise\) — OCSP/);
+
+      const lta = await signThroughApi('page-lta', 'B-LTA');
+      await dropFile('lta.pdf', lta);
+      await page.waitForFunction(() => document.querySelector('.sig table.timestamps') !== null);
+      const stamps = await page.$$eval('.sig table.timestamps tr', (rows) => rows.slice(1).map((row) => row.querySelector('td')?.textContent));
+      assert.deepEqual(stamps, ['signature', 'document']);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('validationTime must be an RFC 3339 date-time', async () => {

@@ -112,13 +112,19 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding
 #drop{border:2px dashed #888;border-radius:8px;padding:2rem;text-align:center;cursor:pointer}
 #drop.over{background:#eef5ff;border-color:#36c}
 .sig{border:1px solid #ccc;border-radius:6px;padding:.75rem 1rem;margin:1rem 0}
-.ok{color:#17692b}.bad{color:#a11}
+.verdict{font-size:1.2em;font-weight:600;margin:0}
+.passed{color:#17692b}.failed{color:#a11}.indeterminate{color:#8a5a00}
+.why{margin:.25rem 0 .75rem}
+table{border-collapse:collapse;width:100%;font-size:.9em;margin:.5rem 0}
+th,td{text-align:left;border-top:1px solid #ddd;padding:.25rem .4rem;vertical-align:top}
+details{font-size:.9em}
 code{font-size:.9em}
 </style></head>
 <body>
 <h1>Verify a signed document</h1>
-<p>Drop a signed PDF, a CAdES signature (<code>.p7m</code>), or a file together with its detached <code>.p7s</code>.
-Nothing is kept: the document is checked and forgotten. The same check is <code>POST /v1/verify</code>.</p>
+<p>Drop a signed PDF, signed XML, a CAdES signature (<code>.p7m</code>), or a file together with its detached <code>.p7s</code>.
+Nothing is kept: the document is checked and forgotten. The same check is <code>POST /v1/verify</code>; the verdict follows
+ETSI EN 319 102-1, as the EU reference validator gives it.</p>
 <div id="drop" tabindex="0">Drop files here, or click to choose</div>
 <input id="pick" type="file" multiple hidden>
 <div id="out" aria-live="polite"></div>
@@ -131,28 +137,55 @@ drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
 drop.ondragleave = () => drop.classList.remove('over');
 drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); send([...e.dataTransfer.files]); };
 pick.onchange = () => send([...pick.files]);
+const headline = { TOTAL_PASSED: ['passed', 'Passed'], TOTAL_FAILED: ['failed', 'Failed'], INDETERMINATE: ['indeterminate', 'Indeterminate'] };
+/** One sentence: the first error without its code, or what passing means. */
+function why(s) {
+  if (s.indication === 'TOTAL_PASSED') return 'The signature is intact, its signer chains to a trust anchor and no certificate was expired or revoked when the signature was proven to exist (' + s.bestSignatureTime + ').';
+  const first = s.errors[0] || s.subIndication || '';
+  const sentence = first.replace(/^[a-z_]+: /, '');
+  return sentence.charAt(0).toUpperCase() + sentence.slice(1) + (/[.)]$/.test(sentence) ? '' : '.');
+}
+function revocation(r) {
+  if (!r) return 'not checked';
+  return esc(r.status) + (r.revokedAt ? ' since ' + esc(r.revokedAt) + (r.reason ? ' (' + esc(r.reason) + ')' : '') : '') +
+    ' — ' + (r.source === 'ocsp' ? 'OCSP' : 'CRL') + ', ' + (r.embedded ? 'in the document' : 'asked now') + ', issued ' + esc(r.producedAt);
+}
+function signature(s) {
+  const [kind, word] = headline[s.indication] || ['indeterminate', s.indication];
+  let html = '<div class="sig" data-indication="' + esc(s.indication) + '">' +
+    '<p class="verdict ' + kind + '">' + word + (s.subIndication ? ' — ' + esc(s.subIndication) : '') + '</p>' +
+    '<p class="why">' + esc(why(s)) + '</p>' +
+    '<div>' + esc(s.format) + (s.level ? ' ' + esc(s.level) : '') + (s.field ? ' (field ' + esc(s.field) + ')' : '') +
+    ' · signer: ' + esc(s.signer ? s.signer.subject : 'unknown') + (s.signingTime ? ' · claimed time: ' + esc(s.signingTime) : '') + '</div>';
+  if (s.certificates.length) {
+    html += '<table class="chain"><tr><th>Certificate</th><th>Valid</th><th>Revocation</th></tr>' + s.certificates.map((c) =>
+      '<tr><td>' + esc(c.subject) + (c.trustAnchor ? ' <strong>(trust anchor)</strong>' : '') + '</td><td>' + esc(c.notBefore) + ' – ' + esc(c.notAfter) +
+      '</td><td>' + (c.trustAnchor ? 'trusted as configured' : revocation(c.revocation)) + '</td></tr>').join('') + '</table>';
+  }
+  if (s.timestamps.length) {
+    html += '<table class="timestamps"><tr><th>Time-stamp</th><th>Time</th><th>TSA</th><th>State</th></tr>' + s.timestamps.map((t) =>
+      '<tr><td>' + esc(t.type) + '</td><td>' + esc(t.genTime) + '</td><td>' + esc(t.tsa) + '</td><td>' + (t.intact ? 'intact' : 'broken') + ', ' + (t.trusted ? 'trusted' : 'not trusted') + '</td></tr>').join('') + '</table>';
+  }
+  if (s.errors.length + s.warnings.length > 1 || s.warnings.length) {
+    html += '<details><summary>All findings</summary><ul>' + [...s.errors, ...s.warnings].map((p) => '<li>' + esc(p) + '</li>').join('') + '</ul></details>';
+  }
+  for (const counter of s.counterSignatures || []) html += '<div><em>Countersignature</em>' + signature(counter) + '</div>';
+  return html + '</div>';
+}
 async function send(files) {
   if (!files.length) return;
   const form = new FormData();
-  const signature = files.length > 1 ? files.find((f) => /\\.p7s$/i.test(f.name)) : undefined;
-  const file = files.find((f) => f !== signature);
+  const signatureFile = files.length > 1 ? files.find((f) => /\\.p7s$/i.test(f.name)) : undefined;
+  const file = files.find((f) => f !== signatureFile);
   form.append('file', file, file.name);
-  if (signature) form.append('signature', signature, signature.name);
+  if (signatureFile) form.append('signature', signatureFile, signatureFile.name);
   out.textContent = 'Checking ' + file.name + '…';
   const response = await fetch('/v1/verify', { method: 'POST', body: form });
   const body = await response.json();
-  if (!response.ok) { out.innerHTML = '<p class="bad">' + esc(body.title) + ': ' + esc(body.detail) + '</p>'; return; }
+  if (!response.ok) { out.innerHTML = '<p class="failed">' + esc(body.title) + ': ' + esc(body.detail) + '</p>'; return; }
   let html = '<h2>' + esc(file.name) + '</h2>';
   if (!body.signatures.length) html += '<p>No signature found.</p>';
-  for (const s of body.signatures) {
-    const good = s.intact && s.trusted && !s.problems.length;
-    html += '<div class="sig"><strong class="' + (good ? 'ok' : 'bad') + '">' + (good ? 'Valid' : s.intact ? 'Intact, with remarks' : 'Not intact') + '</strong> — ' +
-      esc(s.format) + (s.level ? ' ' + esc(s.level) : '') + (s.field ? ' (field ' + esc(s.field) + ')' : '') +
-      '<br>Signer: ' + esc(s.signer ? s.signer.subject : 'unknown') + '<br>Trusted: ' + (s.trusted ? 'yes' : 'no') +
-      (s.signingTime ? '<br>Claimed time: ' + esc(s.signingTime) : '') +
-      (s.timestamp ? '<br>Time-stamp: ' + esc(s.timestamp.genTime) + ' by ' + esc(s.timestamp.tsa) : '') +
-      (s.problems.length ? '<ul>' + s.problems.map((p) => '<li>' + esc(p) + '</li>').join('') + '</ul>' : '') + '</div>';
-  }
+  html += body.signatures.map(signature).join('');
   html += body.registrations.length
     ? '<p>Registered: ' + body.registrations.map((r) => '<a href="/r/' + encodeURIComponent(r.rid) + '">' + esc(r.rid) + '</a> at ' + esc(r.registeredAt)).join(', ') + '</p>'
     : '<p>These exact bytes are not registered here.</p>';
