@@ -37,6 +37,7 @@ import { WorkFolderLock } from '../store/work-folder-lock.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { pemCertificates } from '../crypto/verify/certificate-trust.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
+import { trustedListAnchors } from './trust-list-setup.js';
 import { setUpExternalTsas } from './timestamp-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
 import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
@@ -113,13 +114,20 @@ async function startWith(
     onSystemFailure: (error) => log.error({ err: error }, 'the built-in TSA failed to sign a token'),
   });
   const timestamps = (await setUpExternalTsas(config)) ?? new InProcessTimestampClient(authority);
-  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles);
-  // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
-  const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.pem);
   const outbound = new OutboundAddressPolicy(config.outboundAllow);
   // B-LT/B-LTA validation data: OCSP responses, CRLs and issuer certificates from each certificate's
-  // own CA through the outbound policy; the development CA answers from memory.
+  // own CA through the outbound policy; the development CA answers from memory. Trusted lists come the same way.
   const validationDataClient = new ValidationDataClient(outbound);
+  const listAnchors = await trustedListAnchors({
+    lists: config.trustLists,
+    signers: config.trustListSigners,
+    workFolder: config.workFolder,
+    fetch: (url) => validationDataClient.fetch(url),
+    log: log.child({ component: 'trust-lists' }),
+  });
+  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles, listAnchors);
+  // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
+  const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.anchors);
   const revocation = new RevocationSources(
     store.validationData,
     validationDataClient,

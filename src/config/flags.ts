@@ -165,6 +165,22 @@ export const serveFlags: readonly FlagSpec[] = [
       'comma-separated certificate files (PEM or DER) or folders of them that POST /v1/verify trusts besides this service\'s own roots (relative paths: in the work folder)',
   },
   {
+    name: 'trust-list',
+    env: 'SIGNET_TRUST_LIST',
+    kind: 'list',
+    default: '',
+    item: { parse: (text) => text, form: 'a trusted list file (relative: in the work folder) or an http(s) URL' },
+    description: 'ETSI TS 119 612 trusted lists (the EU list of lists or national lists) whose CA/QC services anchor signatures and TSA services time-stamps in POST /v1/verify',
+  },
+  {
+    name: 'trust-list-signers',
+    env: 'SIGNET_TRUST_LIST_SIGNERS',
+    kind: 'list',
+    default: '',
+    item: { parse: (text) => text, form: 'a certificate file (PEM or DER)' },
+    description: 'the certificates a --trust-list must be signed with (e.g. those the EU Official Journal publishes for the list of lists)',
+  },
+  {
     name: 'verify-offline',
     env: 'SIGNET_VERIFY_OFFLINE',
     kind: 'boolean',

@@ -35,6 +35,9 @@ export interface ServeConfig {
   readonly captureBrowser?: string;
   /** Certificate files or folders of extra trust anchors for verification. */
   readonly trustAnchorFiles: readonly string[];
+  /** Trusted lists (files or URLs) and the certificates they must be signed with. */
+  readonly trustLists: readonly string[];
+  readonly trustListSigners: readonly string[];
   /** Verification never fetches revocation data. */
   readonly verifyOffline: boolean;
   /** Delay before each delivery attempt; its length is the number of attempts. */
@@ -73,6 +76,8 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     outboundAllow: get('outbound-allow'),
     captureBrowser: get('capture-browser'),
     trustAnchorFiles: get('trust-anchors'),
+    trustLists: get('trust-list'),
+    trustListSigners: get('trust-list-signers'),
     verifyOffline: get('verify-offline'),
     webhookRetryScheduleMs: get('webhook-retry-schedule'),
     webhookTimeoutMs: get('webhook-timeout'),

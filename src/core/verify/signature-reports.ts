@@ -95,7 +95,7 @@ function findSignatures(input: VerificationInput, anchors: TrustAnchors): Signat
  */
 export function judge(finding: SignatureFinding, options: JudgementOptions, questions: RevocationQuestion[], fetched?: SignatureEvidence['revocation']): SignatureReport {
   const { verdict, questions: asked } = validateSignature(finding.evidence, {
-    anchors: options.anchors.certificates,
+    anchors: options.anchors,
     validationTime: options.validationTime,
     canFetch: options.canFetch,
     ...(fetched && { fetched }),

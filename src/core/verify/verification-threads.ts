@@ -1,3 +1,4 @@
+import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
 import { errorCodes, type ErrorCode } from '../../errors/codes.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { RequestThreads } from '../../util/request-threads.js';
@@ -13,11 +14,11 @@ import type { VerifyRequest } from './verify-thread.js';
 export class VerificationThreads {
   readonly #threads: RequestThreads<VerifyRequest, DocumentCheck>;
 
-  constructor(size: number, trustAnchorsPem: string) {
+  constructor(size: number, anchors: TrustAnchors) {
     // A document of the largest allowed upload (100 MB) decodes to at most 200 MB of text; a thread that
     // still needs more than this fails alone (ERR_WORKER_OUT_OF_MEMORY) instead of taking the process down.
     this.#threads = new RequestThreads(import.meta.url, './verify-thread', size, { resourceLimits: { maxOldGenerationSizeMb: 1536 } });
-    this.#threads.broadcast(trustAnchorsPem);
+    this.#threads.broadcast(anchors.toTransferable());
   }
 
   async check(input: VerificationInput, validationTime: Date, canFetch: boolean): Promise<DocumentCheck> {

@@ -1,10 +1,10 @@
-import { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
+import { TrustAnchors, type TrustAnchorEntry } from '../../crypto/verify/certificate-trust.js';
 import { answerRequests } from '../../util/answer-requests.js';
 import { reviveBuffers } from '../../util/revive-buffers.js';
 import { checkDocument, type DocumentCheck, type VerificationInput } from './signature-reports.js';
 
 /**
- * Worker-thread entry of verification-threads.ts: holds the trust anchors broadcast to it (PEM) and
+ * Worker-thread entry of verification-threads.ts: holds the trust anchors broadcast to it (entries with purposes and origins) and
  * answers "the signatures of this document" with plain, cloneable reports.
  */
 
@@ -20,5 +20,5 @@ let anchors = new TrustAnchors([]);
 
 answerRequests<VerifyRequest, DocumentCheck>(
   ({ input, validationTime, canFetch }) => checkDocument(reviveBuffers(input), { anchors, validationTime: new Date(validationTime), canFetch }),
-  { onBroadcast: (pem) => (anchors = TrustAnchors.fromPem(pem as string)) },
+  { onBroadcast: (entries) => (anchors = new TrustAnchors(reviveBuffers(entries as TrustAnchorEntry[]))) },
 );

@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import type { TrustAnchors, TrustOrigin } from '../verify/certificate-trust.js';
 import { parsedCertificate } from '../cms/parsed-certificates.js';
 import { oneLine } from '../verify/cms-signer-check.js';
 import { buildCertificatePath, type CertificatePath } from './certificate-path.js';
@@ -41,6 +42,8 @@ export interface CertificateReport {
   notBefore: string;
   notAfter: string;
   trustAnchor: boolean;
+  /** For an anchor from a trusted list: the list and service behind it. */
+  trustedList?: TrustOrigin;
   revocation?: {
     status: 'good' | 'revoked' | 'unknown';
     revokedAt?: string;
@@ -78,7 +81,8 @@ export interface RevocationQuestion {
 }
 
 export interface ValidationOptions {
-  anchors: readonly X509Certificate[];
+  /** Signature anchors for signers' chains, time-stamp anchors for TSAs' (a trusted list tells them apart). */
+  anchors: TrustAnchors;
   validationTime: Date;
   /** Revocation data fetched for this validation (not embedded). */
   fetched?: RevocationValues;
@@ -124,7 +128,7 @@ export function validateSignature(evidence: SignatureEvidence, options: Validati
   const bestTime = proven ?? options.validationTime;
 
   const signer = readCertificate(evidence.signingCertificateDer);
-  const path = signer && buildCertificatePath(signer, pool, options.anchors);
+  const path = signer && buildCertificatePath(signer, pool, options.anchors.for('signature'));
   const chain = path ? judgeChain(path, bestTime, proven !== undefined, sources, options) : undefined;
 
   const failure = firstFailure(classes, signer, path, chain?.failure, evidence, timestamps, errors);
@@ -201,7 +205,7 @@ function judgeChain(path: CertificatePath, at: Date, proven: boolean, sources: R
     const isAnchor = anchored && index === chain.length - 1;
     const issuer = chain[index + 1];
     const answer = !isAnchor && issuer ? chosenAnswer(revocationAnswers(certificate.raw, issuer.raw, sources), at) : undefined;
-    judgement.reports.push(describe(certificate, isAnchor, answer));
+    judgement.reports.push(describe(certificate, isAnchor, answer, isAnchor ? options.anchors.originOf(certificate) : undefined));
     if (isAnchor || !anchored || judgement.failure || !issuer) return;
     const failure = judgeCertificate(certificate, index === 0, answer, at, proven, options);
     if (failure === 'ask') judgement.questions.push({ certificateDer: certificate.raw, issuerDer: issuer.raw });
@@ -266,7 +270,7 @@ function chosenAnswer(answers: RevocationAnswer[], at: Date): RevocationAnswer |
   return newestFirst.find((answer) => answer.status === 'good' && usableAt(answer, at)) ?? newestFirst.find((answer) => answer.status === 'good') ?? newestFirst[0];
 }
 
-function describe(certificate: X509Certificate, trustAnchor: boolean, answer: RevocationAnswer | undefined): CertificateReport {
+function describe(certificate: X509Certificate, trustAnchor: boolean, answer: RevocationAnswer | undefined, origin: TrustOrigin | undefined): CertificateReport {
   return {
     subject: oneLine(certificate.subject),
     issuer: oneLine(certificate.issuer),
@@ -274,6 +278,7 @@ function describe(certificate: X509Certificate, trustAnchor: boolean, answer: Re
     notBefore: new Date(certificate.validFrom).toISOString(),
     notAfter: new Date(certificate.validTo).toISOString(),
     trustAnchor,
+    ...(origin && { trustedList: origin }),
     ...(answer && {
       revocation: {
         status: answer.status,
@@ -311,7 +316,7 @@ function judgeTimestamps(list: TimestampEvidence[], pool: Buffer[], sources: Rev
     const timestamp = list[index]!;
     const tsa = timestamp.intact ? readCertificate(timestamp.tsaCertificateDer) : undefined;
     if (!tsa) continue;
-    const path = buildCertificatePath(tsa, [...timestamp.certificatesDer, ...pool], options.anchors);
+    const path = buildCertificatePath(tsa, [...timestamp.certificatesDer, ...pool], options.anchors.for('timestamp'));
     if (!path.anchored) continue;
     const judgedCertificates = path.chain.slice(0, -1);
     const validAtGenTime = judgedCertificates.every((certificate) => new Date(certificate.validFrom) <= timestamp.genTime && timestamp.genTime <= new Date(certificate.validTo));
