@@ -152,6 +152,16 @@ describe('the technical facts DSS asserts', () => {
     assert.equal(lta.bestSignatureTime, signatureTimestamp!.genTime, 'the POE is the signature time-stamp');
     assert.deepEqual(verdict(lta), ['TOTAL_PASSED', undefined], JSON.stringify(lta.errors));
 
+    // Detached XAdES: its data sent as the file, the signature as "signature" (XAdESDetachedValidationTest, XAdESWrongDetachedFileTest).
+    const detached = verify('xml/sample.xml', { signature: 'xml/xades-detached.xml' })[0]!;
+    assert.deepEqual([detached.format, detached.intact, detached.level], ['XAdES', true, 'B-B']);
+    const wrongData = verify('cms/hello-world.txt', { signature: 'xml/xades-detached.xml' })[0]!;
+    assert.deepEqual([wrongData.intact, ...verdict(wrongData)], [false, 'TOTAL_FAILED', 'HASH_FAILURE']);
+    // The base64 transform (Hungarian plugtest): intact, its signature time-stamp intact, its OCSP responses read.
+    const hungarian = verify('xml/Signature-X-HU_POL-3.xml')[0]!;
+    assert.deepEqual([hungarian.intact, timestampsOf(hungarian, 'signature').map((timestamp) => timestamp.intact)], [true, [true]]);
+    assert.ok(hungarian.certificates.some((certificate) => certificate.revocation?.source === 'ocsp' && certificate.revocation.embedded));
+
     const keyInfo = verify('xml/xades-tampered-keyinfo.xml')[0]!;
     assert.deepEqual([keyInfo.intact, keyInfo.signer, ...verdict(keyInfo)], [false, null, 'INDETERMINATE', 'NO_SIGNING_CERTIFICATE_FOUND']);
     assert.equal(verify('xml/xades-tampered-reference.xml')[0]!.intact, false);

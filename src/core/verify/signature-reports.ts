@@ -77,7 +77,11 @@ export function checkDocument(input: VerificationInput, options: JudgementOption
 
 /** Every signature of the document; an unsigned file has none. */
 function findSignatures(input: VerificationInput, anchors: TrustAnchors): SignatureFinding[] {
-  if (input.signature) return cadesFindings(input.signature, input.file, anchors);
+  if (input.signature) {
+    // A detached XAdES over `file`, or a detached CMS (.p7s).
+    if (looksLikeXml(input.signature)) return xmlFindings(verifyXmlSignatures(input.signature, input.file));
+    return cadesFindings(input.signature, input.file, anchors);
+  }
   if (isPdf(input)) return pdfFindings(asDocumentError(() => verifyPdfSignatures(input.file)));
   if (looksLikeXml(input.file)) return xmlFindings(verifyXmlSignatures(input.file));
   // A file named or typed as a CMS, or PEM-armoured, must be one; other bytes that merely start like a

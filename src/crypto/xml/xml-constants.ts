@@ -19,6 +19,7 @@ export const algorithms = {
   envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
   xpath: 'http://www.w3.org/TR/1999/REC-xpath-19991116',
   xpathFilter2: 'http://www.w3.org/2002/06/xmldsig-filter2',
+  base64: 'http://www.w3.org/2000/09/xmldsig#base64',
   sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
   rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   ecdsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256',

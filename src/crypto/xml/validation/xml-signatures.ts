@@ -4,7 +4,7 @@ import { DigestSink, ExclusiveCanonicalizer, type ExclusiveC14nOptions } from '.
 import type { RevocationValues } from '../../validation/signature-evidence.js';
 import { DS_NAMESPACE, XADES141_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE, XPATH_FILTER2_NAMESPACE, algorithms } from '../xml-constants.js';
 import { decodeXml } from '../xml-encoding.js';
-import { scanXml } from '../xml-scanner.js';
+import { scanXml, type XmlElement } from '../xml-scanner.js';
 import { attribute, child, childrenNamed, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
 
 /*
@@ -59,19 +59,23 @@ const MAX_SIGNATURES = 16;
 const MAX_REFERENCES = 32;
 
 /** Every ds:Signature of the document, checked; none when it has none (then it is not even parsed). */
-export function verifyXmlSignatures(bytes: Buffer): XmlSignatureFinding[] {
+/**
+ * `detached`: the data a detached signature's external reference (a URI that is not a same-document
+ * one, e.g. `invoice.xml`) covers, as octets — the file sent beside the signature.
+ */
+export function verifyXmlSignatures(bytes: Buffer, detached?: Buffer): XmlSignatureFinding[] {
   const { text } = decodeXml(bytes);
   // Unsigned XML (an invoice someone registered) is not parsed: no XML-DSig namespace, no Signature element.
   if (!text.includes(DS_NAMESPACE) || !/<([\w.-]+:)?Signature[\s/>]/.test(text)) return [];
   const tree = readSignatureTree(text);
-  const findings = tree.signatures.slice(0, MAX_SIGNATURES).map((signature) => verifySignature(text, tree, signature));
+  const findings = tree.signatures.slice(0, MAX_SIGNATURES).map((signature) => verifySignature(text, tree, signature, detached));
   if (tree.signatures.length > MAX_SIGNATURES) {
     findings[findings.length - 1].problems.push(`too_many_signatures: the document has ${tree.signatures.length} signatures; the first ${MAX_SIGNATURES} were checked`);
   }
   return findings;
 }
 
-function verifySignature(text: string, tree: SignatureTree, signature: TreeNode): XmlSignatureFinding {
+function verifySignature(text: string, tree: SignatureTree, signature: TreeNode, detached: Buffer | undefined): XmlSignatureFinding {
   const problems: string[] = [];
   const qualifyingAll = childrenNamed(signature, DS_NAMESPACE, 'Object').flatMap((object) => childrenNamed(object, XADES_NAMESPACE, 'QualifyingProperties'));
   const qualifying = qualifyingAll[0];
@@ -112,7 +116,7 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode)
   for (const reference of references.slice(0, MAX_REFERENCES)) {
     if (!referencesHold) break;
     const isSignedProperties = attribute(reference, 'Type') === XADES_SIGNED_PROPERTIES_TYPE;
-    const result = checkReference(text, tree, signature, reference, isSignedProperties ? (signedProperties ?? null) : undefined);
+    const result = checkReference(text, tree, signature, reference, isSignedProperties ? (signedProperties ?? null) : undefined, detached);
     if (result.problem) problems.push(result.problem);
     referencesHold &&= result.holds;
     signedPropertiesReferenced ||= isSignedProperties && result.holds;
@@ -179,13 +183,19 @@ function checkReference(
   signature: TreeNode,
   reference: TreeNode,
   expectedSignedProperties: TreeNode | null | undefined,
+  detached?: Buffer,
 ): { holds: boolean; problem?: string; coversDocument?: boolean } {
-  const dereferenced = dereference(tree, signature, reference, expectedSignedProperties);
+  const dereferenced = dereference(tree, signature, reference, expectedSignedProperties, detached);
   if ('problem' in dereferenced) return { holds: false, problem: dereferenced.problem };
-  const { digestName, expected, options, coversDocument, name } = dereferenced;
-  const sink = new DigestSink(digestName);
-  scanXml(text, new ExclusiveCanonicalizer(sink, options));
-  if (!sink.digest().equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
+  const { digestName, expected, coversDocument, name } = dereferenced;
+  let digest: Buffer;
+  if ('octets' in dereferenced) digest = createHash(digestName).update(dereferenced.octets(text)).digest();
+  else {
+    const sink = new DigestSink(digestName);
+    scanXml(text, new ExclusiveCanonicalizer(sink, dereferenced.options));
+    digest = sink.digest();
+  }
+  if (!digest.equals(expected)) return { holds: false, problem: `digest_mismatch: what ${name} covers was changed after signing` };
   return { holds: true, coversDocument };
 }
 
@@ -201,6 +211,7 @@ export function writeReferencedData(text: string, sink: { write(piece: string): 
   for (const reference of childrenNamed(child(signature, DS_NAMESPACE, 'SignedInfo'), DS_NAMESPACE, 'Reference')) {
     const dereferenced = dereference(tree, signature, reference, undefined);
     if ('problem' in dereferenced) return dereferenced.problem;
+    if ('octets' in dereferenced) return `${dereferenced.name} covers octets (base64 or detached data), which archiving does not follow yet`;
     scanXml(text, new ExclusiveCanonicalizer(sink, dereferenced.options));
   }
   return undefined;
@@ -212,7 +223,8 @@ function dereference(
   signature: TreeNode,
   reference: TreeNode,
   expectedSignedProperties: TreeNode | null | undefined,
-): { problem: string } | { digestName: string; expected: Buffer; options: ExclusiveC14nOptions; coversDocument: boolean; name: string } {
+  detached?: Buffer,
+): { problem: string } | (ReferenceTarget & ({ options: ExclusiveC14nOptions } | { octets: (text: string) => Buffer })) {
   const uri = attribute(reference, 'URI');
   const name = uri === undefined ? 'a reference without URI' : `reference "${uri}"`;
   const digestName = DIGESTS[attribute(child(reference, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
@@ -224,10 +236,25 @@ function dereference(
     return { problem: `digest_mismatch: the DigestValue of ${name} is not base64` };
   }
 
+  const transforms = childrenNamed(child(reference, DS_NAMESPACE, 'Transforms'), DS_NAMESPACE, 'Transform');
+  const external = uri !== undefined && uri !== '' && !uri.startsWith('#');
+  if (external) {
+    // A detached signature's data: octets as sent (transforms on external data are not followed).
+    if (expectedSignedProperties !== undefined) return { problem: `signed_properties_misplaced: ${name} is typed SignedProperties but points outside the document` };
+    if (!detached) return { problem: `signed_data_missing: ${name} points to data outside the document, and it was not sent (send it as "file", the signature as "signature")` };
+    if (transforms.length > 0) return { problem: `unsupported_transform: ${name} transforms detached data` };
+    return { digestName, expected, coversDocument: true, name, octets: () => detached };
+  }
   const options: ExclusiveC14nOptions = { withComments: false };
   let excludeSignatures: 'this' | 'all' | undefined;
   let c14n: string | undefined;
-  for (const transform of childrenNamed(child(reference, DS_NAMESPACE, 'Transforms'), DS_NAMESPACE, 'Transform')) {
+  if (transforms.length === 1 && attribute(transforms[0], 'Algorithm') === algorithms.base64) {
+    // XMLDSig §6.6.2: the text of the referenced element, base64-decoded, is what was digested.
+    const target = uri?.startsWith('#') && !uri.startsWith('#xpointer(') ? uniqueTarget(tree, uri, name) : undefined;
+    if (!target || 'problem' in target) return target ?? { problem: `unsupported_transform: ${name} applies base64 to more than one element` };
+    return { digestName, expected, coversDocument: target.element === tree.root, name, octets: (text) => base64(textContent(text, target.element)) };
+  }
+  for (const transform of transforms) {
     const algorithm = attribute(transform, 'Algorithm') ?? '';
     if (c14n !== undefined) return { problem: `unsupported_transform: ${name} transforms after canonicalization` };
     if (algorithm === algorithms.envelopedSignature) excludeSignatures ??= 'this';
@@ -252,17 +279,9 @@ function dereference(
     // The whole document (less what the transforms excluded).
     coversDocument = true;
   } else if (uri !== undefined && uri.startsWith('#') && !uri.startsWith('#xpointer(')) {
-    let id: string;
-    try {
-      id = decodeURIComponent(uri.slice(1));
-    } catch {
-      return { problem: `unsupported_reference: ${name} is not a valid URI fragment` };
-    }
-    const targets = tree.ids.get(id) ?? [];
-    if (targets.length !== 1) {
-      return { problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
-    }
-    const [target] = targets;
+    const found = uniqueTarget(tree, uri, name);
+    if ('problem' in found) return found;
+    const target = found.element;
     coversDocument = target === tree.root;
     if (expectedSignedProperties !== undefined && target !== expectedSignedProperties?.element) {
       return {
@@ -274,6 +293,48 @@ function dereference(
     return { problem: `unsupported_reference: ${name} is not a same-document reference` };
   }
   return { digestName, expected, options, coversDocument, name };
+}
+
+interface ReferenceTarget {
+  digestName: string;
+  expected: Buffer;
+  coversDocument: boolean;
+  name: string;
+}
+
+/** The one element whose Id a `#id` URI names; two or none is a wrapping attack or an error. */
+function uniqueTarget(tree: SignatureTree, uri: string, name: string): { element: XmlElement } | { problem: string } {
+  let id: string;
+  try {
+    id = decodeURIComponent(uri.slice(1));
+  } catch {
+    return { problem: `unsupported_reference: ${name} is not a valid URI fragment` };
+  }
+  const targets = tree.ids.get(id) ?? [];
+  if (targets.length !== 1) {
+    return { problem: `reference_ambiguous: ${targets.length === 0 ? 'no element' : `${targets.length} elements`} carr${targets.length === 1 ? 'ies' : 'y'} the Id "${id}" that ${name} points to` };
+  }
+  return { element: targets[0]! };
+}
+
+/** The character data inside `element` (its XPath string-value), found by scanning the document again. */
+function textContent(text: string, element: XmlElement): string {
+  let inside = 0;
+  let collected = '';
+  scanXml(text, {
+    startElement: (started) => {
+      if (inside > 0 || started.start === element.start) inside++;
+    },
+    endElement: () => {
+      if (inside > 0) inside--;
+    },
+    text: (piece) => {
+      if (inside > 0) collected += piece;
+    },
+    comment: () => {},
+    processingInstruction: () => {},
+  });
+  return collected;
 }
 
 /** XAdES signed properties: the signing certificate they name must be the one that verified. */
