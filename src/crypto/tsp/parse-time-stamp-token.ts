@@ -1,4 +1,4 @@
-import { constants, createHash, verify, X509Certificate } from 'node:crypto';
+import { constants, createHash, verify } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { tags } from '../cms/der.js';
 import { childrenOf, contentOf, decodeObjectIdentifier, DerShapeError, encodingOf, expectTag, readWhole } from '../cms/der-reader.js';
@@ -6,6 +6,7 @@ import { isIssuerAndSerialOf } from '../cms/tbs-certificate.js';
 import { ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA } from '../cms/oids.js';
 import { ID_CT_TST_INFO, ID_SHA1, ID_SHA256, ID_SHA384, ID_SHA512, type ImprintHash } from './oids.js';
 import { decodeTstInfo } from './tst-info.js';
+import { parsedCertificate } from '../cms/parsed-certificates.js';
 import { readBer } from '../cms/read-ber.js';
 
 /**
@@ -112,7 +113,8 @@ export function verifyTimeStampTokenSignature(tokenDer: Buffer, certificateDer?:
   // RFC 5652 §5.4: the signature covers the DER of the attributes with an explicit SET OF tag.
   const signedBytes = Buffer.from(signer.signedAttributes);
   signedBytes[0] = 0x31;
-  const publicKey = new X509Certificate(certificate).publicKey;
+  // Remembered by bytes: a batch of documents carries the same TSA certificate in every token.
+  const publicKey = parsedCertificate(certificate).publicKey;
   let valid: boolean;
   if (signer.signatureAlgorithm === RSASSA_PSS) {
     // Qualified TSAs (D-TRUST) sign with RSASSA-PSS, which `openssl ts -verify` cannot check (shared/testdata).

@@ -18,7 +18,7 @@ import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSigne
 export function checkArchiveTimestamps(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent, problems: string[]): SignatureTimestamp[] {
   const results: SignatureTimestamp[] = [];
   for (const attribute of signer.unsignedAttributes.filter((candidate) => candidate.type === ID_AA_ETS_ARCHIVE_TIMESTAMP_V3)) {
-    const tokenDer = attribute.values[0] && Buffer.from(attribute.values[0].valueBeforeDecodeView);
+    const tokenDer = attribute.valuesEncoded[0];
     if (!tokenDer) continue;
     const index = readHashIndex(tokenDer, problems);
     if (!index) continue;

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { SignetError } from '../../errors/signet-error.js';
-import { ID_MESSAGE_DIGEST } from '../cms/oids.js';
 import { checkArchiveTimestamps } from './archive-timestamp-check.js';
 import type { TrustAnchors } from './certificate-trust.js';
-import { checkSigner, type SignedContent } from './cms-signer-check.js';
+import { checkSigner, messageDigestOf, type SignedContent } from './cms-signer-check.js';
 import { cmsValidationValues } from './cms-validation-values.js';
 import { timeOf, timestampEvidence, type SignatureFinding } from './signature-finding.js';
-import { attributeValue, CmsFormatError, octets, readCmsSignedData, readSignerInfo, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
+import { CmsFormatError, readCmsSignedData, readSignerInfo, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
 
 /*
  * A CMS signature (CAdES or plain CMS, RFC 5652 / ETSI EN 319 122-1) as findings: the first signer,
@@ -77,8 +75,8 @@ function signerFinding(cms: CmsSignedData, signer: CmsSignerInfo, content: Buffe
     depth < MAX_COUNTERSIGNATURE_DEPTH
       ? signer.unsignedAttributes
           .filter((attribute) => attribute.type === ID_COUNTERSIGNATURE)
-          .flatMap((attribute) => attribute.values)
-          .map((value) => countersignatureFinding(cms, signer, value, depth + 1))
+          .flatMap((attribute) => attribute.valuesEncoded)
+          .map((encoded) => countersignatureFinding(cms, signer, encoded, depth + 1))
       : [];
   return {
     format: check.essSigningCertificate === 'none' ? 'CMS' : 'CAdES',
@@ -103,10 +101,10 @@ function signerFinding(cms: CmsSignedData, signer: CmsSignerInfo, content: Buffe
 }
 
 /** A countersignature signs its parent's signature value (RFC 5652 §11.4). */
-function countersignatureFinding(cms: CmsSignedData, parent: CmsSignerInfo, value: asn1js.AsnType, depth: number): SignatureFinding {
+function countersignatureFinding(cms: CmsSignedData, parent: CmsSignerInfo, encoded: Buffer, depth: number): SignatureFinding {
   let counter: CmsSignerInfo;
   try {
-    counter = readSignerInfo(value);
+    counter = readSignerInfo(encoded);
   } catch (error) {
     return {
       format: 'CMS',
@@ -118,8 +116,7 @@ function countersignatureFinding(cms: CmsSignedData, parent: CmsSignerInfo, valu
 }
 
 function claimedDigest(signer: CmsSignerInfo): Buffer {
-  const value = attributeValue(signer.signedAttributes, ID_MESSAGE_DIGEST);
-  return value instanceof asn1js.OctetString ? octets(value) : Buffer.alloc(0);
+  return messageDigestOf(signer) ?? Buffer.alloc(0);
 }
 
 /** A .p7s may come as PEM (`-----BEGIN PKCS7-----` or `CMS`); everything else is taken as DER/BER. */

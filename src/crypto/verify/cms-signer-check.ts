@@ -3,6 +3,7 @@ import * as asn1js from 'asn1js';
 import { ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME } from '../cms/oids.js';
 import { ID_AA_SIGNATURE_TIME_STAMP_TOKEN } from '../cms/signature-time-stamp-token.js';
 import { tags, tlv } from '../cms/der.js';
+import { parsedCertificate } from '../cms/parsed-certificates.js';
 import { isIssuerAndSerialOf } from '../cms/tbs-certificate.js';
 import { imprintHashForOid } from '../tsp/oids.js';
 import { parseTimeStampToken, verifyTimeStampTokenSignature } from '../tsp/parse-time-stamp-token.js';
@@ -77,10 +78,9 @@ export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: 
   const contentDigest = content.digest(digestName);
 
   if (signer.signedAttributesEncoded) {
-    const messageDigest = attributeValue(signer.signedAttributes, ID_MESSAGE_DIGEST);
-    const digestMatches = messageDigest instanceof asn1js.OctetString && octets(messageDigest).equals(contentDigest);
+    const digestMatches = messageDigestOf(signer)?.equals(contentDigest) === true;
     if (!digestMatches) problems.push('digest_mismatch: the signed content was changed — its digest is not the one the signature carries');
-    if (!attributeValue(signer.signedAttributes, ID_CONTENT_TYPE)) problems.push('content_type_missing: the signed attributes lack contentType (RFC 5652 §11.1)');
+    if (!signer.signedAttributes.some((attribute) => attribute.type === ID_CONTENT_TYPE)) problems.push('content_type_missing: the signed attributes lack contentType (RFC 5652 §11.1)');
     // RFC 5652 §5.4: the signature is over the DER encoding of the attributes, a SET OF in sorted order,
     // whatever order they are stored in. Signers that signed the stored, unsorted order are told apart.
     const derBytes = derSetOf(signer.signedAttributes.map((attribute) => attribute.encoded));
@@ -108,17 +108,25 @@ export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: 
     }
   }
   check.timestamp = checkSignatureTimestamp(signer, problems);
-  const contentTimestamp = attributeValue(signer.signedAttributes, ID_AA_CONTENT_TIME_STAMP);
-  if (contentTimestamp) {
-    check.contentTimestamp = checkTimestampToken(Buffer.from(contentTimestamp.valueBeforeDecodeView), (name) => content.digest(name), 'content time-stamp', problems);
-  }
+  const contentTimestamp = signer.signedAttributes.find((attribute) => attribute.type === ID_AA_CONTENT_TIME_STAMP)?.valuesEncoded[0];
+  if (contentTimestamp) check.contentTimestamp = checkTimestampToken(contentTimestamp, (name) => content.digest(name), 'content time-stamp', problems);
   return check;
+}
+
+/** The messageDigest attribute's octets (a primitive OCTET STRING read from its encoding, as nearly every signer writes it; else parsed). */
+export function messageDigestOf(signer: CmsSignerInfo): Buffer | undefined {
+  const attribute = signer.signedAttributes.find((candidate) => candidate.type === ID_MESSAGE_DIGEST);
+  const encoded = attribute?.valuesEncoded[0];
+  if (!encoded) return undefined;
+  if (encoded[0] === 0x04 && encoded[1]! < 0x80 && encoded.length === 2 + encoded[1]!) return encoded.subarray(2);
+  const value = attribute.values[0];
+  return value instanceof asn1js.OctetString ? octets(value) : undefined;
 }
 
 function findCertificate(certificates: Buffer[], sid: Buffer): X509Certificate | undefined {
   for (const der of certificates) {
     try {
-      if (identifies(sid, der)) return new X509Certificate(der);
+      if (identifies(sid, der)) return parsedCertificate(der);
     } catch {
       // An unreadable certificate is not the signer's.
     }
@@ -229,8 +237,8 @@ function checkEss(signer: CmsSignerInfo, certificate: X509Certificate | undefine
 /** RFC 3161 / EN 319 122-1 §5.3: the token's imprint is the digest of this SignerInfo's signature value. */
 function checkSignatureTimestamp(signer: CmsSignerInfo, problems: string[]): SignatureTimestamp | undefined {
   const attribute = signer.unsignedAttributes.find((candidate) => candidate.type === ID_AA_SIGNATURE_TIME_STAMP_TOKEN);
-  if (!attribute?.values[0]) return undefined;
-  const tokenDer = Buffer.from(attribute.values[0].valueBeforeDecodeView);
+  const tokenDer = attribute?.valuesEncoded[0];
+  if (!tokenDer) return undefined;
   return checkTimestampToken(tokenDer, signer.signature, 'signature time-stamp', problems);
 }
 
@@ -245,7 +253,7 @@ export function checkTimestampToken(tokenDer: Buffer, imprinted: Buffer | ((hash
   }
   let certificate: X509Certificate | undefined;
   try {
-    certificate = info.tsaCertificateDer ? new X509Certificate(info.tsaCertificateDer) : undefined;
+    certificate = info.tsaCertificateDer ? parsedCertificate(info.tsaCertificateDer) : undefined;
   } catch {
     problems.push(`timestamp_unreadable: the ${what}'s TSA certificate cannot be read`);
     return undefined;

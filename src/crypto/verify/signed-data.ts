@@ -1,6 +1,7 @@
 import * as asn1js from 'asn1js';
 import { ID_SIGNED_DATA } from '../cms/oids.js';
 import { readBer } from '../cms/read-ber.js';
+import { readSignedDataDer, readSignerInfoDer } from './signed-data-der.js';
 
 /*
  * Reading someone else's CMS SignedData (RFC 5652 §5) for verification. Unlike cms/signed-data-parts.ts,
@@ -22,46 +23,15 @@ export class CmsFormatError extends Error {
   }
 }
 
-export interface CmsAttribute {
-  type: string;
-  /** The values of the attribute's SET, as parsed. */
-  values: asn1js.AsnType[];
-  /** The whole Attribute, as encoded. */
-  encoded: Buffer;
-}
-
-export interface CmsSignerInfo {
-  /** sid as encoded: an IssuerAndSerialNumber SEQUENCE or a [0] subjectKeyIdentifier. */
-  sid: Buffer;
-  digestAlgorithm: string;
-  /** The signedAttrs element exactly as encoded (tag [0] IMPLICIT); absent for a bare PKCS#1 signature. */
-  signedAttributesEncoded?: Buffer;
-  signedAttributes: CmsAttribute[];
-  signatureAlgorithm: string;
-  /** The signatureAlgorithm's parameters as encoded (RSASSA-PSS needs them). */
-  signatureParameters?: Buffer;
-  signature: Buffer;
-  unsignedAttributes: CmsAttribute[];
-  /** version … signature as encoded, without the SignerInfo's own header: what an archive time-stamp covers. */
-  signedPartEncoded: Buffer;
-}
-
-export interface CmsSignedData {
-  eContentType: string;
-  /** The eContentType OBJECT IDENTIFIER as encoded. */
-  eContentTypeEncoded: Buffer;
-  /** The encapsulated content, when the signature is not detached. */
-  eContent?: Buffer;
-  /** Every certificate the CMS carries (other certificate formats are skipped), DER. */
-  certificates: Buffer[];
-  /** Whether the SignedData carries revocation information (crls [1]: CRLs or OCSP responses). */
-  hasRevocationData: boolean;
-  /** Each RevocationInfoChoice, as encoded. */
-  crls: Buffer[];
-  signerInfos: CmsSignerInfo[];
-}
+export type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data-types.js';
+import type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data-types.js';
 
 export function readCmsSignedData(der: Buffer): CmsSignedData {
+  try {
+    return readSignedDataDer(der);
+  } catch {
+    // Not DER (or not a SignedData at all): read as BER, which also says precisely what is wrong.
+  }
   const parsed = readBer(der);
   if (parsed.offset === -1) throw new CmsFormatError(`not BER/DER: ${parsed.result.error || 'unreadable'}`);
   const [contentType, content] = elementsOf(parsed.result, 'ContentInfo');
@@ -95,12 +65,23 @@ export function readCmsSignedData(der: Buffer): CmsSignedData {
     certificates,
     hasRevocationData: crls.length > 0,
     crls,
-    signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfo),
+    signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfoBer),
   };
 }
 
-/** One SignerInfo (RFC 5652 §5.3): of the SignedData, or a countersignature's (§11.4). */
-export function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
+/** One SignerInfo (RFC 5652 §5.3), as encoded: a countersignature's (§11.4). DER fast, else BER. */
+export function readSignerInfo(encoded: Buffer): CmsSignerInfo {
+  try {
+    return readSignerInfoDer(encoded);
+  } catch {
+    // BER: read with asn1js below.
+  }
+  const parsed = readBer(encoded);
+  if (parsed.offset === -1) throw new CmsFormatError(`the SignerInfo is not BER/DER: ${parsed.result.error || 'unreadable'}`);
+  return readSignerInfoBer(parsed.result);
+}
+
+function readSignerInfoBer(element: asn1js.AsnType): CmsSignerInfo {
   const fields = elementsOf(element, 'SignerInfo');
   let index = 1;
   const sid = originalBytes(required(fields[index++], 'SignerInfo.sid'));
@@ -132,7 +113,8 @@ export function readSignerInfo(element: asn1js.AsnType): CmsSignerInfo {
 function readAttributes(element: asn1js.AsnType, what: string): CmsAttribute[] {
   return elementsOf(element, what).map((attribute) => {
     const [type, values] = elementsOf(attribute, 'Attribute');
-    return { type: oidOf(type, 'Attribute.type'), values: elementsOf(values, 'Attribute.values'), encoded: originalBytes(attribute) };
+    const parsed = elementsOf(values, 'Attribute.values');
+    return { type: oidOf(type, 'Attribute.type'), values: parsed, valuesEncoded: parsed.map(originalBytes), encoded: originalBytes(attribute) };
   });
 }
 
