@@ -236,6 +236,18 @@ describe('B-LT and B-LTA with a key and a TSA of another CA', () => {
       const [otherImprint] = run('/usr/bin/python3', [path.join(import.meta.dirname, 'support/xades-archive-imprint.py')], tampered).stdout.trim().split('\n');
       assert.notEqual(otherImprint, imprint);
       assert.doesNotMatch(run('openssl', ['ts', '-verify', '-digest', otherImprint!, '-in', file('xades-ats.tst'), '-token_in', '-CAfile', file('root-and-intermediate.pem')]).stdout, /Verification: OK/);
+      // Signet's own verifier recomputes the same imprint: B-LTA, the archive time-stamp intact — and not once a covered byte changed.
+      const verify = async (bytes: Buffer) => {
+        const form = new FormData();
+        form.append('file', new Blob([new Uint8Array(bytes)]), 'invoice.xml');
+        return ((await (await fetch(`${service.url}/v1/verify`, { method: 'POST', body: form })).json()) as any).signatures[0];
+      };
+      const report = await verify(signed);
+      assert.deepEqual([report.level, report.indication, report.timestamps.map((timestamp: any) => [timestamp.type, timestamp.intact, timestamp.trusted])],
+        ['B-LTA', 'TOTAL_PASSED', [['signature', true, true], ['archive', true, true]]], JSON.stringify(report.errors));
+      const broken = await verify(tampered);
+      assert.notEqual(broken.level, 'B-LTA');
+      assert.ok(broken.timestamps.some((timestamp: any) => timestamp.type === 'archive' && !timestamp.intact), JSON.stringify(broken.timestamps));
     });
   }
 

@@ -151,6 +151,8 @@ describe('the technical facts DSS asserts', () => {
     assert.ok(lta.certificates.some((certificate) => certificate.trustAnchor), 'a trusted certificate in the signing chain');
     assert.equal(lta.bestSignatureTime, signatureTimestamp!.genTime, 'the POE is the signature time-stamp');
     assert.deepEqual(verdict(lta), ['TOTAL_PASSED', undefined], JSON.stringify(lta.errors));
+    // Its archive time-stamp (xades141, 2020-02-12) recomputed over references, SignedInfo, SignatureValue, KeyInfo and the properties before it.
+    assert.deepEqual([lta.level, timestampsOf(lta, 'archive').map((timestamp) => [timestamp.genTime.slice(0, 10), timestamp.intact])], ['B-LTA', [['2020-02-12', true]]]);
 
     // Detached XAdES: its data sent as the file, the signature as "signature" (XAdESDetachedValidationTest, XAdESWrongDetachedFileTest).
     const detached = verify('xml/sample.xml', { signature: 'xml/xades-detached.xml' })[0]!;
@@ -160,6 +162,7 @@ describe('the technical facts DSS asserts', () => {
     // The base64 transform (Hungarian plugtest): intact, its signature time-stamp intact, its OCSP responses read.
     const hungarian = verify('xml/Signature-X-HU_POL-3.xml')[0]!;
     assert.deepEqual([hungarian.intact, timestampsOf(hungarian, 'signature').map((timestamp) => timestamp.intact)], [true, [true]]);
+    assert.deepEqual([hungarian.level, timestampsOf(hungarian, 'archive').map((timestamp) => timestamp.intact)], ['B-LTA', [true]], 'A-level technically valid, as DSS finds');
     assert.ok(hungarian.certificates.some((certificate) => certificate.revocation?.source === 'ocsp' && certificate.revocation.embedded));
 
     const keyInfo = verify('xml/xades-tampered-keyinfo.xml')[0]!;

@@ -13,7 +13,10 @@ export function xmlFindings(findings: XmlSignatureFinding[]): SignatureFinding[]
       ...(finding.certificate && { signingCertificateDer: finding.certificate.raw }),
       certificatesDer: finding.certificatesDer,
       ...(finding.claimedTime && { claimedSigningTime: finding.claimedTime }),
-      timestamps: finding.timestamp ? [timestampEvidence('signature', finding.timestamp)] : [],
+      timestamps: [
+        ...(finding.timestamp ? [timestampEvidence('signature', finding.timestamp)] : []),
+        ...finding.archiveTimestamps.map((timestamp) => timestampEvidence('archive', timestamp)),
+      ],
       revocation: finding.revocation,
     },
   }));

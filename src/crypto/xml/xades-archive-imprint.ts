@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SignetError } from '../../errors/signet-error.js';
-import { writeReferencedData } from './validation/xml-signatures.js';
+import { writeReferencedData } from './validation/references.js';
 import { canonicalElement } from './xades-prepare.js';
 import { DS_NAMESPACE, XADES_NAMESPACE } from './xml-constants.js';
 import { scanXml, type XmlElement, type XmlHandler } from './xml-scanner.js';
