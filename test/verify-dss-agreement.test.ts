@@ -96,6 +96,8 @@ describe('the technical facts DSS asserts', () => {
     // Costa Rica: the signature and its document time-stamp are intact; the chain reaches the configured national root.
     const [signature, documentTimestamp] = verify('pdf-signed/doc-firmado.pdf', { anchors: 'doc-firmado.trust-anchor.pem' });
     assert.deepEqual([signature!.intact, documentTimestamp!.format, documentTimestamp!.intact], [true, 'DocumentTimestamp', true]);
+    // DSS1469Test: B-T, not LT/LTA despite the DSS dictionary and the document time-stamp — the TSA's chain is incomplete.
+    assert.equal(signature!.level, 'B-T');
     assert.ok(signature!.timestamps.every((timestamp) => timestamp.intact));
     assert.equal(signature!.certificates.at(-1)!.trustAnchor, true);
     const lt = verify('pdf-signed/doc-firmado-LT.pdf', { anchors: 'doc-firmado.trust-anchor.pem' })[0]!;

@@ -140,6 +140,15 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
   };
 }
 
+/** The certificates an OCSP response carries (a delegated responder's, with its chain); none when unreadable. */
+export function ocspResponseCertificates(der: Buffer): Buffer[] {
+  try {
+    return (readBasicResponse(der).certs ?? []).map((certificate) => Buffer.from(certificate.toSchema().toBER()));
+  } catch {
+    return [];
+  }
+}
+
 function readBasicResponse(der: Buffer): pkijs.BasicOCSPResponse {
   let response: pkijs.OCSPResponse;
   try {

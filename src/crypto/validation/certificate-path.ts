@@ -18,6 +18,8 @@ export interface CertificatePath {
   anchored: boolean;
   /** Why the path stops short of an anchor. */
   gap?: string;
+  /** The path ends at a self-signed certificate (an anchor or not): every certificate of the chain is at hand. */
+  complete: boolean;
 }
 
 /** Chains longer than this are not real PKIs. */
@@ -29,20 +31,21 @@ export function buildCertificatePath(start: X509Certificate, poolDer: readonly B
   let current = start;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     // A certificate that is itself an anchor ends the path (DSS: it is not validated further).
-    if (anchors.some((anchor) => anchor.raw.equals(current.raw))) return { chain, anchored: true };
+    if (anchors.some((anchor) => anchor.raw.equals(current.raw))) return { chain, anchored: true, complete: true };
     const anchor = anchors.find((candidate) => linked(current, candidate));
-    if (anchor) return { chain: [...chain, anchor], anchored: true };
+    if (anchor) return { chain: [...chain, anchor], anchored: true, complete: true };
     const issuer = pool.find((candidate) => candidate.ca && !candidate.raw.equals(current.raw) && linked(current, candidate));
     if (!issuer || chain.some((seen) => seen.raw.equals(issuer.raw))) {
-      const gap = linked(current, current)
+      const selfSigned = linked(current, current);
+      const gap = selfSigned
         ? `the chain ends at "${oneLine(current.subject)}", which is not a trust anchor`
         : `the issuer "${oneLine(current.issuer)}" is not a trust anchor and its certificate is not in the signature or the document`;
-      return { chain, anchored: false, gap };
+      return { chain, anchored: false, gap, complete: selfSigned };
     }
     chain.push(issuer);
     current = issuer;
   }
-  return { chain, anchored: false, gap: `the certificate chain is longer than ${MAX_DEPTH} certificates` };
+  return { chain, anchored: false, gap: `the certificate chain is longer than ${MAX_DEPTH} certificates`, complete: false };
 }
 
 function readable(ders: readonly Buffer[]): X509Certificate[] {

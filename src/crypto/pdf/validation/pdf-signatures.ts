@@ -11,6 +11,7 @@ import { readBer } from '../../cms/read-ber.js';
 import { cmsValidationValues } from '../../verify/cms-validation-values.js';
 import type { RevocationValues } from '../../validation/signature-evidence.js';
 import { findPage } from '../reader/page-tree.js';
+import { carriesValidationData } from '../../validation/long-term-data.js';
 
 /*
  * The signatures of a PDF, each checked on its own (ISO 32000-1 §12.8.1, ISO 32000-2 §12.8.5, ETSI EN
@@ -376,21 +377,21 @@ function endsRevision(pdf: Buffer, end: number): boolean {
 function assignLevels(revisions: Revisions, findings: PdfSignatureFinding[]): void {
   const { pdf } = revisions;
   const documentTimestamps = findings.filter((finding) => finding.format === 'DocumentTimestamp' && finding.intact && finding.signedEnd !== undefined);
-  // The DSS's certificates when it also has revocation data (CRLs or OCSP responses), else none.
-  const dssCertificatesAt = (end: number) => {
+  const wholeDss = revisions.dss(pdf.length);
+  const hasRevocationDataAt = (end: number) => {
     const dss = revisions.dss(end);
-    return dss && dss.crls.length + dss.ocsps.length > 0 ? dss.certificates : [];
+    return !!dss && dss.crls.length + dss.ocsps.length > 0;
   };
-  const wholeDss = dssCertificatesAt(pdf.length);
   for (const finding of findings) {
     if (finding.format === 'DocumentTimestamp' || finding.signedEnd === undefined || !finding.intact) continue;
     const end = finding.signedEnd;
     const later = documentTimestamps.filter((timestamp) => timestamp.signedEnd! > end);
-    const holdsSigner = (certificates: Buffer[]) => !!finding.certificate && certificates.some((der) => der.equals(finding.certificate!.raw));
     let level: PadesLevel = 'B-B';
     if (finding.timestamp?.intact || later.length > 0) level = 'B-T';
-    if (level === 'B-T' && holdsSigner(wholeDss)) level = 'B-LT';
-    if (level === 'B-LT' && later.some((timestamp) => holdsSigner(dssCertificatesAt(timestamp.signedEnd!)))) level = 'B-LTA';
+    // EN 319 142-1 §5.4: the validation data is in the document's DSS (as it is now) — the signer's whole chain with revocation data.
+    if (level === 'B-T' && finding.certificate && wholeDss && carriesValidationData(finding.certificate, finding.certificatesDer, wholeDss, finding.timestamp?.certificate)) level = 'B-LT';
+    // Then a document time-stamp over a revision that already held validation data.
+    if (level === 'B-LT' && later.some((timestamp) => hasRevocationDataAt(timestamp.signedEnd!))) level = 'B-LTA';
     finding.level = level;
   }
 }
