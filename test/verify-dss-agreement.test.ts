@@ -141,6 +141,11 @@ describe('the technical facts DSS asserts', () => {
     // The 335 KB CAdES-A with its CRLs reads (it exceeded asn1js's default node count).
     const czech = verify('cms/Signature-C-CZ_SIX-1.p7m')[0]!;
     assert.deepEqual([czech.intact, timestampsOf(czech, 'signature').map((timestamp) => timestamp.intact)], [true, [true]]);
+    // Its archive time-stamp carries TS 101 733's ATSHashIndex (not yet ats-hash-index-v3): intact, an A-level signature.
+    assert.deepEqual([czech.level, timestampsOf(czech, 'archive').map((timestamp) => timestamp.intact)], ['B-LTA', [true]]);
+    // CAdESDoubleLTAValidationTest: 3 time-stamps, 2 of them archive time-stamps, all intact; A-level.
+    const double = verify('cms/CAdESDoubleLTA.p7m')[0]!;
+    assert.deepEqual([double.intact, double.level, double.timestamps.map((timestamp) => [timestamp.type, timestamp.intact])], [true, 'B-LTA', [['signature', true], ['archive', true], ['archive', true]]]);
     // The revoked Izenpe signer: expired since 2018 and nothing proves the signature existed before.
     const revoked = verify('cms/CAdES-BpB_revoked_signingCertificate.p7m', { anchors: 'CAdES-BpB_revoked_signingCertificate.trust-anchor.pem' })[0]!;
     assert.deepEqual([revoked.intact, ...verdict(revoked)], [true, 'INDETERMINATE', 'OUT_OF_BOUNDS_NO_POE']);

@@ -15,6 +15,9 @@ export class DerShapeError extends Error {
   }
 }
 
+/** The structure is well-formed but larger than any real one: refused, not read another way. */
+export class DerLimitError extends DerShapeError {}
+
 /** The one TLV that must fill `der` exactly (no trailing bytes). */
 export function readWhole(der: Buffer, expectedTag: number, what: string): Tlv {
   const element = readChecked(der, 0, what);
@@ -23,12 +26,16 @@ export function readWhole(der: Buffer, expectedTag: number, what: string): Tlv {
   return element;
 }
 
-/** The TLVs directly inside a constructed `parent`; they must tile its content exactly. */
-export function childrenOf(der: Buffer, parent: Tlv, what: string): Tlv[] {
+/**
+ * The TLVs directly inside a constructed `parent`; they must tile its content exactly. More than `max`
+ * is refused before they are all collected (a hostile file can pack a million empty elements in 2 MB).
+ */
+export function childrenOf(der: Buffer, parent: Tlv, what: string, max = 100_000): Tlv[] {
   const children: Tlv[] = [];
   for (let offset = parent.contentStart; offset < parent.end; ) {
     const child = readChecked(der, offset, what);
     if (child.end > parent.end) throw new DerShapeError(`${what}: an element runs past its enclosing structure`);
+    if (children.length >= max) throw new DerLimitError(`${what}: more than ${max} elements`);
     children.push(child);
     offset = child.end;
   }

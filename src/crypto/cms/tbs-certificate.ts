@@ -41,6 +41,20 @@ export function readIssuerAndSerial(certificateDer: Buffer): CertificateIssuerAn
   };
 }
 
+/** The subject Name exactly as encoded in a DER certificate (after validity, RFC 5280 §4.1). */
+export function readSubject(certificateDer: Buffer): Buffer {
+  const certificate = readTlv(certificateDer, 0);
+  const tbs = readTlv(certificateDer, certificate.contentStart);
+  let field = readTlv(certificateDer, tbs.contentStart);
+  if (field.tag === tags.contextConstructed(0)) field = readTlv(certificateDer, field.end);
+  const signatureAlgorithm = readTlv(certificateDer, field.end);
+  const issuer = readTlv(certificateDer, signatureAlgorithm.end);
+  const validity = readTlv(certificateDer, issuer.end);
+  const subject = readTlv(certificateDer, validity.end);
+  if (subject.tag !== tags.sequence) throw new TypeError('Not a DER certificate');
+  return certificateDer.subarray(subject.start, subject.end);
+}
+
 /**
  * Whether a SignerInfo's sid, an IssuerAndSerialNumber (RFC 5652 §5.3), names this certificate: its
  * issuer and serial number compared byte for byte. False for a certificate that cannot be read.

@@ -1,8 +1,9 @@
-import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
-import { readPkijs } from '../cms/read-ber.js';
+import { parsedCertificate } from '../cms/parsed-certificates.js';
+import { readIssuerAndSerial, readSubject } from '../cms/tbs-certificate.js';
+import { readCertificateList, type CertificateListParts } from './certificate-list.js';
 
 /**
  * A certificate's status from its issuer's CRL (RFC 5280 §5, §6.3), checked: the CRL is the issuer's
@@ -45,50 +46,50 @@ export function checkCertificateAgainstCrl(
 ): CrlVerdict {
   const now = options.now ?? new Date();
   const skew = options.maxClockSkewMs ?? 5 * 60_000;
-  let crl: pkijs.CertificateRevocationList;
+  let crl: CertificateListParts;
   try {
-    crl = readPkijs(pkijs.CertificateRevocationList, new Uint8Array(crlDer(crlBytes)));
+    crl = readCertificateList(crlDer(crlBytes));
   } catch (error) {
     if (error instanceof CrlError) throw error;
-    throw new CrlError('malformed', `Not a CRL: ${(error as Error).message}`);
+    throw new CrlError('malformed', `Not a DER CRL: ${(error as Error).message}`);
   }
-  const issuer = pkijs.Certificate.fromBER(new Uint8Array(options.issuerDer));
-  const certificate = pkijs.Certificate.fromBER(new Uint8Array(options.certificateDer));
-  for (const extension of crl.crlExtensions?.extensions ?? []) {
-    if (extension.extnID === ID_CE_DELTA_CRL_INDICATOR) throw new CrlError('unsupported', 'A delta CRL: Signet reads complete CRLs only');
-    if (extension.extnID === ID_CE_ISSUING_DISTRIBUTION_POINT && extension.critical) {
+  const certificate = readIssuerAndSerial(options.certificateDer);
+  for (const extension of crl.extensions) {
+    if (extension.oid === ID_CE_DELTA_CRL_INDICATOR) throw new CrlError('unsupported', 'A delta CRL: Signet reads complete CRLs only');
+    if (extension.oid === ID_CE_ISSUING_DISTRIBUTION_POINT && extension.critical) {
       // indirectCRL, onlySomeReasons, … change what the list covers: not guessed at.
-      const point = extension.parsedValue as pkijs.IssuingDistributionPoint | undefined;
-      if (point?.indirectCRL || point?.onlySomeReasons !== undefined) throw new CrlError('unsupported', 'An indirect or partial CRL (issuingDistributionPoint)');
+      const point = new pkijs.IssuingDistributionPoint({ schema: asn1js.fromBER(extension.value).result });
+      if (point.indirectCRL || point.onlySomeReasons !== undefined) throw new CrlError('unsupported', 'An indirect or partial CRL (issuingDistributionPoint)');
     }
   }
-  if (!Buffer.from(crl.issuer.toSchema().toBER()).equals(Buffer.from(issuer.subject.toSchema().toBER()))) {
-    throw new CrlError('wrong_issuer', 'The CRL is not issued by the certificate’s issuer');
-  }
-  const algorithm = crl.signatureAlgorithm.algorithmId;
+  // The issuer's name as its own certificate encodes it, byte for byte: the CRL's issuer must be that name.
+  if (!crl.issuer.equals(readSubject(options.issuerDer))) throw new CrlError('wrong_issuer', 'The CRL is not issued by the certificate’s issuer');
+  const algorithm = crl.signatureAlgorithm;
   if (!isSupportedSignatureAlgorithm(algorithm)) throw new CrlError('bad_signature', `The CRL is signed with an unsupported algorithm (${algorithm})`);
-  const key = new X509Certificate(options.issuerDer).publicKey;
-  const signed = signedBy(algorithm, Buffer.from(crl.tbsView), Buffer.from(crl.signatureValue.valueBlock.valueHexView), key);
-  if (!signed) throw new CrlError('bad_signature', 'The CRL signature does not verify with the issuer’s key');
-  const thisUpdate = crl.thisUpdate.value;
-  const nextUpdate = crl.nextUpdate?.value;
+  const key = parsedCertificate(options.issuerDer).publicKey;
+  if (!signedBy(algorithm, crl.tbs, crl.signature, key)) throw new CrlError('bad_signature', 'The CRL signature does not verify with the issuer’s key');
+  const { thisUpdate, nextUpdate } = crl;
   const current = options.checkCurrency !== false;
   if (current && thisUpdate.getTime() > now.getTime() + skew) throw new CrlError('not_yet_valid', `The CRL's thisUpdate (${thisUpdate.toISOString()}) is in the future`);
   if (current && nextUpdate && nextUpdate.getTime() < now.getTime() - skew) throw new CrlError('expired', `The CRL expired at its nextUpdate (${nextUpdate.toISOString()})`);
 
-  const serial = Buffer.from(certificate.serialNumber.valueBlock.valueHexView);
-  for (const entry of crl.revokedCertificates ?? []) {
-    if (!Buffer.from(entry.userCertificate.valueBlock.valueHexView).equals(serial)) continue;
+  const entry = crl.entryFor(certificate.serialNumber.subarray(integerHeaderLength(certificate.serialNumber)));
+  if (entry) {
     let reason: string | undefined;
-    for (const extension of entry.crlEntryExtensions?.extensions ?? []) {
-      if (extension.extnID === ID_CE_CERTIFICATE_ISSUER) throw new CrlError('unsupported', 'An indirect CRL entry (certificateIssuer)');
-      if (extension.extnID === ID_CE_REASON_CODE) {
-        const code = (asn1js.fromBER(extension.extnValue.valueBlock.valueHexView).result as asn1js.Enumerated).valueBlock.valueDec;
+    for (const extension of entry.extensions) {
+      if (extension.oid === ID_CE_CERTIFICATE_ISSUER) throw new CrlError('unsupported', 'An indirect CRL entry (certificateIssuer)');
+      if (extension.oid === ID_CE_REASON_CODE && extension.value[0] === 0x0a) {
+        const code = extension.value[extension.value.length - 1]!;
         reason = CRL_REASONS[code] ?? `reason ${code}`;
       }
     }
     // removeFromCRL only appears in delta CRLs (refused above); certificateHold is revoked for now.
-    return { status: 'revoked', revokedAt: entry.revocationDate.value, ...(reason && { reason }), thisUpdate, ...(nextUpdate && { nextUpdate }) };
+    return { status: 'revoked', revokedAt: entry.revocationDate, ...(reason && { reason }), thisUpdate, ...(nextUpdate && { nextUpdate }) };
   }
   return { status: 'good', thisUpdate, ...(nextUpdate && { nextUpdate }) };
+}
+
+/** The INTEGER's tag and length octets: a serial number TLV → its content. */
+function integerHeaderLength(tlv: Buffer): number {
+  return tlv[1]! & 0x80 ? 2 + (tlv[1]! & 0x7f) : 2;
 }

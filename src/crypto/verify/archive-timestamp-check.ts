@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { ID_AA_ETS_ARCHIVE_TIMESTAMP_V3 } from '../cms/archive-time-stamp-v3.js';
 import { ID_AA_ATS_HASH_INDEX_V3 } from '../cms/ats-hash-index-v3.js';
+import { childrenOf, encodingOf } from '../cms/der-reader.js';
+import { readTlv } from '../cms/der.js';
+
+/** ETSI TS 101 733 v2.2.1 §6.4.3: id-aa-ATSHashIndex, the index of the first archive-time-stamp-v3 profile. */
+const ID_AA_ATS_HASH_INDEX_V1 = '0.4.0.1733.2.5';
 import { imprintHashForOid } from '../tsp/oids.js';
 import { checkTimestampToken, type SignatureTimestamp, type SignedContent } from './cms-signer-check.js';
 import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSignedData, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
@@ -46,6 +51,8 @@ interface HashIndex {
   certificates: Buffer[];
   crls: Buffer[];
   unsignedAttributeValues: Buffer[];
+  /** TS 101 733's ATSHashIndex lists whole Attributes; EN 319 122-1's v3, attrType ‖ each value. */
+  wholeAttributes: boolean;
   /** The ATSHashIndexV3 as the token carries it. */
   encoded: Buffer;
 }
@@ -53,9 +60,12 @@ interface HashIndex {
 function readHashIndex(tokenDer: Buffer, problems: string[]): HashIndex | undefined {
   try {
     const token = readCmsSignedData(tokenDer);
-    const value = token.signerInfos[0] && attributeValue(token.signerInfos[0].unsignedAttributes, ID_AA_ATS_HASH_INDEX_V3);
+    const unsigned = token.signerInfos[0]?.unsignedAttributes ?? [];
+    const v3 = attributeValue(unsigned, ID_AA_ATS_HASH_INDEX_V3);
+    // ETSI TS 101 733 v2.2.1's ATSHashIndex: the same structure, whole unsigned attributes hashed.
+    const value = v3 ?? attributeValue(unsigned, ID_AA_ATS_HASH_INDEX_V1);
     if (!value) {
-      problems.push('archive_timestamp_invalid: the archive time-stamp carries no ats-hash-index-v3 (EN 319 122-1 §5.5.3)');
+      problems.push('archive_timestamp_invalid: the archive time-stamp carries no ats-hash-index-v3 (EN 319 122-1 §5.5.3) nor ATSHashIndex (TS 101 733)');
       return undefined;
     }
     const fields = elementsOf(value, 'ATSHashIndexV3');
@@ -76,6 +86,7 @@ function readHashIndex(tokenDer: Buffer, problems: string[]): HashIndex | undefi
       certificates: hashes(fields[first]),
       crls: hashes(fields[first + 1]),
       unsignedAttributeValues: hashes(fields[first + 2]),
+      wholeAttributes: !v3,
       encoded: Buffer.from(value.valueBeforeDecodeView),
     };
   } catch (error) {
@@ -91,12 +102,13 @@ function missingFromIndex(index: HashIndex, cms: CmsSignedData, signer: CmsSigne
     const hashes = elements.map(digest);
     return listed.filter((hash) => !hashes.some((candidate) => candidate.equals(hash))).length;
   };
-  // attrType ‖ AttributeValue per value, both as encoded (cms/ats-hash-index-v3.ts).
-  const values = signer.unsignedAttributes.flatMap((attribute) => {
-    const [type] = elementsOf(asn1js.fromBER(attribute.encoded).result, 'Attribute');
-    const typeEncoded = Buffer.from(type.valueBeforeDecodeView);
-    return attribute.values.map((value) => Buffer.concat([typeEncoded, Buffer.from(value.valueBeforeDecodeView)]));
-  });
+  // v3: attrType ‖ AttributeValue per value, both as encoded (cms/ats-hash-index-v3.ts); v1: each Attribute.
+  const values = index.wholeAttributes
+    ? signer.unsignedAttributes.map((attribute) => attribute.encoded)
+    : signer.unsignedAttributes.flatMap((attribute) => {
+        const typeEncoded = encodingOf(attribute.encoded, childrenOf(attribute.encoded, readTlv(attribute.encoded, 0), 'Attribute')[0]!);
+        return attribute.valuesEncoded.map((value) => Buffer.concat([typeEncoded, value]));
+      });
   const missing: string[] = [];
   const certificates = present(index.certificates, cms.certificates);
   const crls = present(index.crls, cms.crls);

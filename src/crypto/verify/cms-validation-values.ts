@@ -1,7 +1,7 @@
-import * as asn1js from 'asn1js';
+import { childrenOf, decodeObjectIdentifier, encodingOf, readWhole } from '../cms/der-reader.js';
 import { objectIdentifier, octetString, sequence, tags, tlv } from '../cms/der.js';
 import type { RevocationValues } from '../validation/signature-evidence.js';
-import { elementsOf, isContext, oidOf, originalBytes, type CmsAttribute, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
+import type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data.js';
 
 /*
  * The validation data a CMS signature carries, wherever its producer put it:
@@ -11,7 +11,9 @@ import { elementsOf, isContext, oidOf, originalBytes, type CmsAttribute, type Cm
  *     A.1.2; RFC 5126 §6.3.3-4) — CAdES-X-L/-A, whose OCSP values are BasicOCSPResponses;
  *   - the adbe-revocationInfoArchival signed attribute (ISO 32000-1 §12.8.3.3.2) — Adobe PKCS#7 in PDFs.
  * OCSP values are returned as OCSPResponse encodings whatever their container held, so one verifier reads
- * them all. Elements that cannot be read are skipped: missing data makes a verdict indeterminate, not wrong.
+ * them all. Read with the DER walker: these values are the bulk of a CAdES-A (megabytes of CRLs) and are
+ * passed on as bytes. Elements that cannot be read are skipped: missing data makes a verdict
+ * indeterminate, not wrong.
  */
 
 const ID_RI_OCSP_RESPONSE = '1.3.6.1.5.5.7.16.2';
@@ -28,12 +30,19 @@ export interface CmsValidationValues extends RevocationValues {
 export function cmsValidationValues(cms: CmsSignedData, signer: CmsSignerInfo): CmsValidationValues {
   const values: CmsValidationValues = { ocsps: [], crls: [], certificates: [] };
   for (const choice of cms.crls) quietly(() => readRevocationInfoChoice(choice, values));
-  for (const value of attributeValues(signer.unsignedAttributes, ID_AA_ETS_CERT_VALUES)) {
-    quietly(() => values.certificates.push(...elementsOf(value, 'CertificateValues').map(originalBytes)));
+  for (const value of valuesOf(signer.unsignedAttributes, ID_AA_ETS_CERT_VALUES)) {
+    quietly(() => values.certificates.push(...elements(value, SEQUENCE)));
   }
-  for (const value of attributeValues(signer.unsignedAttributes, ID_AA_ETS_REVOCATION_VALUES)) quietly(() => readRevocationValues(value, values));
-  for (const value of attributeValues(signer.signedAttributes, ADBE_REVOCATION_INFO_ARCHIVAL)) quietly(() => readAdobeArchival(value, values));
+  for (const value of valuesOf(signer.unsignedAttributes, ID_AA_ETS_REVOCATION_VALUES)) quietly(() => readRevocationValues(value, values));
+  for (const value of valuesOf(signer.signedAttributes, ADBE_REVOCATION_INFO_ARCHIVAL)) quietly(() => readAdobeArchival(value, values));
   return values;
+}
+
+const SEQUENCE = 0x30;
+
+/** The encodings of the elements inside a constructed TLV `encoded` whose tag is `tag`. */
+function elements(encoded: Buffer, tag: number): Buffer[] {
+  return childrenOf(encoded, readWhole(encoded, tag, 'values'), 'values').map((element) => encodingOf(encoded, element));
 }
 
 function readRevocationInfoChoice(encoded: Buffer, values: RevocationValues): void {
@@ -41,27 +50,30 @@ function readRevocationInfoChoice(encoded: Buffer, values: RevocationValues): vo
     values.crls.push(encoded);
     return;
   }
-  const parsed = asn1js.fromBER(encoded).result;
-  if (!isContext(parsed, 1)) return;
-  const [format, info] = elementsOf(parsed, 'OtherRevocationInfoFormat');
-  if (oidOf(format, 'otherRevInfoFormat') === ID_RI_OCSP_RESPONSE && info) values.ocsps.push(originalBytes(info));
+  if (encoded[0] !== tags.contextConstructed(1)) return;
+  const [format, info] = childrenOf(encoded, readWhole(encoded, tags.contextConstructed(1), 'OtherRevocationInfoFormat'), 'OtherRevocationInfoFormat');
+  if (decodeObjectIdentifier(encoded, format!) === ID_RI_OCSP_RESPONSE && info) values.ocsps.push(encodingOf(encoded, info));
 }
 
 /** RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList OPTIONAL, ocspVals [1] SEQUENCE OF BasicOCSPResponse OPTIONAL, … } */
-function readRevocationValues(value: asn1js.AsnType, values: RevocationValues): void {
-  for (const field of elementsOf(value, 'RevocationValues')) {
-    const [list] = elementsOf(field, 'RevocationValues field');
-    if (isContext(field, 0)) values.crls.push(...elementsOf(list, 'crlVals').map(originalBytes));
-    if (isContext(field, 1)) values.ocsps.push(...elementsOf(list, 'ocspVals').map((basic) => ocspResponseOf(originalBytes(basic))));
+function readRevocationValues(value: Buffer, values: RevocationValues): void {
+  for (const field of childrenOf(value, readWhole(value, SEQUENCE, 'RevocationValues'), 'RevocationValues')) {
+    const list = childrenOf(value, field, 'RevocationValues field')[0];
+    if (!list) continue;
+    const items = childrenOf(value, list, 'RevocationValues list').map((item) => encodingOf(value, item));
+    if (field.tag === tags.contextConstructed(0)) values.crls.push(...items);
+    if (field.tag === tags.contextConstructed(1)) values.ocsps.push(...items.map(ocspResponseOf));
   }
 }
 
 /** RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRLs OPTIONAL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, … } */
-function readAdobeArchival(value: asn1js.AsnType, values: RevocationValues): void {
-  for (const field of elementsOf(value, 'RevocationInfoArchival')) {
-    const [list] = elementsOf(field, 'RevocationInfoArchival field');
-    if (isContext(field, 0)) values.crls.push(...elementsOf(list, 'crl').map(originalBytes));
-    if (isContext(field, 1)) values.ocsps.push(...elementsOf(list, 'ocsp').map(originalBytes));
+function readAdobeArchival(value: Buffer, values: RevocationValues): void {
+  for (const field of childrenOf(value, readWhole(value, SEQUENCE, 'RevocationInfoArchival'), 'RevocationInfoArchival')) {
+    const list = childrenOf(value, field, 'RevocationInfoArchival field')[0];
+    if (!list) continue;
+    const items = childrenOf(value, list, 'RevocationInfoArchival list').map((item) => encodingOf(value, item));
+    if (field.tag === tags.contextConstructed(0)) values.crls.push(...items);
+    if (field.tag === tags.contextConstructed(1)) values.ocsps.push(...items);
   }
 }
 
@@ -72,8 +84,8 @@ function ocspResponseOf(basicOcspResponse: Buffer): Buffer {
   return sequence(successful, tlv(tags.contextConstructed(0), responseBytes));
 }
 
-function attributeValues(attributes: CmsAttribute[], type: string): asn1js.AsnType[] {
-  return attributes.filter((attribute) => attribute.type === type).flatMap((attribute) => attribute.values);
+function valuesOf(attributes: CmsAttribute[], type: string): Buffer[] {
+  return attributes.filter((attribute) => attribute.type === type).flatMap((attribute) => attribute.valuesEncoded);
 }
 
 function quietly(read: () => void): void {

@@ -1,5 +1,6 @@
 import * as asn1js from 'asn1js';
 import { ID_SIGNED_DATA } from '../cms/oids.js';
+import { DerLimitError } from '../cms/der-reader.js';
 import { readBer } from '../cms/read-ber.js';
 import { readSignedDataDer, readSignerInfoDer } from './signed-data-der.js';
 
@@ -29,7 +30,8 @@ import type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data-t
 export function readCmsSignedData(der: Buffer): CmsSignedData {
   try {
     return readSignedDataDer(der);
-  } catch {
+  } catch (error) {
+    if (error instanceof DerLimitError) throw new CmsFormatError(error.message);
     // Not DER (or not a SignedData at all): read as BER, which also says precisely what is wrong.
   }
   const parsed = readBer(der);
