@@ -89,6 +89,11 @@ describe('the technical facts DSS asserts', () => {
     const all = verify('pdf-signed/PAdES-LT.pdf');
     assert.equal(all.length, 4);
     assert.ok(all.every((report) => report.intact && report.timestamps.every((timestamp) => timestamp.intact)));
+    // DSS2471Test: one PAdES-BASELINE-T and two PAdES-BASELINE-LT (the first signature's DSS has no revocation data about its signer).
+    assert.deepEqual(all.filter((report) => report.format !== 'DocumentTimestamp').map((report) => report.level).sort(), ['B-LT', 'B-LT', 'B-T']);
+    // PAdESWithOcspFromDssRevisionTest: B-, T- and A-level technically valid; 2 time-stamps (signature, document), both intact.
+    const sci = verify('pdf-signed/Signature-P-DE_SCI-4.pdf');
+    assert.deepEqual([sci[0]!.intact, sci[0]!.level, sci[0]!.timestamps.map((timestamp) => [timestamp.type, timestamp.intact])], [true, 'B-LTA', [['signature', true], ['document', true]]]);
 
     const german = verify('pdf-signed/Signature-P-DE_CRY-2_HASH_FAILURE.pdf')[0]!;
     assert.deepEqual([german.intact, ...verdict(german)], [false, 'TOTAL_FAILED', 'SIG_CRYPTO_FAILURE']);

@@ -1,6 +1,7 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { readIssuerAndSerial } from '../cms/tbs-certificate.js';
 import { hashNameOf, OCSP_NONCE_OID, ocspCertId, type OcspCertId } from './ocsp-request.js';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
 import { readPkijs } from '../cms/read-ber.js';
@@ -138,6 +139,26 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
     responderNeedsRevocationCheck: needsCheck,
     nonceMatched,
   };
+}
+
+/**
+ * Whether the response answers for this certificate by its CertID's serial number and issuer name hash
+ * alone — without the issuer's certificate, which a document may not carry. For telling which
+ * certificates a document's validation data is about, not for trusting the answer (verifyOcspResponse).
+ */
+export function ocspNamesCertificate(der: Buffer, certificateDer: Buffer): boolean {
+  try {
+    const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
+    const serial = serialNumber.subarray(serialNumber[1]! & 0x80 ? 2 + (serialNumber[1]! & 0x7f) : 2);
+    return readBasicResponse(der).tbsResponseData.responses.some((response) => {
+      const id = response.certID;
+      if (!Buffer.from(id.serialNumber.valueBlock.valueHexView).equals(serial)) return false;
+      const nameHash = createHash(hashNameOf(id.hashAlgorithm.algorithmId)).update(issuer).digest();
+      return Buffer.from(id.issuerNameHash.valueBlock.valueHexView).equals(nameHash);
+    });
+  } catch {
+    return false;
+  }
 }
 
 /** The certificates an OCSP response carries (a delegated responder's, with its chain); none when unreadable. */

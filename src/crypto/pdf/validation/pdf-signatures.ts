@@ -389,7 +389,7 @@ function assignLevels(revisions: Revisions, findings: PdfSignatureFinding[]): vo
     let level: PadesLevel = 'B-B';
     if (finding.timestamp?.intact || later.length > 0) level = 'B-T';
     // EN 319 142-1 §5.4: the validation data is in the document's DSS (as it is now) — the signer's whole chain with revocation data.
-    if (level === 'B-T' && finding.certificate && wholeDss && carriesValidationData(finding.certificate, finding.certificatesDer, wholeDss, finding.timestamp?.certificate)) level = 'B-LT';
+    if (level === 'B-T' && finding.certificate && wholeDss && carriesValidationData(finding.certificate, [...finding.certificatesDer, ...(finding.timestamp?.certificatesDer ?? [])], wholeDss, finding.timestamp?.certificate)) level = 'B-LT';
     // Then a document time-stamp over a revision that already held validation data.
     if (level === 'B-LT' && later.some((timestamp) => hasRevocationDataAt(timestamp.signedEnd!))) level = 'B-LTA';
     finding.level = level;
