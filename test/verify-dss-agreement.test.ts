@@ -74,6 +74,12 @@ describe('the verdicts DSS asserts', () => {
     assert.deepEqual(verdict(verify('xml/xades-detached.xml')[0]!), ['INDETERMINATE', 'SIGNED_DATA_NOT_FOUND']);
   });
 
+  test('pdf-signed/BadEncodedCMS.pdf: DSS finds no signature (its CMS does not decode); here an entry TOTAL_FAILED/FORMAT_FAILURE, as API.md §6 says', () => {
+    const [report] = verify('pdf-signed/BadEncodedCMS.pdf');
+    assert.deepEqual([...verdict(report!), report!.intact], ['TOTAL_FAILED', 'FORMAT_FAILURE', false]);
+    assert.ok(report!.errors.some((error) => error.startsWith('signature_malformed')), report!.errors.join('\n'));
+  });
+
   test('xml/dss-signed.xml: intact, INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND', () => {
     const [report] = verify('xml/dss-signed.xml');
     assert.deepEqual([...verdict(report!), report!.intact], ['INDETERMINATE', 'NO_CERTIFICATE_CHAIN_FOUND', true]);

@@ -68,9 +68,11 @@ export interface SignedContent {
 export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent): SignerCheck {
   const problems: string[] = [];
   const digestName = imprintHashForOid(signer.digestAlgorithm);
-  const certificate = findCertificate(cms.certificates, signer.sid);
+  const found = findCertificate(cms.certificates, signer.sid);
+  const certificate = found.certificate;
   const check: SignerCheck = { intact: false, certificate, essSigningCertificate: 'none', problems };
-  if (!certificate) problems.push('signer_certificate_missing: the CMS does not carry the certificate its SignerInfo names');
+  if (found.unreadable) problems.push('signature_malformed: the signer\'s certificate in the CMS does not parse as a DER certificate (OpenSSL and BouncyCastle refuse it too)');
+  else if (!certificate) problems.push('signer_certificate_missing: the CMS does not carry the certificate its SignerInfo names');
   if (!digestName) {
     problems.push(`unsupported_algorithm: digest algorithm ${signer.digestAlgorithm} is not supported`);
     return check;
@@ -123,15 +125,23 @@ export function messageDigestOf(signer: CmsSignerInfo): Buffer | undefined {
   return value instanceof asn1js.OctetString ? octets(value) : undefined;
 }
 
-function findCertificate(certificates: Buffer[], sid: Buffer): X509Certificate | undefined {
+/**
+ * The certificate sid names; `unreadable` when the CMS carries it (sid matches its bytes) but it does
+ * not parse — a certificate that is not DER (an INTEGER with illegal padding, say), which OpenSSL and
+ * BouncyCastle refuse as well: the signature is then malformed, not merely unattributed.
+ */
+function findCertificate(certificates: Buffer[], sid: Buffer): { certificate?: X509Certificate; unreadable?: boolean } {
   for (const der of certificates) {
+    let named = false;
     try {
-      if (identifies(sid, der)) return parsedCertificate(der);
+      named = identifies(sid, der);
+      if (named) return { certificate: parsedCertificate(der) };
     } catch {
-      // An unreadable certificate is not the signer's.
+      if (named) return { unreadable: true };
+      // A certificate that cannot even be compared is not the signer's.
     }
   }
-  return undefined;
+  return {};
 }
 
 /** sid: IssuerAndSerialNumber (compared byte for byte) or [0] SubjectKeyIdentifier. */
