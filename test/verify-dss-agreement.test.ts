@@ -183,6 +183,10 @@ describe('the technical facts DSS asserts', () => {
     assert.deepEqual([hungarian.level, timestampsOf(hungarian, 'archive').map((timestamp) => timestamp.intact)], ['B-LTA', [true]], 'A-level technically valid, as DSS finds');
     assert.ok(hungarian.certificates.some((certificate) => certificate.revocation?.source === 'ocsp' && certificate.revocation.embedded));
 
+    // XAdES 1.1.1 with an XPath Filter 2.0 intersect for its SignedProperties (XAdES111ATQesTest): both references intact, signer identified.
+    const austrian = verify('xml/qes-xades111-filter2.xml')[0]!;
+    assert.deepEqual([austrian.format, austrian.intact, austrian.level, austrian.signer?.subject.includes('Josef Bogad'), austrian.subIndication], ['XAdES', true, 'B-B', true, 'NO_CERTIFICATE_CHAIN_FOUND']);
+
     const keyInfo = verify('xml/xades-tampered-keyinfo.xml')[0]!;
     assert.deepEqual([keyInfo.intact, keyInfo.signer, ...verdict(keyInfo)], [false, null, 'INDETERMINATE', 'NO_SIGNING_CERTIFICATE_FOUND']);
     assert.equal(verify('xml/xades-tampered-reference.xml')[0]!.intact, false);

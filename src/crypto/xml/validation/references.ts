@@ -92,6 +92,7 @@ export function dereference(
   const options: ExclusiveC14nOptions = { withComments: false };
   let excludeSignatures: 'this' | 'all' | undefined;
   let c14n: string | undefined;
+  let intersected: XmlElement | undefined;
   if (transforms.length === 1 && attribute(transforms[0], 'Algorithm') === algorithms.base64) {
     // XMLDSig §6.6.2: the text of the referenced element, base64-decoded, is what was digested.
     const target = uri?.startsWith('#') && !uri.startsWith('#xpointer(') ? uniqueTarget(tree, uri, name) : undefined;
@@ -104,6 +105,11 @@ export function dereference(
     if (algorithm === algorithms.envelopedSignature) excludeSignatures ??= 'this';
     else if (algorithm === algorithms.xpath && isNoSignatureXPath(transform)) excludeSignatures = 'all';
     else if (algorithm === algorithms.xpathFilter2 && isSubtractSignaturesFilter(transform)) excludeSignatures = 'all';
+    else if (algorithm === algorithms.xpathFilter2 && uri === '' && intersected === undefined && intersectFilterPath(transform)) {
+      const found = intersectTarget(tree, signature, transform, name);
+      if ('problem' in found) return found;
+      intersected = found.element;
+    }
     else if (isCanonicalization(algorithm)) {
       if (child(transform, C14N.exclusive, 'InclusiveNamespaces')) return { problem: `unsupported_transform: ${name} uses an InclusiveNamespaces PrefixList` };
       c14n = algorithm;
@@ -116,6 +122,14 @@ export function dereference(
   if (excludeSignatures === 'all') options.exclude = (element) => element.namespaceUri === DS_NAMESPACE && element.localName === 'Signature';
 
   let coversDocument = false;
+  if (intersected) {
+    // URI="" narrowed by an XPath Filter 2.0 intersect to one element's subtree.
+    if (expectedSignedProperties !== undefined && intersected !== expectedSignedProperties?.element) {
+      return { problem: `signed_properties_misplaced: ${name} selects a SignedProperties outside this signature's QualifyingProperties — a wrapping attack` };
+    }
+    options.apex = (element) => element.start === intersected!.start;
+    return { digestName, expected, options, coversDocument: intersected === tree.root, name };
+  }
   if (expectedSignedProperties !== undefined && !(uri?.startsWith('#') && !uri.startsWith('#xpointer('))) {
     return { problem: `signed_properties_misplaced: ${name} is typed SignedProperties but does not point to this signature's xades:SignedProperties by its Id` };
   }
@@ -207,6 +221,48 @@ function isSubtractSignaturesFilter(transform: TreeNode): boolean {
   if (filters.length !== 1 || attribute(filters[0], 'Filter') !== 'subtract') return false;
   const match = /^\s*\/descendant::(\w+):Signature\s*$/.exec(filters[0].text);
   return !!match && filters[0].element.namespaces[match[1]] === DS_NAMESPACE;
+}
+
+/**
+ * XPath Filter 2.0 `intersect` with the one expression form real signers write for a XAdES 1.1.1
+ * SignedProperties reference: `//*[@Id='…']/p:Child/p:Grandchild…` — an element by its unique Id, then
+ * child steps by qualified name. Other expressions are not evaluated (unsupported_transform).
+ */
+function intersectFilterPath(transform: TreeNode): { id: string; steps: Array<[string, string]> } | undefined {
+  const filters = childrenNamed(transform, XPATH_FILTER2_NAMESPACE, 'XPath');
+  if (filters.length !== 1 || attribute(filters[0], 'Filter') !== 'intersect') return undefined;
+  const match = /^\s*\/\/\*\[@Id='([^']+)'\]((?:\/[\w.-]+:[\w.-]+)*)\s*$/.exec(filters[0]!.text);
+  if (!match) return undefined;
+  const scope = filters[0]!.element.namespaces;
+  const steps = (match[2]!.match(/[\w.-]+:[\w.-]+/g) ?? []).map((step): [string, string] => {
+    const [prefix, localName] = step.split(':') as [string, string];
+    return [scope[prefix] ?? '', localName];
+  });
+  return steps.every(([namespaceUri]) => namespaceUri !== '') ? { id: match[1]!, steps } : undefined;
+}
+
+function intersectTarget(tree: SignatureTree, signature: TreeNode, transform: TreeNode, name: string): { element: XmlElement } | { problem: string } {
+  const { id, steps } = intersectFilterPath(transform)!;
+  const found = uniqueTarget(tree, `#${encodeURIComponent(id)}`, name);
+  if ('problem' in found) return found;
+  // The steps are followed through this signature's own nodes: a target elsewhere is not followed.
+  let node = findNode(signature, found.element.start);
+  if (!node) return { problem: `unsupported_transform: ${name} filters to an element outside its signature` };
+  for (const [namespaceUri, localName] of steps) {
+    const matches = childrenNamed(node, namespaceUri, localName);
+    if (matches.length !== 1) return { problem: `reference_ambiguous: ${name} selects ${matches.length} ${localName} elements` };
+    node = matches[0]!;
+  }
+  return { element: node.element };
+}
+
+function findNode(node: TreeNode, start: number): TreeNode | undefined {
+  if (node.element.start === start) return node;
+  for (const child of node.children) {
+    const found = findNode(child, start);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Base64 content; `strict` refuses anything but the base64 alphabet (white space aside). */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { checkTimestampToken, type SignatureTimestamp } from '../../verify/cms-signer-check.js';
 import { ExclusiveCanonicalizer } from '../exclusive-c14n.js';
-import { DS_NAMESPACE, XADES141_NAMESPACE, XADES_NAMESPACE } from '../xml-constants.js';
+import { DS_NAMESPACE, XADES141_NAMESPACE } from '../xml-constants.js';
 import { scanXml } from '../xml-scanner.js';
-import { attribute, child, childrenNamed, path, type SignatureTree, type TreeNode } from './signature-tree.js';
+import { attribute, child, childrenNamed, type SignatureTree, type TreeNode } from './signature-tree.js';
 import { c14nOptions, hashReferencedData, isCanonicalization } from './references.js';
+import { xades } from './xades-names.js';
 
 /*
  * XAdES archive time-stamps (ETSI EN 319 132-1 §5.5.2, xades141:ArchiveTimeStamp) checked as a
@@ -25,12 +26,12 @@ export function checkXadesArchiveTimestamps(
   problems: string[],
   detached?: Buffer,
 ): SignatureTimestamp[] {
-  const unsigned = path(qualifying, [XADES_NAMESPACE, 'UnsignedProperties'], [XADES_NAMESPACE, 'UnsignedSignatureProperties']);
+  const unsigned = xades(xades(qualifying, 'UnsignedProperties'), 'UnsignedSignatureProperties');
   const properties = unsigned?.children ?? [];
   const results: SignatureTimestamp[] = [];
   properties.forEach((property, position) => {
     if (property.element.namespaceUri !== XADES141_NAMESPACE || property.element.localName !== 'ArchiveTimeStamp') return;
-    const encapsulated = child(property, XADES_NAMESPACE, 'EncapsulatedTimeStamp');
+    const encapsulated = xades(property, 'EncapsulatedTimeStamp');
     if (!encapsulated) return;
     const c14n = attribute(child(property, DS_NAMESPACE, 'CanonicalizationMethod'), 'Algorithm') ?? 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
     if (!isCanonicalization(c14n)) {
@@ -40,7 +41,7 @@ export function checkXadesArchiveTimestamps(
     const covered = [
       ...['SignedInfo', 'SignatureValue', 'KeyInfo'].map((name) => child(signature, DS_NAMESPACE, name)),
       ...properties.slice(0, position),
-      ...childrenNamed(signature, DS_NAMESPACE, 'Object').filter((object) => !child(object, XADES_NAMESPACE, 'QualifyingProperties')),
+      ...childrenNamed(signature, DS_NAMESPACE, 'Object').filter((object) => !xades(object, 'QualifyingProperties')),
     ].filter((node): node is TreeNode => node !== undefined);
     let failure: string | undefined;
     const imprinted = (hashName: string) => {

@@ -2,12 +2,13 @@ import { X509Certificate, createHash, createPublicKey, verify, type KeyObject } 
 import { checkTimestampToken, type SignatureTimestamp } from '../../verify/cms-signer-check.js';
 import { DigestSink, ExclusiveCanonicalizer, type ExclusiveC14nOptions } from '../exclusive-c14n.js';
 import type { RevocationValues } from '../../validation/signature-evidence.js';
-import { DS_NAMESPACE, XADES141_NAMESPACE, XADES_NAMESPACE, XADES_SIGNED_PROPERTIES_TYPE } from '../xml-constants.js';
+import { DS_NAMESPACE, XADES141_NAMESPACE } from '../xml-constants.js';
 import { decodeXml } from '../xml-encoding.js';
 import { scanXml } from '../xml-scanner.js';
 import { attribute, child, childrenNamed, ds, path, readSignatureTree, type SignatureTree, type TreeNode } from './signature-tree.js';
 import { C14N, DIGESTS, base64, c14nOptions, dereference, isCanonicalization } from './references.js';
 import { checkXadesArchiveTimestamps } from './xades-archive-check.js';
+import { SIGNED_PROPERTIES_TYPES, xades, xadesChildren } from './xades-names.js';
 
 /*
  * Verifying XML signatures (W3C XMLDSig 1.1 core validation, §3.2) and their XAdES properties (ETSI EN
@@ -65,9 +66,9 @@ export function verifyXmlSignatures(bytes: Buffer, detached?: Buffer): XmlSignat
 
 function verifySignature(text: string, tree: SignatureTree, signature: TreeNode, detached: Buffer | undefined): XmlSignatureFinding {
   const problems: string[] = [];
-  const qualifyingAll = childrenNamed(signature, DS_NAMESPACE, 'Object').flatMap((object) => childrenNamed(object, XADES_NAMESPACE, 'QualifyingProperties'));
+  const qualifyingAll = childrenNamed(signature, DS_NAMESPACE, 'Object').flatMap((object) => xadesChildren(object, 'QualifyingProperties'));
   const qualifying = qualifyingAll[0];
-  const signedProperties = child(qualifying, XADES_NAMESPACE, 'SignedProperties');
+  const signedProperties = xades(qualifying, 'SignedProperties');
   const finding: XmlSignatureFinding = { format: signedProperties ? 'XAdES' : 'XMLDSig', intact: false, certificatesDer: [], archiveTimestamps: [], revocation: { ocsps: [], crls: [] }, problems };
   const structure = structureProblem(signature, qualifyingAll);
   if (structure) {
@@ -103,7 +104,7 @@ function verifySignature(text: string, tree: SignatureTree, signature: TreeNode,
   }
   for (const reference of references.slice(0, MAX_REFERENCES)) {
     if (!referencesHold) break;
-    const isSignedProperties = attribute(reference, 'Type') === XADES_SIGNED_PROPERTIES_TYPE;
+    const isSignedProperties = SIGNED_PROPERTIES_TYPES.has(attribute(reference, 'Type') ?? '');
     const result = checkReference(text, tree, signature, reference, isSignedProperties ? (signedProperties ?? null) : undefined, detached);
     if (result.problem) problems.push(result.problem);
     referencesHold &&= result.holds;
@@ -192,19 +193,20 @@ function checkReference(
 
 /** XAdES signed properties: the signing certificate they name must be the one that verified. */
 function checkSignedProperties(signedProperties: TreeNode, finding: XmlSignatureFinding): void {
-  const properties = child(signedProperties, XADES_NAMESPACE, 'SignedSignatureProperties');
-  const signingTime = child(properties, XADES_NAMESPACE, 'SigningTime')?.text.trim();
+  const properties = xades(signedProperties, 'SignedSignatureProperties');
+  const signingTime = xades(properties, 'SigningTime')?.text.trim();
   if (signingTime && !Number.isNaN(Date.parse(signingTime))) finding.claimedTime = new Date(signingTime);
-  const signingCertificate = child(properties, XADES_NAMESPACE, 'SigningCertificateV2') ?? child(properties, XADES_NAMESPACE, 'SigningCertificate');
+  const signingCertificate = xades(properties, 'SigningCertificateV2') ?? xades(properties, 'SigningCertificate');
   if (!signingCertificate) {
     finding.problems.push('signing_certificate_unbound: xades:SigningCertificateV2 is missing (EN 319 132-1 §5.2.2)');
     return;
   }
   if (!finding.certificate) return;
-  const digests = childrenNamed(signingCertificate, XADES_NAMESPACE, 'Cert').map((cert) => {
-    const certDigest = child(cert, XADES_NAMESPACE, 'CertDigest');
-    const hash = DIGESTS[attribute(child(certDigest, DS_NAMESPACE, 'DigestMethod'), 'Algorithm') ?? ''];
-    const value = child(certDigest, DS_NAMESPACE, 'DigestValue')?.text ?? '';
+  const digests = xadesChildren(signingCertificate, 'Cert').map((cert) => {
+    const certDigest = xades(cert, 'CertDigest');
+    // XAdES 1.1.1 put DigestMethod and DigestValue in its own namespace; later versions use ds:.
+    const hash = DIGESTS[attribute(child(certDigest, DS_NAMESPACE, 'DigestMethod') ?? xades(certDigest, 'DigestMethod'), 'Algorithm') ?? ''];
+    const value = (child(certDigest, DS_NAMESPACE, 'DigestValue') ?? xades(certDigest, 'DigestValue'))?.text ?? '';
     return hash ? createHash(hash).update(finding.certificate!.raw).digest().equals(base64(value)) : false;
   });
   if (!digests.some(Boolean)) {
@@ -214,11 +216,11 @@ function checkSignedProperties(signedProperties: TreeNode, finding: XmlSignature
 
 /** B-T: a SignatureTimeStamp over the canonical ds:SignatureValue; B-LT: certificate and revocation values too. */
 function xadesLevel(text: string, signature: TreeNode, qualifying: TreeNode | undefined, finding: XmlSignatureFinding): XmlSignatureFinding['level'] {
-  const unsigned = path(qualifying, [XADES_NAMESPACE, 'UnsignedProperties'], [XADES_NAMESPACE, 'UnsignedSignatureProperties']);
-  const signatureTimestamp = child(unsigned, XADES_NAMESPACE, 'SignatureTimeStamp');
+  const unsigned = xades(xades(qualifying, 'UnsignedProperties'), 'UnsignedSignatureProperties');
+  const signatureTimestamp = xades(unsigned, 'SignatureTimeStamp');
   const signatureValue = child(signature, DS_NAMESPACE, 'SignatureValue');
   if (!signatureTimestamp || !signatureValue) return 'B-B';
-  const encapsulated = child(signatureTimestamp, XADES_NAMESPACE, 'EncapsulatedTimeStamp');
+  const encapsulated = xades(signatureTimestamp, 'EncapsulatedTimeStamp');
   if (!encapsulated) return 'B-B';
   // EN 319 132-1 §5.3: the canonical form of ds:SignatureValue, by the time-stamp's own canonicalization
   // (inclusive C14N 1.0 when it names none).
@@ -230,7 +232,7 @@ function xadesLevel(text: string, signature: TreeNode, qualifying: TreeNode | un
   const canonical = canonicalize(text, { ...c14nOptions(c14n, true), apex: (element) => element.start === signatureValue.element.start });
   finding.timestamp = checkTimestampToken(base64(encapsulated.text), Buffer.from(canonical, 'utf8'), 'signature time-stamp', finding.problems);
   if (!finding.timestamp?.intact) return 'B-B';
-  const longTerm = child(unsigned, XADES_NAMESPACE, 'CertificateValues') && child(unsigned, XADES_NAMESPACE, 'RevocationValues');
+  const longTerm = xades(unsigned, 'CertificateValues') && xades(unsigned, 'RevocationValues');
   if (!longTerm) return 'B-T';
   return finding.archiveTimestamps.length > 0 && finding.archiveTimestamps.every((timestamp) => timestamp.intact) ? 'B-LTA' : 'B-LT';
 }
@@ -243,10 +245,10 @@ function xadesLevel(text: string, signature: TreeNode, qualifying: TreeNode | un
  */
 function validationValues(qualifying: TreeNode | undefined): RevocationValues & { certificates: Buffer[] } {
   const values = { certificates: [] as Buffer[], ocsps: [] as Buffer[], crls: [] as Buffer[] };
-  const unsigned = path(qualifying, [XADES_NAMESPACE, 'UnsignedProperties'], [XADES_NAMESPACE, 'UnsignedSignatureProperties']);
+  const unsigned = xades(xades(qualifying, 'UnsignedProperties'), 'UnsignedSignatureProperties');
   const holders = [unsigned, ...childrenNamed(unsigned, XADES141_NAMESPACE, 'TimeStampValidationData')];
   const encapsulated = (parent: TreeNode | undefined, list: string, item: string) =>
-    childrenNamed(child(parent, XADES_NAMESPACE, list), XADES_NAMESPACE, item).flatMap((node) => {
+    xadesChildren(xades(parent, list), item).flatMap((node) => {
       try {
         return [base64(node.text, true)];
       } catch {
@@ -255,7 +257,7 @@ function validationValues(qualifying: TreeNode | undefined): RevocationValues & 
     });
   for (const holder of holders) {
     values.certificates.push(...encapsulated(holder, 'CertificateValues', 'EncapsulatedX509Certificate'));
-    const revocation = child(holder, XADES_NAMESPACE, 'RevocationValues');
+    const revocation = xades(holder, 'RevocationValues');
     values.crls.push(...encapsulated(revocation, 'CRLValues', 'EncapsulatedCRLValue'));
     values.ocsps.push(...encapsulated(revocation, 'OCSPValues', 'EncapsulatedOCSPValue'));
   }
