@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { checkDocument, type SignatureReport } from '../src/core/verify/signature-reports.js';
+import { readTlv } from '../src/crypto/cms/der.js';
 import { TrustAnchors } from '../src/crypto/verify/certificate-trust.js';
 
 /**
@@ -154,6 +155,20 @@ describe('the technical facts DSS asserts', () => {
     assert.deepEqual([czech.intact, timestampsOf(czech, 'signature').map((timestamp) => timestamp.intact)], [true, [true]]);
     // Its archive time-stamp carries TS 101 733's ATSHashIndex (not yet ats-hash-index-v3): intact, an A-level signature.
     assert.deepEqual([czech.level, timestampsOf(czech, 'archive').map((timestamp) => timestamp.intact)], ['B-LTA', [true]]);
+    // CAdESLTALevelExtendedExpiredTest: a signature time-stamp and an archive-time-stamp-v2, imprints intact; not an ETSI B-LTA (DSS: CAdES-C).
+    const v2 = verify('cms/cadesLTAwithATv2expired.p7s')[0]!;
+    assert.deepEqual([v2.intact, v2.level, v2.timestamps.map((timestamp) => [timestamp.type, timestamp.intact])], [true, 'B-LT', [['signature', true], ['archive', true]]]);
+    // The v2 imprint covers the revocation values: the last byte of that attribute (a CRL's signature) changed breaks it.
+    const original = readFileSync(path.join(testdata, 'cms/cadesLTAwithATv2expired.p7s'));
+    const revocationValuesOid = Buffer.from('060b2a864886f70d010910021830', 'hex').subarray(0, 13);
+    const at = original.indexOf(revocationValuesOid);
+    const attributeStart = original.lastIndexOf(0x30, at - 1);
+    const attribute = readTlv(original, attributeStart);
+    assert.equal(readTlv(original, attribute.contentStart).start, at, 'the revocationValues Attribute found');
+    const changed = Buffer.from(original);
+    changed[attribute.end - 1] ^= 0x01;
+    const tampered = checkDocument({ file: changed, fileName: 'x.p7s' }, { anchors: new TrustAnchors([]), validationTime: new Date(), canFetch: false }).signatures[0]!;
+    assert.deepEqual(tampered.timestamps.map((timestamp) => [timestamp.type, timestamp.intact]), [['signature', true], ['archive', false]]);
     // CAdESDoubleLTAValidationTest: 3 time-stamps, 2 of them archive time-stamps, all intact; A-level.
     const double = verify('cms/CAdESDoubleLTA.p7m')[0]!;
     assert.deepEqual([double.intact, double.level, double.timestamps.map((timestamp) => [timestamp.type, timestamp.intact])], [true, 'B-LTA', [['signature', true], ['archive', true], ['archive', true]]]);

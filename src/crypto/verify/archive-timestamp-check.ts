@@ -3,13 +3,16 @@ import * as asn1js from 'asn1js';
 import { ID_AA_ETS_ARCHIVE_TIMESTAMP_V3 } from '../cms/archive-time-stamp-v3.js';
 import { ID_AA_ATS_HASH_INDEX_V3 } from '../cms/ats-hash-index-v3.js';
 import { childrenOf, encodingOf } from '../cms/der-reader.js';
-import { readTlv } from '../cms/der.js';
+import { readTlv, tags, tlv } from '../cms/der.js';
+
+/** RFC 5126 §6.4.1: id-aa-ets-archiveTimestampV2. */
+const ID_AA_ETS_ARCHIVE_TIMESTAMP_V2 = '1.2.840.113549.1.9.16.2.48';
 
 /** ETSI TS 101 733 v2.2.1 §6.4.3: id-aa-ATSHashIndex, the index of the first archive-time-stamp-v3 profile. */
 const ID_AA_ATS_HASH_INDEX_V1 = '0.4.0.1733.2.5';
 import { imprintHashForOid } from '../tsp/oids.js';
 import { checkTimestampToken, type SignatureTimestamp, type SignedContent } from './cms-signer-check.js';
-import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSignedData, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
+import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSignedData, type CmsAttribute, type CmsSignedData, type CmsSignerInfo } from './signed-data.js';
 
 /*
  * Checking a CAdES archive-time-stamp-v3 (ETSI EN 319 122-1 §5.5.3; the builder is cms/cades-baseline-lta.ts):
@@ -19,9 +22,12 @@ import { CmsFormatError, attributeValue, elementsOf, octets, oidOf, readCmsSigne
  * values (elements added later may be there too, §5.5.2 NOTE 4 — removed or altered ones may not).
  */
 
+/** An archive time-stamp and its kind: v3 makes CAdES-B-LTA; v2 (CAdES-A before EN 319 122-1) proves existence all the same. */
+export type ArchiveTimestamp = SignatureTimestamp & { version: 2 | 3 };
+
 /** The signer's archive time-stamps, each checked; problems are added to `problems`. */
-export function checkArchiveTimestamps(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent, problems: string[]): SignatureTimestamp[] {
-  const results: SignatureTimestamp[] = [];
+export function checkArchiveTimestamps(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent, problems: string[]): ArchiveTimestamp[] {
+  const results: ArchiveTimestamp[] = [];
   for (const attribute of signer.unsignedAttributes.filter((candidate) => candidate.type === ID_AA_ETS_ARCHIVE_TIMESTAMP_V3)) {
     const tokenDer = attribute.valuesEncoded[0];
     if (!tokenDer) continue;
@@ -41,9 +47,32 @@ export function checkArchiveTimestamps(cms: CmsSignedData, signer: CmsSignerInfo
       timestamp.intact = false;
       problems.push(`archive_timestamp_index_mismatch: ${missing.join('; ')} — the signature was changed after it was archived`);
     }
-    results.push(timestamp);
+    results.push({ ...timestamp, version: 3 });
+  }
+  for (const attribute of signer.unsignedAttributes.filter((candidate) => candidate.type === ID_AA_ETS_ARCHIVE_TIMESTAMP_V2)) {
+    const tokenDer = attribute.valuesEncoded[0];
+    if (!tokenDer) continue;
+    if (cms.eContent === undefined && !content.bytes) {
+      problems.push('archive_timestamp_invalid: an archive-time-stamp-v2 of a detached signature covers the content itself, which was not sent');
+      continue;
+    }
+    const timestamp = checkTimestampToken(tokenDer, (hash) => archiveV2Imprint(hash, cms, signer, content, attribute), 'archive time-stamp (v2)', problems);
+    if (timestamp) results.push({ ...timestamp, version: 2 });
   }
   return results;
+}
+
+/**
+ * RFC 5126 §6.4.1 (archive-time-stamp-v2, CAdES-A before EN 319 122-1): the hash of encapContentInfo,
+ * the content when it is detached, the certificates [0] and crls [1] fields, and the SignerInfo's fields
+ * with its unsigned attributes but this time-stamp — each as encoded (checked on DSS's sample
+ * cadesLTAwithATv2expired.p7s, whose imprint this reproduces).
+ */
+function archiveV2Imprint(hash: string, cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent, archive: CmsAttribute): Buffer {
+  const digest = createHash(hash).update(cms.encoded.encapContentInfo);
+  if (cms.eContent === undefined) digest.update(content.bytes!);
+  const others = signer.unsignedAttributes.filter((attribute) => attribute !== archive).map((attribute) => attribute.encoded);
+  return digest.update(cms.encoded.certificates).update(cms.encoded.crls).update(signer.signedPartEncoded).update(tlv(tags.contextConstructed(1), ...others)).digest();
 }
 
 interface HashIndex {

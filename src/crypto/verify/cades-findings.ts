@@ -48,7 +48,7 @@ export function cadesFindings(signatureBytes: Buffer, content: Buffer | undefine
 
 function signerFinding(cms: CmsSignedData, signer: CmsSignerInfo, content: Buffer | undefined, depth: number): SignatureFinding {
   const signedContent: SignedContent = content
-    ? { digest: (name: string) => createHash(name).update(content).digest() }
+    ? { digest: (name: string) => createHash(name).update(content).digest(), bytes: content }
     : // No content: its digest is taken as the signer says, so the rest of the signature is still checked.
       { digest: () => claimedDigest(signer) };
   const check = checkSigner(cms, signer, signedContent);
@@ -66,7 +66,8 @@ function signerFinding(cms: CmsSignedData, signer: CmsSignerInfo, content: Buffe
     level = 'B-B';
     if (check.timestamp?.intact) level = 'B-T';
     if (level === 'B-T' && (values.crls.length > 0 || values.ocsps.length > 0)) level = 'B-LT';
-    if (level === 'B-LT' && archived.length > 0 && archived.every((timestamp) => timestamp.intact)) level = 'B-LTA';
+    const baselineArchives = archived.filter((timestamp) => timestamp.version === 3);
+    if (level === 'B-LT' && baselineArchives.length > 0 && baselineArchives.every((timestamp) => timestamp.intact)) level = 'B-LTA';
   }
   if (intact && check.essSigningCertificate !== 'v2' && depth === 0) {
     problems.push('not_baseline: without the signing-certificate-v2 attribute this is a CMS signature, not CAdES (ETSI EN 319 122-1 §5.2.2)');

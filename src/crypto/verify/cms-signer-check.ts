@@ -63,6 +63,8 @@ export interface SignatureTimestamp {
 export interface SignedContent {
   /** The digest of the signed content with the named hash (sha1, sha256, …). */
   digest(name: string): Buffer;
+  /** The content itself, when the caller holds it (a detached signature's archive-time-stamp-v2 covers it). */
+  bytes?: Buffer;
 }
 
 export function checkSigner(cms: CmsSignedData, signer: CmsSignerInfo, content: SignedContent): SignerCheck {

@@ -43,6 +43,11 @@ export function readSignedDataDer(der: Buffer): CmsSignedData {
   return {
     eContentType: decodeObjectIdentifier(der, eContentType!),
     eContentTypeEncoded: encodingOf(der, eContentType!),
+    encoded: {
+      encapContentInfo: encodingOf(der, fields[2]!),
+      certificates: certificateSet ? encodingOf(der, certificateSet) : Buffer.alloc(0),
+      crls: revocation ? encodingOf(der, revocation) : Buffer.alloc(0),
+    },
     eContent,
     certificates: certificateSet
       ? childrenOf(der, certificateSet, 'certificates')

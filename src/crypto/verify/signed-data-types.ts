@@ -32,6 +32,11 @@ export interface CmsSignedData {
   eContentType: string;
   /** The eContentType OBJECT IDENTIFIER as encoded. */
   eContentTypeEncoded: Buffer;
+  /**
+   * encapContentInfo and the certificates [0] and crls [1] fields, each whole as encoded (absent ones
+   * empty): what a CAdES archive-time-stamp-v2 covers.
+   */
+  encoded: { encapContentInfo: Buffer; certificates: Buffer; crls: Buffer };
   /** The encapsulated content, when the signature is not detached. */
   eContent?: Buffer;
   /** Every certificate the CMS carries (other certificate formats are skipped), DER. */

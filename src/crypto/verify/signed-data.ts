@@ -63,6 +63,11 @@ export function readCmsSignedData(der: Buffer): CmsSignedData {
   return {
     eContentType,
     eContentTypeEncoded: originalBytes(encap[0]),
+    encoded: {
+      encapContentInfo: originalBytes(fields[2]!),
+      certificates: certificateSet ? originalBytes(certificateSet) : Buffer.alloc(0),
+      crls: revocation ? originalBytes(revocation) : Buffer.alloc(0),
+    },
     eContent,
     certificates,
     hasRevocationData: crls.length > 0,
