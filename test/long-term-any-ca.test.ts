@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSignedData } from '../src/crypto/cms/signed-data-parts.js';
@@ -11,7 +10,7 @@ import { PdfReader } from '../src/crypto/pdf/reader/pdf-reader.js';
 import { asn1parse, checkArchiveTimestamp } from './support/cades-archive.js';
 import { cmsOcspResponses } from './support/cms-ocsp.js';
 import { embeddedSignatures } from './support/pdf-bytes.js';
-import { freePort, OpensslPki } from './support/openssl-pki.js';
+import { freePort, listenOnLoopback, OpensslPki } from './support/openssl-pki.js';
 import { OpensslTsa } from './support/openssl-tsa.js';
 import { basicAuth, startTestService, waitUntilFinal, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
@@ -41,11 +40,6 @@ const key = (name: string) => ({ type: 'pem', key: file(`${name}.key`), certific
 const asked: string[] = [];
 const auth = basicAuth('client-a', 'secret-a');
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 before(async () => {
   const responderPort = await freePort();
   // The CA's web presence: issuer certificates and CRLs (generated at each request, as a CA publishes them).
@@ -69,8 +63,8 @@ before(async () => {
     const answer = await fetch(`http://127.0.0.1:${responderPort}`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: Buffer.concat(chunks) });
     response.writeHead(answer.status, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(await answer.arrayBuffer()));
   });
-  const web = `http://127.0.0.1:${await listen(caWeb)}`;
-  const ocspUrl = `http://127.0.0.1:${await listen(relay)}/ocsp`;
+  const web = `http://127.0.0.1:${await listenOnLoopback(caWeb)}`;
+  const ocspUrl = `http://127.0.0.1:${await listenOnLoopback(relay)}/ocsp`;
 
   pki.createRoot('/CN=LT Test Root');
   pki.issue('intermediate', '/CN=LT Test Issuing CA', `basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\ncrlDistributionPoints=URI:${web}/ca.crl\n`);

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RevocationSources } from '../src/core/revocation/revocation-sources.js';
 import { isSignetError } from '../src/errors/signet-error.js';
 import { OutboundAddressPolicy } from '../src/outbound/address-policy.js';
 import { ValidationDataClient } from '../src/outbound/validation-data-client.js';
-import { freePort, OpensslPki } from './support/openssl-pki.js';
+import { freePort, listenOnLoopback, OpensslPki } from './support/openssl-pki.js';
 import { openTestStore, testStores } from './support/test-service.js';
 
 /**
@@ -23,11 +22,6 @@ let caUp = true;
 let relay: http.Server;
 let crlServer: http.Server;
 let ocspUrl = '';
-
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
 
 before(async () => {
   pki.createRoot('/CN=Revocation Test Root');
@@ -46,8 +40,8 @@ before(async () => {
     crlRequests++;
     response.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(pki.crl());
   });
-  ocspUrl = `http://127.0.0.1:${await listen(relay)}/ocsp`;
-  const crlUrl = `http://127.0.0.1:${await listen(crlServer)}/ca.crl`;
+  ocspUrl = `http://127.0.0.1:${await listenOnLoopback(relay)}/ocsp`;
+  const crlUrl = `http://127.0.0.1:${await listenOnLoopback(crlServer)}/ca.crl`;
   const withOcsp = `basicConstraints=CA:FALSE\nauthorityInfoAccess=OCSP;URI:${ocspUrl}\ncrlDistributionPoints=URI:${crlUrl}\n`;
   const crlOnly = `basicConstraints=CA:FALSE\ncrlDistributionPoints=URI:${crlUrl}\n`;
   pki.issue('ocsp-good', '/CN=OCSP Good', withOcsp);

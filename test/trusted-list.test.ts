@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { OpensslPki } from './support/openssl-pki.js';
+import { listenOnLoopback, OpensslPki } from './support/openssl-pki.js';
 import { startTestService, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
 
@@ -91,8 +90,7 @@ before(async () => {
     if (name) return response.writeHead(200, { 'content-type': 'application/vnd.etsi.tsl+xml' }).end(readFileSync(file(name)));
     response.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenOnLoopback(web)}`;
 
   pki.createRoot('/CN=Test Qualified CA/O=Test QTSP/C=LU');
   pki.issue('qualified', '/CN=Qualified signer', `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\ncrlDistributionPoints=URI:${base}/ca.crl\n`);

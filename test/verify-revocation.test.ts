@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, OpensslPki } from './support/openssl-pki.js';
+import { freePort, listenOnLoopback, OpensslPki } from './support/openssl-pki.js';
 import { OpensslTsa } from './support/openssl-tsa.js';
 import { basicAuth, startTestService, waitUntilFinal, type TestService } from './support/test-service.js';
 import { run } from './support/tools.js';
@@ -37,11 +36,6 @@ const refused = { ocsp: 0, crl: 0 };
 const auth = basicAuth('client-a', 'secret-a');
 const signers = ['good', 'revoked-ocsp', 'revoked-crl', 'unreachable', 'short', 'offline'] as const;
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 before(async () => {
   const responderPort = await freePort();
   caWeb = http.createServer((request, response) => {
@@ -62,8 +56,8 @@ before(async () => {
     const answer = await fetch(responderUrl, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: Buffer.concat(chunks) });
     response.writeHead(answer.status, { 'content-type': 'application/ocsp-response' }).end(Buffer.from(await answer.arrayBuffer()));
   });
-  const web = `http://127.0.0.1:${await listen(caWeb)}`;
-  const ocspUrl = `http://127.0.0.1:${await listen(relay)}/ocsp`;
+  const web = `http://127.0.0.1:${await listenOnLoopback(caWeb)}`;
+  const ocspUrl = `http://127.0.0.1:${await listenOnLoopback(relay)}/ocsp`;
 
   pki.createRoot('/CN=Verify Test Root');
   // The same CRL under two addresses: the service keeps a fetched CRL until its nextUpdate, so the

@@ -119,3 +119,9 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Starts `server` on an ephemeral loopback port (a CA's web presence, a relay, a list host); answers the port. */
+export async function listenOnLoopback(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}

@@ -9,10 +9,13 @@
  */
 
 export const tags = {
+  boolean: 0x01,
   integer: 0x02,
+  bitString: 0x03,
   octetString: 0x04,
   null: 0x05,
   objectIdentifier: 0x06,
+  enumerated: 0x0a,
   utcTime: 0x17,
   generalizedTime: 0x18,
   sequence: 0x30,

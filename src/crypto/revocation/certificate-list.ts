@@ -1,5 +1,5 @@
 import { childrenOf, contentOf, decodeObjectIdentifier, encodingOf, expectTag, readWhole } from '../cms/der-reader.js';
-import { readTlv, type Tlv } from '../cms/der.js';
+import { readTlv, tags, type Tlv } from '../cms/der.js';
 
 /*
  * A CRL (RFC 5280 §5.1) read with the allocation-free DER walker: the parts a check needs, with the
@@ -42,14 +42,8 @@ export interface CertificateListParts {
   entryFor(serial: Buffer): CrlEntry | undefined;
 }
 
-const SEQUENCE = 0x30;
-const INTEGER = 0x02;
-const UTC_TIME = 0x17;
-const GENERALIZED_TIME = 0x18;
-const BOOLEAN = 0x01;
-const OCTET_STRING = 0x04;
-const BIT_STRING = 0x03;
-const CONTEXT_0 = 0xa0;
+const { sequence: SEQUENCE, integer: INTEGER, utcTime: UTC_TIME, generalizedTime: GENERALIZED_TIME, boolean: BOOLEAN, octetString: OCTET_STRING, bitString: BIT_STRING } = tags;
+const CONTEXT_0 = tags.contextConstructed(0);
 
 export function readCertificateList(der: Buffer): CertificateListParts {
   const [tbsElement, algorithm, signatureValue] = childrenOf(der, readWhole(der, SEQUENCE, 'CertificateList'), 'CertificateList');

@@ -2,6 +2,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
 import { parsedCertificate } from '../cms/parsed-certificates.js';
+import { tags } from '../cms/der.js';
 import { readIssuerAndSerial, readSubject } from '../cms/tbs-certificate.js';
 import { readCertificateList, type CertificateListParts } from './certificate-list.js';
 
@@ -78,7 +79,7 @@ export function checkCertificateAgainstCrl(
     let reason: string | undefined;
     for (const extension of entry.extensions) {
       if (extension.oid === ID_CE_CERTIFICATE_ISSUER) throw new CrlError('unsupported', 'An indirect CRL entry (certificateIssuer)');
-      if (extension.oid === ID_CE_REASON_CODE && extension.value[0] === 0x0a) {
+      if (extension.oid === ID_CE_REASON_CODE && extension.value[0] === tags.enumerated) {
         const code = extension.value[extension.value.length - 1]!;
         reason = CRL_REASONS[code] ?? `reason ${code}`;
       }

@@ -33,12 +33,12 @@ export function cmsValidationValues(cms: CmsSignedData, signer: CmsSignerInfo): 
   for (const value of valuesOf(signer.unsignedAttributes, ID_AA_ETS_CERT_VALUES)) {
     quietly(() => values.certificates.push(...elements(value, SEQUENCE)));
   }
-  for (const value of valuesOf(signer.unsignedAttributes, ID_AA_ETS_REVOCATION_VALUES)) quietly(() => readRevocationValues(value, values));
-  for (const value of valuesOf(signer.signedAttributes, ADBE_REVOCATION_INFO_ARCHIVAL)) quietly(() => readAdobeArchival(value, values));
+  for (const value of valuesOf(signer.unsignedAttributes, ID_AA_ETS_REVOCATION_VALUES)) quietly(() => readTaggedLists(value, values, true));
+  for (const value of valuesOf(signer.signedAttributes, ADBE_REVOCATION_INFO_ARCHIVAL)) quietly(() => readTaggedLists(value, values, false));
   return values;
 }
 
-const SEQUENCE = 0x30;
+const SEQUENCE = tags.sequence;
 
 /** The encodings of the elements inside a constructed TLV `encoded` whose tag is `tag`. */
 function elements(encoded: Buffer, tag: number): Buffer[] {
@@ -55,32 +55,25 @@ function readRevocationInfoChoice(encoded: Buffer, values: RevocationValues): vo
   if (decodeObjectIdentifier(encoded, format!) === ID_RI_OCSP_RESPONSE && info) values.ocsps.push(encodingOf(encoded, info));
 }
 
-/** RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList OPTIONAL, ocspVals [1] SEQUENCE OF BasicOCSPResponse OPTIONAL, … } */
-function readRevocationValues(value: Buffer, values: RevocationValues): void {
-  for (const field of childrenOf(value, readWhole(value, SEQUENCE, 'RevocationValues'), 'RevocationValues')) {
-    const list = childrenOf(value, field, 'RevocationValues field')[0];
+/**
+ * RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList OPTIONAL, ocspVals [1] SEQUENCE OF BasicOCSPResponse OPTIONAL, … }
+ * RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRLs OPTIONAL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, … }
+ * The same shape: CRLs under [0], OCSP under [1] — basic responses in the first, whole ones in the second.
+ */
+function readTaggedLists(value: Buffer, values: RevocationValues, ocspsAreBasic: boolean): void {
+  for (const field of childrenOf(value, readWhole(value, SEQUENCE, 'revocation values'), 'revocation values')) {
+    const list = childrenOf(value, field, 'revocation values field')[0];
     if (!list) continue;
-    const items = childrenOf(value, list, 'RevocationValues list').map((item) => encodingOf(value, item));
+    const items = childrenOf(value, list, 'revocation values list').map((item) => encodingOf(value, item));
     if (field.tag === tags.contextConstructed(0)) values.crls.push(...items);
-    if (field.tag === tags.contextConstructed(1)) values.ocsps.push(...items.map(ocspResponseOf));
-  }
-}
-
-/** RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRLs OPTIONAL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, … } */
-function readAdobeArchival(value: Buffer, values: RevocationValues): void {
-  for (const field of childrenOf(value, readWhole(value, SEQUENCE, 'RevocationInfoArchival'), 'RevocationInfoArchival')) {
-    const list = childrenOf(value, field, 'RevocationInfoArchival field')[0];
-    if (!list) continue;
-    const items = childrenOf(value, list, 'RevocationInfoArchival list').map((item) => encodingOf(value, item));
-    if (field.tag === tags.contextConstructed(0)) values.crls.push(...items);
-    if (field.tag === tags.contextConstructed(1)) values.ocsps.push(...items);
+    if (field.tag === tags.contextConstructed(1)) values.ocsps.push(...(ocspsAreBasic ? items.map(ocspResponseOf) : items));
   }
 }
 
 /** OCSPResponse ::= SEQUENCE { responseStatus successful(0), responseBytes [0] EXPLICIT { id-pkix-ocsp-basic, OCTET STRING } } */
 function ocspResponseOf(basicOcspResponse: Buffer): Buffer {
   const responseBytes = sequence(objectIdentifier(ID_PKIX_OCSP_BASIC), octetString(basicOcspResponse));
-  const successful = Buffer.from([0x0a, 0x01, 0x00]); // ENUMERATED 0
+  const successful = tlv(tags.enumerated, Buffer.from([0]));
   return sequence(successful, tlv(tags.contextConstructed(0), responseBytes));
 }
 

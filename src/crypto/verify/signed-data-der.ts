@@ -1,5 +1,6 @@
 import * as asn1js from 'asn1js';
 import { childrenOf, contentOf, decodeObjectIdentifier, encodingOf, expectTag, readWhole } from '../cms/der-reader.js';
+import { tags } from '../cms/der.js';
 import { ID_SIGNED_DATA } from '../cms/oids.js';
 import { readBer } from '../cms/read-ber.js';
 import type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data-types.js';
@@ -14,12 +15,10 @@ import type { CmsAttribute, CmsSignedData, CmsSignerInfo } from './signed-data-t
  * DerShapeError or RangeError, and the caller reads the bytes as BER instead.
  */
 
-const SEQUENCE = 0x30;
-const SET = 0x31;
-const OCTET_STRING = 0x04;
-const NULL = 0x05;
-const CONTEXT_0 = 0xa0;
-const CONTEXT_1 = 0xa1;
+const { sequence: SEQUENCE, set: SET, octetString: OCTET_STRING, null: NULL } = tags;
+const CONTEXT_0 = tags.contextConstructed(0);
+const CONTEXT_1 = tags.contextConstructed(1);
+/** sid [0] IMPLICIT SubjectKeyIdentifier: a primitive context tag. */
 const SUBJECT_KEY_IDENTIFIER = 0x80;
 
 export function readSignedDataDer(der: Buffer): CmsSignedData {
