@@ -26,7 +26,10 @@ const pki = new OpensslPki();
 const file = (name: string) => pki.file(name);
 let service: TestService;
 let offline: TestService;
+/** Signs B-T with a TSA whose certificate is revoked during the tests. */
+let stamping: TestService;
 let tsa: OpensslTsa;
+let laterRevokedTsa: OpensslTsa;
 let caWeb: http.Server;
 let relay: http.Server;
 let responderUrl = '';
@@ -66,20 +69,18 @@ before(async () => {
   const seal = 'keyUsage=critical,digitalSignature,nonRepudiation';
   for (const name of signers) pki.issue(name, `/CN=Verify ${name}`, endEntity(seal, name === 'unreachable' ? 'outage' : 'ca'), 'ca', name === 'short' ? 1 : 30);
   pki.issue('tsa', '/CN=Verify TSA', endEntity('keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping'));
+  // A second TSA, revoked during the tests, with a CRL address of its own (no earlier test has it cached).
+  pki.issue('tsa-revoked', '/CN=Verify TSA revoked later', endEntity('keyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping', 'tsa-revoked'));
   pki.issue('responder', '/CN=Verify OCSP Responder', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nnoCheck=ignored\n');
   // Revoked a day ago, for key compromise: after the signatures below claim to have been made, and before any proof they existed.
   const yesterday = new Date(Date.now() - 24 * 3600_000).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
-  pki.writeIndex({
-    good: { good: '/CN=Verify good', unreachable: '/CN=Verify unreachable', short: '/CN=Verify short', offline: '/CN=Verify offline', tsa: '/CN=Verify TSA', responder: '/CN=Verify OCSP Responder' },
-    revoked: {
-      'revoked-ocsp': { subject: '/CN=Verify revoked-ocsp', at: `${yesterday},keyCompromise` },
-      'revoked-crl': { subject: '/CN=Verify revoked-crl', at: `${yesterday},keyCompromise` },
-    },
-  });
+  writeIndex(yesterday);
   responderUrl = await pki.startResponder('responder', responderPort);
 
   tsa = new OpensslTsa(pki.folder, 'tsa');
   const tsaUrl = await tsa.start();
+  laterRevokedTsa = new OpensslTsa(pki.folder, 'tsa-revoked');
+  const laterRevokedTsaUrl = await laterRevokedTsa.start();
   const key = (name: string) => ({ type: 'pem', key: file(`${name}.key`), certificate: file(`${name}.pem`), chain: file('ca.pem') });
   const common = {
     clients: { 'client-a': { secret: 'secret-a', keys: ['short'] } },
@@ -87,18 +88,36 @@ before(async () => {
   };
   service = await startTestService({ ...common, flags: [`--tsa-url=${tsaUrl}`, '--outbound-allow=127.0.0.1', '--trust-anchors=root.pem'] });
   offline = await startTestService({ ...common, flags: [`--tsa-url=${tsaUrl}`, '--outbound-allow=127.0.0.1', '--trust-anchors=root.pem', '--verify-offline'] });
+  stamping = await startTestService({ ...common, flags: [`--tsa-url=${laterRevokedTsaUrl}`, '--outbound-allow=127.0.0.1', '--trust-anchors=root.pem'] });
 });
 
 after(async () => {
   await service?.stop();
   await offline?.stop();
+  await stamping?.stop();
   await tsa?.stop();
+  await laterRevokedTsa?.stop();
   caWeb?.close();
   relay?.close();
   pki.destroy();
 });
 
 const content = readFileSync(path.join(testdata, 'cms/hello-world.txt'));
+
+/** The CA's database: two signers revoked at `revokedAt`, and the later-revoked TSA when `tsaRevokedAt` is given. */
+function writeIndex(revokedAt: string, tsaRevokedAt?: string): void {
+  pki.writeIndex({
+    good: {
+      good: '/CN=Verify good', unreachable: '/CN=Verify unreachable', short: '/CN=Verify short', offline: '/CN=Verify offline', tsa: '/CN=Verify TSA',
+      responder: '/CN=Verify OCSP Responder', ...(!tsaRevokedAt && { 'tsa-revoked': '/CN=Verify TSA revoked later' }),
+    },
+    revoked: {
+      'revoked-ocsp': { subject: '/CN=Verify revoked-ocsp', at: `${revokedAt},keyCompromise` },
+      'revoked-crl': { subject: '/CN=Verify revoked-crl', at: `${revokedAt},keyCompromise` },
+      ...(tsaRevokedAt && { 'tsa-revoked': { subject: '/CN=Verify TSA revoked later', at: `${tsaRevokedAt},keyCompromise` } }),
+    },
+  });
+}
 
 /** A detached CAdES made by openssl (not Signet) with the named certificate. */
 function opensslCades(signer: string): Buffer {
@@ -125,17 +144,17 @@ function opensslOcspStatus(signer: string): string {
   return /: (good|revoked|unknown)/.exec(result.stdout)?.[1] ?? `no answer: ${result.stderr}`;
 }
 
-async function signThroughApi(reference: string, level: string): Promise<Buffer> {
-  const response = await fetch(`${service.url}/v1/signatures`, {
+async function signThroughApi(reference: string, level: string, on = service): Promise<Buffer> {
+  const response = await fetch(`${on.url}/v1/signatures`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/json' },
     body: JSON.stringify({ externalReference: reference, signature: { format: 'PAdES', level, key: 'short' }, documents: [{ name: 'minimal.pdf', content: readFileSync(path.join(testdata, 'pdf/minimal.pdf')).toString('base64') }] }),
   });
   const { taskId } = (await response.json()) as { taskId: string };
-  await waitUntilFinal(service.url, auth, taskId, 60_000);
-  const operation = (await (await fetch(`${service.url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json()) as any;
+  await waitUntilFinal(on.url, auth, taskId, 60_000);
+  const operation = (await (await fetch(`${on.url}/v1/signatures/${taskId}`, { headers: { authorization: auth } })).json()) as any;
   assert.equal(operation.documents[0].status, 'SIGNED', JSON.stringify(operation));
-  return Buffer.from(await (await fetch(`${service.url}${operation.documents[0].links.content}`, { headers: { authorization: auth } })).arrayBuffer());
+  return Buffer.from(await (await fetch(`${on.url}${operation.documents[0].links.content}`, { headers: { authorization: auth } })).arrayBuffer());
 }
 
 describe('revocation and proof of existence in POST /v1/verify', () => {
@@ -265,6 +284,28 @@ describe('revocation and proof of existence in POST /v1/verify', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  test("a time-stamp whose TSA was revoked before it proves nothing: its status is asked of the TSA's CA too", async () => {
+    const signed = await signThroughApi('tsa-revoked', 'B-T', stamping);
+    // The TSA's key is compromised an hour before the token's time: the CA lists it from then (CRL; responder off).
+    const anHourAgo = new Date(Date.now() - 3600_000).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+    const yesterday = new Date(Date.now() - 24 * 3600_000).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+    writeIndex(yesterday, anHourAgo);
+    up.ocsp = false;
+    try {
+      const [now] = (await verify(service, { file: signed, name: 'bt.pdf' })).signatures;
+      assert.deepEqual([now.indication, now.timestamps.map((timestamp: any) => [timestamp.type, timestamp.intact, timestamp.trusted])], ['TOTAL_PASSED', [['signature', true, false]]], JSON.stringify(now));
+      const expiry = new Date(new X509Certificate(readFileSync(file('short.pem'))).validTo);
+      const later = new Date(expiry.getTime() + 24 * 3600_000).toISOString();
+      const [afterExpiry] = (await verify(service, { file: signed, name: 'bt.pdf', validationTime: later })).signatures;
+      assert.deepEqual([afterExpiry.indication, afterExpiry.subIndication], ['INDETERMINATE', 'OUT_OF_BOUNDS_NO_POE'], 'no proof of existence left');
+    } finally {
+      up.ocsp = true;
+    }
+    writeFileSync(file('ca-now.crl'), pki.openssl('crl', '-inform', 'DER', '-in', file('ca.crl.der')));
+    const crlCheck = run('openssl', ['verify', '-crl_check', '-CAfile', file('ca.pem'), '-CRLfile', file('ca-now.crl'), file('tsa-revoked.pem')]);
+    assert.match(crlCheck.stdout + crlCheck.stderr, /certificate revoked/, 'openssl agrees');
   });
 
   test('validationTime must be an RFC 3339 date-time', async () => {

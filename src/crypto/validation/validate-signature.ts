@@ -122,7 +122,8 @@ export function validateSignature(evidence: SignatureEvidence, options: Validati
   if (options.fetched) sources.push({ values: options.fetched, embedded: false });
   const pool = [...evidence.certificatesDer, ...evidence.timestamps.flatMap((timestamp) => timestamp.certificatesDer)];
 
-  const timestamps = judgeTimestamps(evidence.timestamps, pool, sources, options);
+  const timestampQuestions: RevocationQuestion[] = [];
+  const timestamps = judgeTimestamps(evidence.timestamps, pool, sources, options, timestampQuestions);
   const proofs = timestamps.filter((timestamp) => timestamp.trusted && timestamp.type !== 'content').map((timestamp) => timestamp.at.getTime());
   const proven = proofs.length > 0 ? new Date(Math.min(...proofs, options.validationTime.getTime())) : undefined;
   const bestTime = proven ?? options.validationTime;
@@ -145,7 +146,8 @@ export function validateSignature(evidence: SignatureEvidence, options: Validati
       timestamps: timestamps.map(({ at: _at, ...report }) => report),
       trusted: Boolean(path?.anchored) && (!chain?.failure || chain.failure.subIndication === 'TRY_LATER'),
     },
-    questions: chain?.questions ?? [],
+    // Worth fetching only while nothing else decides the verdict.
+    questions: failure && !chain?.questions.length ? [] : [...(chain?.questions ?? []), ...timestampQuestions],
   };
 }
 
@@ -302,7 +304,13 @@ interface JudgedTimestamp extends TimestampReport {
  * time-stamp (archive or document, or the signature time-stamp over a content time-stamp) proves the
  * token existed before they expired (§5.6.2.1). Judged from the latest back.
  */
-function judgeTimestamps(list: TimestampEvidence[], pool: Buffer[], sources: RevocationSource[], options: ValidationOptions): JudgedTimestamp[] {
+function judgeTimestamps(
+  list: TimestampEvidence[],
+  pool: Buffer[],
+  sources: RevocationSource[],
+  options: ValidationOptions,
+  questions: RevocationQuestion[],
+): JudgedTimestamp[] {
   const judged: JudgedTimestamp[] = list.map((timestamp) => ({
     type: timestamp.type,
     genTime: timestamp.genTime.toISOString(),
@@ -325,7 +333,11 @@ function judgeTimestamps(list: TimestampEvidence[], pool: Buffer[], sources: Rev
       expires >= options.validationTime.getTime() ||
       judged.some((later, laterIndex) => laterIndex !== index && later.trusted && later.type !== 'content' && later.at >= timestamp.genTime && later.at.getTime() <= expires);
     const revoked = judgedCertificates.some((certificate, position) => {
-      const answer = chosenAnswer(revocationAnswers(certificate.raw, path.chain[position + 1]!.raw, sources), timestamp.genTime);
+      const issuer = path.chain[position + 1]!;
+      const answer = chosenAnswer(revocationAnswers(certificate.raw, issuer.raw, sources), timestamp.genTime);
+      // The TSA's status is asked of its CA too when nothing at hand answers; without an answer the token
+      // still proves existence (a TSA key is rarely revoked, and DSS does not require it by default).
+      if ((!answer || answer.status === 'unknown') && options.canFetch) questions.push({ certificateDer: certificate.raw, issuerDer: issuer.raw });
       return answer?.status === 'revoked' && answer.revokedAt! <= timestamp.genTime;
     });
     judged[index]!.trusted = validAtGenTime && stillValid && !revoked;
