@@ -24,6 +24,9 @@ let web: http.Server;
 let base = '';
 let national: TestService;
 let throughLotl: TestService;
+/** What the list host serves at /live.xml: changed by the refresh test. */
+let live = Buffer.alloc(0);
+let liveReads = 0;
 const started: string[] = [];
 
 /** A self-signed certificate for a list's signer (or a second CA). */
@@ -87,6 +90,8 @@ before(async () => {
   web = http.createServer((request, response) => {
     const name = /^\/([\w-]+\.(xml|crl))$/.exec(request.url ?? '')?.[1];
     if (name?.endsWith('.crl')) return response.writeHead(200, { 'content-type': 'application/pkix-crl' }).end(pki.crl());
+    if (name === 'live.xml') liveReads++;
+    if (name === 'live.xml') return response.writeHead(200, { 'content-type': 'application/vnd.etsi.tsl+xml' }).end(live);
     if (name) return response.writeHead(200, { 'content-type': 'application/vnd.etsi.tsl+xml' }).end(readFileSync(file(name)));
     response.writeHead(404).end();
   });
@@ -123,6 +128,18 @@ before(async () => {
       </tsl:AdditionalInformation>
     </tsl:OtherTSLPointer>`,
   });
+
+  // The same national list, later: the withdrawn CA granted again.
+  signedList('tl-regranted', {
+    type: 'EUgeneric',
+    territory: 'LU',
+    signer: 'tl-signer',
+    providers: `<tsl:TrustServiceProvider>
+      <tsl:TSPInformation><tsl:TSPName><tsl:Name xml:lang="en">Test QTSP</tsl:Name></tsl:TSPName></tsl:TSPInformation>
+      <tsl:TSPServices>${service('CA/QC', 'granted', 'Test Qualified CA', 'ca.pem')}${service('CA/QC', 'granted', 'Withdrawn CA', 'withdrawn-ca.pem')}</tsl:TSPServices>
+    </tsl:TrustServiceProvider>`,
+  });
+  live = readFileSync(file('tl.xml'));
 
   const files = { 'tl.xml': readFileSync(file('tl.xml')), 'lotl.xml': readFileSync(file('lotl.xml')), 'tl-signer.pem': readFileSync(file('tl-signer.pem')), 'lotl-signer.pem': readFileSync(file('lotl-signer.pem')) };
   national = await startTestService({ files, flags: ['--trust-list=tl.xml', '--trust-list-signers=tl-signer.pem', '--outbound-allow=127.0.0.1'] });
@@ -172,6 +189,30 @@ describe('trusted lists (--trust-list, ETSI TS 119 612)', () => {
   test('a withdrawn service anchors nothing', async () => {
     const report = await verify(national, opensslCades('orphan'));
     assert.deepEqual([report.indication, report.subIndication, report.trusted], ['INDETERMINATE', 'NO_CERTIFICATE_CHAIN_FOUND', false]);
+  });
+
+  test('lists are read again (--trust-list-refresh): a service granted since anchors at once; a list that no longer verifies keeps the previous anchors', async () => {
+    const refreshing = await startTestService({
+      files: { 'tl-signer.pem': readFileSync(file('tl-signer.pem')) },
+      flags: [`--trust-list=${base}/live.xml`, '--trust-list-signers=tl-signer.pem', '--outbound-allow=127.0.0.1', '--trust-list-refresh=1s', '--verify-offline'],
+    });
+    try {
+      const orphan = opensslCades('orphan');
+      assert.equal((await verify(refreshing, orphan)).trusted, false, 'withdrawn at start');
+      live = readFileSync(file('tl-regranted.xml'));
+      const deadline = Date.now() + 20_000;
+      while (!(await verify(refreshing, orphan)).trusted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.equal((await verify(refreshing, orphan)).trusted, true, 'granted after a refresh');
+      // A list changed by one byte does not verify: the anchors read before stay.
+      live = Buffer.from(readFileSync(file('tl-regranted.xml'), 'latin1').replace('Withdrawn CA</tsl:Name>', 'Withdrawn CB</tsl:Name>'), 'latin1');
+      // Readings do not overlap: once a third fetch starts, the second — wholly after the change — was applied.
+      const readsBefore = liveReads;
+      while (liveReads < readsBefore + 3) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await verify(refreshing, orphan)).trusted, true, 'the last good list stays in force');
+    } finally {
+      live = readFileSync(file('tl.xml'));
+      await refreshing.stop();
+    }
   });
 
   test('a list with one byte changed, or signed by another key, is refused at start, saying why', async () => {

@@ -37,6 +37,7 @@ import { WorkFolderLock } from '../store/work-folder-lock.js';
 import { setUpSigningKeys, type SigningKeys } from './signing-keys-setup.js';
 import { pemCertificates } from '../crypto/verify/certificate-trust.js';
 import { setUpTrustAnchors } from './trust-anchors-setup.js';
+import { refreshTrustLists } from './trust-list-refresh.js';
 import { trustedListAnchors } from './trust-list-setup.js';
 import { setUpExternalTsas } from './timestamp-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
@@ -118,14 +119,17 @@ async function startWith(
   // B-LT/B-LTA validation data: OCSP responses, CRLs and issuer certificates from each certificate's
   // own CA through the outbound policy; the development CA answers from memory. Trusted lists come the same way.
   const validationDataClient = new ValidationDataClient(outbound);
-  const listAnchors = await trustedListAnchors({
-    lists: config.trustLists,
-    signers: config.trustListSigners,
-    workFolder: config.workFolder,
-    fetch: (url) => validationDataClient.fetch(url),
-    log: log.child({ component: 'trust-lists' }),
-  });
-  const trustAnchors = await setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles, listAnchors);
+  const readTrust = async () => {
+    const listAnchors = await trustedListAnchors({
+      lists: config.trustLists,
+      signers: config.trustListSigners,
+      workFolder: config.workFolder,
+      fetch: (url) => validationDataClient.fetch(url),
+      log: log.child({ component: 'trust-lists' }),
+    });
+    return setUpTrustAnchors(signing.trustAnchorsPem, config.workFolder, config.trustAnchorFiles, listAnchors);
+  };
+  const trustAnchors = await readTrust();
   // POST /v1/verify checks documents on threads of its own (starting on first use), not on the event loop.
   const verificationThreads = new VerificationThreads(availableParallelism(), trustAnchors.anchors);
   const revocation = new RevocationSources(
@@ -264,6 +268,18 @@ async function startWith(
           log: log.child({ component: 'housekeeping' }),
         })
       : undefined;
+  const trustListRefresh =
+    config.trustLists.length > 0
+      ? refreshTrustLists({
+          everyMs: config.trustListRefreshMs,
+          read: async () => (await readTrust()).anchors,
+          use: (anchors) => {
+            context.verification.trustAnchors = anchors;
+            verificationThreads.useAnchors(anchors);
+          },
+          log: log.child({ component: 'trust-lists' }),
+        })
+      : undefined;
   log.info({ address, host: context.host, workers: config.workers, registrationWorkers: config.workers === 0 ? 0 : config.registrationWorkers }, 'signet is listening');
 
   return {
@@ -274,6 +290,7 @@ async function startWith(
     clients,
     close(options = {}) {
       closing ??= (async () => {
+        trustListRefresh?.stop();
         await housekeeping?.stop();
         await runner.stop(options);
         await deliveryRunner.stop();

@@ -181,6 +181,14 @@ export const serveFlags: readonly FlagSpec[] = [
     description: 'the certificates a --trust-list must be signed with (e.g. those the EU Official Journal publishes for the list of lists)',
   },
   {
+    name: 'trust-list-refresh',
+    env: 'SIGNET_TRUST_LIST_REFRESH',
+    kind: 'duration',
+    default: '6h',
+    min: 1000,
+    description: 'how often the --trust-list lists are read again (a list that no longer verifies keeps the previous anchors, with a warning)',
+  },
+  {
     name: 'verify-offline',
     env: 'SIGNET_VERIFY_OFFLINE',
     kind: 'boolean',

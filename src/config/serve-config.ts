@@ -38,6 +38,7 @@ export interface ServeConfig {
   /** Trusted lists (files or URLs) and the certificates they must be signed with. */
   readonly trustLists: readonly string[];
   readonly trustListSigners: readonly string[];
+  readonly trustListRefreshMs: number;
   /** Verification never fetches revocation data. */
   readonly verifyOffline: boolean;
   /** Delay before each delivery attempt; its length is the number of attempts. */
@@ -78,6 +79,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     trustAnchorFiles: get('trust-anchors'),
     trustLists: get('trust-list'),
     trustListSigners: get('trust-list-signers'),
+    trustListRefreshMs: get('trust-list-refresh'),
     verifyOffline: get('verify-offline'),
     webhookRetryScheduleMs: get('webhook-retry-schedule'),
     webhookTimeoutMs: get('webhook-timeout'),

@@ -16,6 +16,7 @@ export class RequestThreads<Request, Answer> {
   readonly #callerUrl: string;
   readonly #entry: string;
   readonly #broadcasts: unknown[] = [];
+  readonly #broadcastKeys: Array<string | undefined> = [];
   readonly #threads: Array<Thread<Answer> | undefined>;
   #nextId = 1;
   #closed = false;
@@ -32,9 +33,17 @@ export class RequestThreads<Request, Answer> {
     this.#threads = Array.from({ length: this.size }, () => undefined);
   }
 
-  /** Sends `message` to every thread, now and when one starts later. */
-  broadcast(message: unknown): void {
-    this.#broadcasts.push(message);
+  /**
+   * Sends `message` to every thread, now and when one starts later. With a `key`, it replaces the earlier
+   * message of that key for threads started later (settings that change: only the latest matters).
+   */
+  broadcast(message: unknown, key?: string): void {
+    const earlier = key === undefined ? -1 : this.#broadcastKeys.indexOf(key);
+    if (earlier >= 0) this.#broadcasts[earlier] = message;
+    else {
+      this.#broadcasts.push(message);
+      this.#broadcastKeys.push(key);
+    }
     for (const thread of this.#threads) thread?.worker.postMessage({ broadcast: message });
   }
 

@@ -18,7 +18,12 @@ export class VerificationThreads {
     // A document of the largest allowed upload (100 MB) decodes to at most 200 MB of text; a thread that
     // still needs more than this fails alone (ERR_WORKER_OUT_OF_MEMORY) instead of taking the process down.
     this.#threads = new RequestThreads(import.meta.url, './verify-thread', size, { resourceLimits: { maxOldGenerationSizeMb: 1536 } });
-    this.#threads.broadcast(anchors.toTransferable());
+    this.useAnchors(anchors);
+  }
+
+  /** New trust anchors (a trusted list read again): threads judge with them from their next document. */
+  useAnchors(anchors: TrustAnchors): void {
+    this.#threads.broadcast(anchors.toTransferable(), 'anchors');
   }
 
   async check(input: VerificationInput, validationTime: Date, canFetch: boolean): Promise<DocumentCheck> {
