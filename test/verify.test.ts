@@ -202,6 +202,27 @@ describe('verification (POST /v1/verify, /verify)', () => {
     }
   });
 
+  test('XML-DSig made by xmlsec1 with Canonical XML 1.1 (SignedInfo and an Id subtree under xml:lang and xml:id) verifies; a changed character does not', async () => {
+    const key = path.join(scratch, 'xmlsec11-key.pem');
+    const cert = path.join(scratch, 'xmlsec11-cert.pem');
+    assert.equal(run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=xmlsec c14n11', '-days', '2']).status, 0);
+    // The shared template, with every canonicalization C14N 1.1 and an xml:id above the signed subtree (1.1 does not inherit it, 1.0 would).
+    const template = (await readFile(path.join(import.meta.dirname, 'support/xmldsig-template.xml'), 'utf8'))
+      .replaceAll('http://www.w3.org/TR/2001/REC-xml-c14n-20010315', 'http://www.w3.org/2006/12/xml-c14n11')
+      .replace('<root xmlns="urn:default"', '<root xml:id="top" xmlns="urn:default"');
+    const templateFile = path.join(scratch, 'xmldsig11-template.xml');
+    await writeFile(templateFile, template);
+    const signedFile = path.join(scratch, 'xmlsec11-signed.xml');
+    const signing = run('xmlsec1', ['--sign', '--privkey-pem', `${key},${cert}`, '--id-attr:Id', 'urn:a:part', '--output', signedFile, templateFile]);
+    assert.equal(signing.status, 0, signing.stderr);
+    const signed = await readFile(signedFile);
+    const [good] = (await verify(signed, undefined, 'signed.xml')).body.signatures;
+    assert.deepEqual([good.format, good.intact], ['XMLDSig', true], good.problems.join('\n'));
+    const changed = Buffer.from(signed.toString('utf8').replace('  text &amp;', '  text &amp;&amp;'), 'utf8');
+    const [bad] = (await verify(changed, undefined, 'signed.xml')).body.signatures;
+    assert.equal(bad.intact, false);
+  });
+
   test('the testdata signatures get the verdicts MANIFEST.md gives', async () => {
     const expectations: Array<{ file: string; signature?: string; check: (signatures: any[]) => void }> = [
       { file: 'pdf-signed/pdf-signed-original.pdf', check: ([s]) => assert.deepEqual([s.intact, s.trusted, s.format], [true, false, 'PAdES']) },

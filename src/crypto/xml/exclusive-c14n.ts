@@ -42,6 +42,12 @@ export interface ExclusiveC14nOptions {
    * exclusive c14n; this is for verifying signatures made by others.
    */
   inclusive?: boolean;
+  /**
+   * Canonical XML 1.1 (http://www.w3.org/2006/12/xml-c14n11), with `inclusive`: as 1.0, except that a
+   * subset's apex does not inherit xml:id (§2.4). Inherited xml:base would need URI joining: callers
+   * refuse such a subset rather than canonicalize it wrongly.
+   */
+  version11?: boolean;
 }
 
 /** Collects the canonical form into a digest (SHA-256 unless named) in chunks: far fewer native calls than one per node. */
@@ -135,7 +141,7 @@ export class ExclusiveCanonicalizer implements XmlHandler {
     let attributes = element.attributes;
     if (this.options.inclusive) {
       declarations = inScopeChanges(scope, rendered);
-      if (element === this.apexElement) attributes = withInheritedXmlAttributes(element);
+      if (element === this.apexElement) attributes = withInheritedXmlAttributes(element, this.options.version11 === true);
     } else {
       if (elementPrefix !== 'xml' && rendered[elementPrefix] !== scope[elementPrefix]) declarations = [elementPrefix];
       for (let i = 0; i < attributes.length; i++) {
@@ -221,11 +227,15 @@ function inScopeChanges(scope: NamespaceScope, rendered: NamespaceScope): string
   return changed.length > 0 ? changed : null;
 }
 
-/** C14N 1.0 §2.4: the apex of a subset carries the xml:* attributes of its ancestors it does not set itself. */
-function withInheritedXmlAttributes(element: XmlElement): XmlAttribute[] {
+/**
+ * C14N 1.0 §2.4: the apex of a subset carries the xml:* attributes of its ancestors it does not set itself;
+ * C14N 1.1 §2.4 leaves xml:id out of that inheritance.
+ */
+function withInheritedXmlAttributes(element: XmlElement, version11: boolean): XmlAttribute[] {
   const attributes = [...element.attributes];
   for (let ancestor = element.parent; ancestor; ancestor = ancestor.parent) {
     for (const attribute of ancestor.attributes) {
+      if (version11 && attribute.qname === 'xml:id') continue;
       if (attribute.prefix === 'xml' && !attributes.some((present) => present.qname === attribute.qname)) attributes.push(attribute);
     }
   }

@@ -17,6 +17,8 @@ import { attribute, child, childrenNamed, readSignatureTree, type SignatureTree,
 export const C14N = {
   inclusive: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
   inclusiveWithComments: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments',
+  inclusive11: 'http://www.w3.org/2006/12/xml-c14n11',
+  inclusive11WithComments: 'http://www.w3.org/2006/12/xml-c14n11#WithComments',
   exclusive: algorithms.exclusiveC14n,
   exclusiveWithComments: algorithms.exclusiveC14nWithComments,
 };
@@ -140,6 +142,7 @@ export function dereference(
     const found = uniqueTarget(tree, uri, name);
     if ('problem' in found) return found;
     const target = found.element;
+    if (options.version11 && inheritsXmlBase(target)) return { problem: `unsupported_transform: ${name} is a C14N 1.1 subset under xml:base, whose joining is not done` };
     coversDocument = target === tree.root;
     if (expectedSignedProperties !== undefined && target !== expectedSignedProperties?.element) {
       return {
@@ -202,9 +205,11 @@ export function isCanonicalization(algorithm: string): boolean {
 
 /** Options for a canonicalization URI; comments only where the algorithm keeps them and the caller allows it. */
 export function c14nOptions(algorithm: string, commentsAllowed: boolean): ExclusiveC14nOptions {
+  const version11 = algorithm === C14N.inclusive11 || algorithm === C14N.inclusive11WithComments;
   return {
     withComments: commentsAllowed && algorithm.endsWith('#WithComments'),
-    inclusive: algorithm === C14N.inclusive || algorithm === C14N.inclusiveWithComments,
+    inclusive: version11 || algorithm === C14N.inclusive || algorithm === C14N.inclusiveWithComments,
+    ...(version11 && { version11 }),
   };
 }
 
@@ -263,6 +268,13 @@ function findNode(node: TreeNode, start: number): TreeNode | undefined {
     if (found) return found;
   }
   return undefined;
+}
+
+function inheritsXmlBase(element: XmlElement): boolean {
+  for (let ancestor = element.parent; ancestor; ancestor = ancestor.parent) {
+    if (ancestor.attributes.some((attribute) => attribute.qname === 'xml:base')) return true;
+  }
+  return false;
 }
 
 /** Base64 content; `strict` refuses anything but the base64 alphabet (white space aside). */
