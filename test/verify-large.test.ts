@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkDocument } from '../src/core/verify/signature-reports.js';
 import { createCadesDetachedSignature } from '../src/crypto/cms/cades-detached.js';
+import { extendCadesSignature } from '../src/crypto/cms/cades-extend.js';
+import { developmentCrlIssuer } from '../src/crypto/devca/crl.js';
+import { InProcessTimestampClient } from '../src/crypto/tsp/in-process-timestamp-client.js';
+import { TimestampAuthority } from '../src/crypto/tsp/timestamp-authority.js';
+import { crlValidationData } from './support/crl-validation-data.js';
 import { readTlv, tlv } from '../src/crypto/cms/der.js';
 import { childrenOf, encodingOf } from '../src/crypto/cms/der-reader.js';
 import { readSignedData, writeSignedData } from '../src/crypto/cms/signed-data-parts.js';
@@ -51,17 +56,25 @@ after(() => {
 });
 
 describe('verification of large and hostile CMS', () => {
-  test('a 5 MB CAdES with 300 certificates, a 140,000-entry CRL and 200 more CRLs verifies; openssl agrees', async () => {
+  test('a 5 MB CAdES-A (B-LTA) with 300 certificates, a 140,000-entry CRL and 200 more CRLs verifies; openssl agrees', async () => {
     const smallCrl = crlWith(40);
     const bigCrl = crlWith(140_000);
     const cms = await createCadesDetachedSignature({ messageDigest: createHash('sha256').update(content).digest(), signer: dev.signer, signingTime: new Date() });
     const parts = readSignedData(cms);
     const certificates = Array.from({ length: 300 }, (_, index) => pki.der(`many-${(index % 30) + 1}.pem`));
-    const large = writeSignedData({ ...parts, certificates: [...parts.certificates, ...certificates], crls: [bigCrl, ...Array.from({ length: 200 }, () => smallCrl)] });
+    const withData = writeSignedData({ ...parts, certificates: [...parts.certificates, ...certificates], crls: [bigCrl, ...Array.from({ length: 200 }, () => smallCrl)] });
+    // Then archived as a long-term signature is: a signature time-stamp, the signer's CRL, an archive-time-stamp-v3 over all of it.
+    const tsa = new InProcessTimestampClient(new TimestampAuthority({ keyPem: dev.tsa.keyPem, certificatePem: dev.tsa.certificatePem, chainPem: dev.caCertificatePem }));
+    const large = await extendCadesSignature(withData, {
+      level: 'B-LTA',
+      timestampClient: tsa,
+      validationData: crlValidationData([new X509Certificate(dev.caCertificatePem).raw], developmentCrlIssuer(dev)),
+    });
     assert.ok(large.length > 5_000_000 && bigCrl.length > 3_000_000, `${large.length} bytes, the CRL ${bigCrl.length}`);
 
     const [report] = checkDocument({ file: content, signature: large }, { anchors: TrustAnchors.fromPem(dev.caCertificatePem), validationTime: new Date(), canFetch: false }).signatures;
-    assert.deepEqual([report!.intact, report!.format, report!.level], [true, 'CAdES', 'B-B'], JSON.stringify(report!.errors));
+    assert.deepEqual([report!.intact, report!.format, report!.level, report!.indication], [true, 'CAdES', 'B-LTA', 'TOTAL_PASSED'], JSON.stringify(report!.errors));
+    assert.deepEqual(report!.timestamps.map((timestamp) => [timestamp.type, timestamp.intact, timestamp.trusted]), [['signature', true, true], ['archive', true, true]]);
     assert.equal(report!.signer?.subject.includes('Signet'), true);
 
     writeFileSync(path.join(folder, 'large.p7s'), large);
