@@ -141,21 +141,49 @@ export function verifyOcspResponse(der: Buffer, options: OcspCheckOptions): Ocsp
   };
 }
 
+/** What an OCSP response names and carries, read once per response bytes (a batch's documents share one). */
+interface ResponseOutline {
+  certIds: Array<{ hash: string; issuerNameHash: Buffer; serial: Buffer }>;
+  certificates: Buffer[];
+}
+
+const outlines = new Map<string, ResponseOutline | null>();
+
+function outlineOf(der: Buffer): ResponseOutline | null {
+  const key = createHash('sha1').update(der).digest('base64');
+  let outline = outlines.get(key);
+  if (outline === undefined) {
+    try {
+      const basic = readBasicResponse(der);
+      outline = {
+        certIds: basic.tbsResponseData.responses.map((response) => ({
+          hash: hashNameOf(response.certID.hashAlgorithm.algorithmId),
+          issuerNameHash: Buffer.from(response.certID.issuerNameHash.valueBlock.valueHexView),
+          serial: Buffer.from(response.certID.serialNumber.valueBlock.valueHexView),
+        })),
+        certificates: (basic.certs ?? []).map((certificate) => Buffer.from(certificate.toSchema().toBER())),
+      };
+    } catch {
+      outline = null;
+    }
+    if (outlines.size >= 2_000) outlines.clear();
+    outlines.set(key, outline);
+  }
+  return outline;
+}
+
 /**
  * Whether the response answers for this certificate by its CertID's serial number and issuer name hash
  * alone — without the issuer's certificate, which a document may not carry. For telling which
  * certificates a document's validation data is about, not for trusting the answer (verifyOcspResponse).
  */
 export function ocspNamesCertificate(der: Buffer, certificateDer: Buffer): boolean {
+  const outline = outlineOf(der);
+  if (!outline) return false;
   try {
     const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
     const serial = serialNumber.subarray(serialNumber[1]! & 0x80 ? 2 + (serialNumber[1]! & 0x7f) : 2);
-    return readBasicResponse(der).tbsResponseData.responses.some((response) => {
-      const id = response.certID;
-      if (!Buffer.from(id.serialNumber.valueBlock.valueHexView).equals(serial)) return false;
-      const nameHash = createHash(hashNameOf(id.hashAlgorithm.algorithmId)).update(issuer).digest();
-      return Buffer.from(id.issuerNameHash.valueBlock.valueHexView).equals(nameHash);
-    });
+    return outline.certIds.some((id) => id.serial.equals(serial) && id.issuerNameHash.equals(createHash(id.hash).update(issuer).digest()));
   } catch {
     return false;
   }
@@ -163,11 +191,7 @@ export function ocspNamesCertificate(der: Buffer, certificateDer: Buffer): boole
 
 /** The certificates an OCSP response carries (a delegated responder's, with its chain); none when unreadable. */
 export function ocspResponseCertificates(der: Buffer): Buffer[] {
-  try {
-    return (readBasicResponse(der).certs ?? []).map((certificate) => Buffer.from(certificate.toSchema().toBER()));
-  } catch {
-    return [];
-  }
+  return outlineOf(der)?.certificates ?? [];
 }
 
 function readBasicResponse(der: Buffer): pkijs.BasicOCSPResponse {

@@ -34,6 +34,7 @@ export function carriesValidationData(
     });
   if (!aboutSigner) return false;
   if (!timestampAuthority) return true;
-  const pool = [...certificatesDer, ...dss.certificates, ...dss.ocsps.flatMap(ocspResponseCertificates)];
-  return buildCertificatePath(timestampAuthority, pool, []).complete;
+  const pool = [...certificatesDer, ...dss.certificates];
+  if (buildCertificatePath(timestampAuthority, pool, []).complete) return true;
+  return buildCertificatePath(timestampAuthority, [...pool, ...dss.ocsps.flatMap(ocspResponseCertificates)], []).complete;
 }
