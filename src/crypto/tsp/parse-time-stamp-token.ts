@@ -97,12 +97,12 @@ export function verifyTimeStampTokenSignature(tokenDer: Buffer, certificateDer?:
 
   const attributes = readAttributes(signer.signedAttributes);
   const contentType = attributes.get(ID_CONTENT_TYPE);
-  if (!(contentType instanceof asn1js.ObjectIdentifier) || contentType.valueBlock.toString() !== ID_CT_TST_INFO) {
+  if (!contentType || contentType[0] !== tags.objectIdentifier || decodeObjectIdentifier(contentType, readWhole(contentType, tags.objectIdentifier, 'contentType')) !== ID_CT_TST_INFO) {
     throw new TimeStampTokenError('The signed contentType attribute is not id-ct-TSTInfo');
   }
   const messageDigest = attributes.get(ID_MESSAGE_DIGEST);
   const expectedDigest = createHash(digestName).update(token.tstInfoDer).digest();
-  if (!(messageDigest instanceof asn1js.OctetString) || !expectedDigest.equals(Buffer.from(messageDigest.valueBlock.valueHexView))) {
+  if (!messageDigest || messageDigest[0] !== tags.octetString || !expectedDigest.equals(contentOf(messageDigest, readWhole(messageDigest, tags.octetString, 'messageDigest')))) {
     throw new TimeStampTokenError('The messageDigest attribute does not match the TSTInfo');
   }
   const essCertHash = readEssCertHashV2(attributes.get(ID_AA_SIGNING_CERTIFICATE_V2));
@@ -280,31 +280,55 @@ function readDerToken(der: Buffer, extraCertificateDer?: Buffer): RawToken | und
   }
 }
 
-function readAttributes(signedAttributes: Buffer): Map<string, asn1js.AsnType> {
+/**
+ * The token's signed attributes, each attribute's first value as encoded: walked as DER (a token's
+ * attributes always are, in practice: they are signed as DER); a BER encoding is read with asn1js.
+ */
+function readAttributes(signedAttributes: Buffer): Map<string, Buffer> {
+  const values = new Map<string, Buffer>();
+  try {
+    for (const attribute of childrenOf(signedAttributes, readWhole(signedAttributes, tags.contextConstructed(0), 'signedAttrs'), 'signedAttrs')) {
+      const [type, set] = childrenOf(signedAttributes, expectTag(attribute, tags.sequence, 'Attribute'), 'Attribute');
+      const [first] = childrenOf(signedAttributes, expectTag(set, tags.set, 'AttributeValues'), 'AttributeValues');
+      if (first) values.set(decodeObjectIdentifier(signedAttributes, type!), encodingOf(signedAttributes, first));
+    }
+    return values;
+  } catch (error) {
+    if (!(error instanceof DerShapeError) && !(error instanceof RangeError)) throw error;
+  }
+  values.clear();
   const parsed = asn1js.fromBER(signedAttributes);
-  const values = new Map<string, asn1js.AsnType>();
   for (const attribute of elementsOf(parsed.result, 'signedAttrs')) {
     const [type, set] = elementsOf(attribute, 'Attribute');
-    values.set(oidOf(type), elementsOf(set, 'AttributeValues')[0]);
+    values.set(oidOf(type), originalBytes(elementsOf(set, 'AttributeValues')[0]!));
   }
   return values;
 }
 
-/** ESSCertIDv2 of the first certificate in SigningCertificateV2 (RFC 5035 §3), hashAlgorithm DEFAULT sha256. */
-function readEssCertHashV2(value: asn1js.AsnType | undefined): { digestName: string; hash: Buffer } | undefined {
+/**
+ * ESSCertIDv2 of the first certificate in SigningCertificateV2 (RFC 5035 §3), hashAlgorithm DEFAULT sha256:
+ * SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies OPTIONAL }
+ * ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT sha256, certHash OCTET STRING, issuerSerial OPTIONAL }
+ */
+function readEssCertHashV2(value: Buffer | undefined): { digestName: string; hash: Buffer } | undefined {
   if (!value) return undefined;
-  const [certs] = elementsOf(value, 'SigningCertificateV2');
-  const [first] = elementsOf(certs, 'certs');
-  const fields = elementsOf(first, 'ESSCertIDv2');
-  let digestName = 'sha256';
-  let index = 0;
-  if (fields[0] instanceof asn1js.Sequence) {
-    digestName = digestNames.get(oidOf(elementsOf(fields[0], 'hashAlgorithm')[0])) ?? '';
-    index = 1;
+  try {
+    const [certs] = childrenOf(value, readWhole(value, tags.sequence, 'SigningCertificateV2'), 'SigningCertificateV2');
+    const [first] = childrenOf(value, expectTag(certs, tags.sequence, 'certs'), 'certs');
+    const fields = childrenOf(value, expectTag(first, tags.sequence, 'ESSCertIDv2'), 'ESSCertIDv2');
+    let digestName = 'sha256';
+    let index = 0;
+    if (fields[0]?.tag === tags.sequence) {
+      digestName = digestNames.get(decodeObjectIdentifier(value, childrenOf(value, fields[0], 'hashAlgorithm')[0]!)) ?? '';
+      index = 1;
+    }
+    const hash = expectTag(fields[index], tags.octetString, 'certHash');
+    if (!digestName) throw new TimeStampTokenError('signingCertificateV2 names an unsupported hash');
+    return { digestName, hash: contentOf(value, hash) };
+  } catch (error) {
+    if (error instanceof TimeStampTokenError) throw error;
+    throw new TimeStampTokenError('signingCertificateV2 cannot be read');
   }
-  const hash = fields[index];
-  if (!digestName || !(hash instanceof asn1js.OctetString)) throw new TimeStampTokenError('signingCertificateV2 cannot be read');
-  return { digestName, hash: Buffer.from(hash.valueBlock.valueHexView) };
 }
 
 function elementsOf(element: asn1js.AsnType | undefined, what: string): asn1js.AsnType[] {
