@@ -1,10 +1,9 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { asDocumentError } from '../../crypto/pdf/pdf-error.js';
 import { verifyPdfSignatures } from '../../crypto/pdf/validation/pdf-signatures.js';
 import { validateSignature, type RevocationQuestion, type SignatureVerdict } from '../../crypto/validation/validate-signature.js';
 import type { SignatureEvidence } from '../../crypto/validation/signature-evidence.js';
 import type { TrustAnchors } from '../../crypto/verify/certificate-trust.js';
-import { oneLine } from '../../crypto/verify/cms-signer-check.js';
 import { verifyXmlSignatures } from '../../crypto/xml/validation/xml-signatures.js';
 import { cadesFindings } from '../../crypto/verify/cades-findings.js';
 import { pdfFindings } from '../../crypto/verify/pdf-findings.js';
@@ -60,7 +59,7 @@ export interface JudgementOptions {
 /** What the verification thread answers: the reports, what they were judged from, and the SHA-256 the registrations are looked up by. */
 export interface DocumentCheck {
   signatures: SignatureReport[];
-  /** The findings behind each report (same order), for judging again with fetched revocation data. */
+  /** The findings behind each report (same order), for judging again with fetched revocation data; empty when nothing is to be fetched. */
   findings: SignatureFinding[];
   /** Revocation data that would decide a verdict, still to be fetched. */
   questions: RevocationQuestion[];
@@ -72,7 +71,8 @@ export function checkDocument(input: VerificationInput, options: JudgementOption
   const findings = findSignatures(input, options.anchors);
   const questions: RevocationQuestion[] = [];
   const signatures = findings.map((finding) => judge(finding, options, questions));
-  return { signatures, findings, questions, sha256: createHash('sha256').update(input.file).digest('hex') };
+  // The findings (certificates, CRLs: megabytes for a CAdES-A) go back to the caller only when it will judge them again.
+  return { signatures, findings: questions.length > 0 ? findings : [], questions, sha256: createHash('sha256').update(input.file).digest('hex') };
 }
 
 /** Every signature of the document; an unsigned file has none. */
@@ -110,7 +110,7 @@ export function judge(finding: SignatureFinding, options: JudgementOptions, ques
     format: finding.format,
     level: finding.intact ? (finding.level ?? null) : null,
     ...(finding.field !== undefined && { field: finding.field }),
-    signer: certificate ? { subject: certificate.subject, issuer: certificate.issuer, serial: certificate.serial } : signerOf(finding.evidence.signingCertificateDer),
+    signer: certificate ? { subject: certificate.subject, issuer: certificate.issuer, serial: certificate.serial } : null,
     signingTime: finding.evidence.claimedSigningTime?.toISOString() ?? null,
     ...(finding.timestamp && { timestamp: finding.timestamp }),
     ...(finding.contentTimestamp && { contentTimestamp: finding.contentTimestamp }),
@@ -120,16 +120,6 @@ export function judge(finding: SignatureFinding, options: JudgementOptions, ques
     problems: [...verdict.errors, ...verdict.warnings],
     ...(finding.counterSignatures && { counterSignatures: finding.counterSignatures.map((counter: SignatureFinding) => judge(counter, options, questions, fetched)) }),
   };
-}
-
-function signerOf(der: Buffer | undefined): SignatureReport['signer'] {
-  if (!der) return null;
-  try {
-    const certificate = new X509Certificate(der);
-    return { subject: oneLine(certificate.subject), issuer: oneLine(certificate.issuer), serial: certificate.serialNumber.toLowerCase() };
-  } catch {
-    return null;
-  }
 }
 
 /** §7.5.2: `%PDF-` within the first 1024 bytes — or named or typed as a PDF, which must then be one. */

@@ -2,7 +2,8 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
 import { parsedCertificate } from '../cms/parsed-certificates.js';
-import { tags } from '../cms/der.js';
+import { readTlv, tags } from '../cms/der.js';
+import { contentOf } from '../cms/der-reader.js';
 import { readIssuerAndSerial, readSubject } from '../cms/tbs-certificate.js';
 import { readCertificateList, type CertificateListParts } from './certificate-list.js';
 
@@ -74,7 +75,7 @@ export function checkCertificateAgainstCrl(
   if (current && thisUpdate.getTime() > now.getTime() + skew) throw new CrlError('not_yet_valid', `The CRL's thisUpdate (${thisUpdate.toISOString()}) is in the future`);
   if (current && nextUpdate && nextUpdate.getTime() < now.getTime() - skew) throw new CrlError('expired', `The CRL expired at its nextUpdate (${nextUpdate.toISOString()})`);
 
-  const entry = crl.entryFor(certificate.serialNumber.subarray(integerHeaderLength(certificate.serialNumber)));
+  const entry = crl.entryFor(contentOf(certificate.serialNumber, readTlv(certificate.serialNumber, 0)));
   if (entry) {
     let reason: string | undefined;
     for (const extension of entry.extensions) {
@@ -90,7 +91,3 @@ export function checkCertificateAgainstCrl(
   return { status: 'good', thisUpdate, ...(nextUpdate && { nextUpdate }) };
 }
 
-/** The INTEGER's tag and length octets: a serial number TLV → its content. */
-function integerHeaderLength(tlv: Buffer): number {
-  return tlv[1]! & 0x80 ? 2 + (tlv[1]! & 0x7f) : 2;
-}

@@ -1,6 +1,8 @@
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { readTlv } from '../cms/der.js';
+import { contentOf } from '../cms/der-reader.js';
 import { readIssuerAndSerial } from '../cms/tbs-certificate.js';
 import { hashNameOf, OCSP_NONCE_OID, ocspCertId, type OcspCertId } from './ocsp-request.js';
 import { CRL_REASONS, isSupportedSignatureAlgorithm, RevocationDataError, signedBy } from './signed-by.js';
@@ -182,7 +184,7 @@ export function ocspNamesCertificate(der: Buffer, certificateDer: Buffer): boole
   if (!outline) return false;
   try {
     const { issuer, serialNumber } = readIssuerAndSerial(certificateDer);
-    const serial = serialNumber.subarray(serialNumber[1]! & 0x80 ? 2 + (serialNumber[1]! & 0x7f) : 2);
+    const serial = contentOf(serialNumber, readTlv(serialNumber, 0));
     return outline.certIds.some((id) => id.serial.equals(serial) && id.issuerNameHash.equals(createHash(id.hash).update(issuer).digest()));
   } catch {
     return false;

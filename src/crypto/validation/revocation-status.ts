@@ -90,6 +90,14 @@ function fromCrl(verdict: CrlVerdict): RevocationAnswer {
   };
 }
 
+/** Each buffer hashed once: a chain asks about every CRL of a document (megabytes) once per certificate. */
+const digests = new WeakMap<Buffer, string>();
+
 function digest(der: Buffer): string {
-  return createHash('sha1').update(der).digest('base64');
+  let known = digests.get(der);
+  if (known === undefined) {
+    known = createHash('sha1').update(der).digest('base64');
+    digests.set(der, known);
+  }
+  return known;
 }

@@ -53,7 +53,6 @@ export function readSignedDataDer(der: Buffer): CmsSignedData {
           .filter((choice) => choice.tag === SEQUENCE)
           .map((element) => encodingOf(der, element))
       : [],
-    hasRevocationData: crls.length > 0,
     crls,
     signerInfos: childrenOf(der, signerInfoSet, 'signerInfos').map((element) => readSignerInfoDer(encodingOf(der, element))),
   };

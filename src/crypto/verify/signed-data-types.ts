@@ -41,8 +41,6 @@ export interface CmsSignedData {
   eContent?: Buffer;
   /** Every certificate the CMS carries (other certificate formats are skipped), DER. */
   certificates: Buffer[];
-  /** Whether the SignedData carries revocation information (crls [1]: CRLs or OCSP responses). */
-  hasRevocationData: boolean;
   /** Each RevocationInfoChoice, as encoded. */
   crls: Buffer[];
   signerInfos: CmsSignerInfo[];

@@ -70,7 +70,6 @@ export function readCmsSignedData(der: Buffer): CmsSignedData {
     },
     eContent,
     certificates,
-    hasRevocationData: crls.length > 0,
     crls,
     signerInfos: elementsOf(signerInfoSet, 'signerInfos').map(readSignerInfoBer),
   };
