@@ -5,8 +5,8 @@ import { test } from 'node:test';
 
 /**
  * The layering DESIGN.md describes, read from the source's own imports: no module imports itself back
- * through others (a cycle), and the trust machinery (crypto/) never reaches up into the use cases or
- * the adapters above them.
+ * through others (a cycle), the trust machinery (crypto/) never reaches up into the use cases or
+ * the adapters above them, and the adapters (http/) see the store only through the core's types.
  */
 
 const source = path.join(import.meta.dirname, '../src');
@@ -54,4 +54,11 @@ test('crypto/ imports nothing from core/, http/ or cli/', () => {
     file.startsWith('crypto/') ? dependencies.filter((dependency) => /^(core|http|cli)\//.test(dependency)).map((dependency) => `${file} → ${dependency}`) : [],
   );
   assert.deepEqual(upward, []);
+});
+
+test('http/ imports nothing from store/', () => {
+  const reaching = [...modules()].flatMap(([file, dependencies]) =>
+    file.startsWith('http/') ? dependencies.filter((dependency) => dependency.startsWith('store/')).map((dependency) => `${file} → ${dependency}`) : [],
+  );
+  assert.deepEqual(reaching, []);
 });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
-import type { DocumentRow } from '../store/document-repository.js';
+import type { OperationDocument } from '../core/signatures/operation-document.js';
 
 /**
  * A ZIP of signed documents, streamed: each entry is read from storage only when the archive
@@ -8,9 +8,9 @@ import type { DocumentRow } from '../store/document-repository.js';
  * Names clash-free and without path separators; the surface decides how names are built.
  */
 export function signedDocumentsZip(
-  documents: readonly DocumentRow[],
-  open: (document: DocumentRow) => Readable,
-  nameOf: (document: DocumentRow) => string,
+  documents: readonly OperationDocument[],
+  open: (document: OperationDocument) => Readable,
+  nameOf: (document: OperationDocument) => string,
 ): Readable {
   const zip = new yazl.ZipFile();
   const used = new Set<string>();

@@ -3,7 +3,7 @@ import type { DeliveryRepository } from '../../store/delivery-repository.js';
 import type { Database } from '../../store/schema.js';
 import type { TaskRow } from '../../store/task-queue.js';
 import { uuid7 } from '../../util/uuid7.js';
-import { ridOfTask } from '../registrations/registration-queries.js';
+import { toTaskInfo } from '../tasks/task-info.js';
 import { taskLinks } from '../tasks/task-links.js';
 import { currentTimeMs } from '../../util/clock.js';
 
@@ -11,17 +11,17 @@ import { currentTimeMs } from '../../util/clock.js';
  * The callback a finished task sends (API.md §5). The body is fixed now, in the transaction that
  * finishes the task, so every retry sends the same bytes under the same `webhook-id`.
  */
-export function callbackBody(task: TaskRow, now: number): { type: string; body: string } {
+export function callbackBody(row: TaskRow, now: number): { type: string; body: string } {
+  const task = toTaskInfo(row);
   const type = task.status === 'SUCCEEDED' ? 'task.succeeded' : 'task.failed';
-  const rid = ridOfTask(task);
   const data = {
     taskId: task.id,
     kind: task.kind,
     status: task.status,
-    externalReference: task.external_reference,
+    externalReference: task.externalReference,
     ...(task.kind === 'sign' && { operationId: task.id }),
-    ...(rid && { rid }),
-    ...(task.status === 'FAILED' && task.error_code && { error: { code: task.error_code, message: task.error_message ?? '' } }),
+    ...(task.rid && { rid: task.rid }),
+    ...(task.error && { error: task.error }),
     links: taskLinks(task),
   };
   return { type, body: JSON.stringify({ type, timestamp: new Date(now).toISOString(), data }) };

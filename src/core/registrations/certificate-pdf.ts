@@ -3,12 +3,12 @@ import { padesCmsFactory } from '../../crypto/pdf/pades/pades-cms.js';
 import { signPdf } from '../../crypto/pdf/pades/sign-pdf.js';
 import { parseTimeStampToken } from '../../crypto/tsp/parse-time-stamp-token.js';
 import { SignetError } from '../../errors/signet-error.js';
-import type { RegistrationRow } from '../../store/registration-repository.js';
 import type { CoreContext } from '../core-context.js';
+import type { Registration } from './registration.js';
 import { publicBaseUrl } from './registration-settings.js';
 
-export function certificateBlobKey(registration: RegistrationRow): string {
-  return `cert/${registration.blob_id}`;
+export function certificateBlobKey(registration: Registration): string {
+  return `cert/${registration.contentId}`;
 }
 
 /**
@@ -16,7 +16,7 @@ export function certificateBlobKey(registration: RegistrationRow): string {
  * evidence package) carries the same signed bytes. Two first requests at once both make a valid
  * certificate; the later write wins.
  */
-export async function registrationCertificate(context: CoreContext, registration: RegistrationRow): Promise<Buffer> {
+export async function registrationCertificate(context: CoreContext, registration: Registration): Promise<Buffer> {
   const key = certificateBlobKey(registration);
   if (await context.store.blobs.exists(key)) return readAll(context.store.blobs.createReadStream(key));
   const pdf = await makeCertificate(context, registration);
@@ -25,11 +25,11 @@ export async function registrationCertificate(context: CoreContext, registration
 }
 
 /** A one-page PDF with the registration's facts and a QR code of its public page, PAdES B-T signed by the service. */
-export async function makeCertificate(context: CoreContext, registration: RegistrationRow): Promise<Buffer> {
+export async function makeCertificate(context: CoreContext, registration: Registration): Promise<Buffer> {
   const signer = context.keys.get('default') ?? context.keys.values().next().value;
   if (!signer) throw new SignetError('internal_error', 'No signing key is configured for registration certificates');
   const pageUrl = `${publicBaseUrl(context.registrations, context.host)}/r/${registration.rid}`;
-  const token = parseTimeStampToken(Buffer.from(registration.timestamp_token, 'base64'));
+  const token = parseTimeStampToken(Buffer.from(registration.timestampToken, 'base64'));
   const unsigned = certificateDocument(registration, pageUrl, token.serial);
   return signPdf(unsigned, {
     signer,
@@ -45,7 +45,7 @@ export async function makeCertificate(context: CoreContext, registration: Regist
  * trailer): one A4 page, the standard 14 fonts in WinAnsiEncoding (no embedding needed), the QR code
  * drawn as filled squares, and a link annotation (§12.5.6.5) to the public page.
  */
-export function certificateDocument(registration: RegistrationRow, pageUrl: string, tokenSerial: string): Buffer {
+export function certificateDocument(registration: Registration, pageUrl: string, tokenSerial: string): Buffer {
   const content = pageContent(registration, pageUrl, tokenSerial);
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R /Lang (en) >>',
@@ -72,7 +72,7 @@ export function certificateDocument(registration: RegistrationRow, pageUrl: stri
   return Buffer.concat(parts);
 }
 
-function pageContent(registration: RegistrationRow, pageUrl: string, tokenSerial: string): Buffer {
+function pageContent(registration: Registration, pageUrl: string, tokenSerial: string): Buffer {
   const ops: string[] = [];
   const text = (font: string, size: number, x: number, y: number, value: string) =>
     ops.push(`BT /${font} ${size} Tf ${x} ${y} Td ${pdfString(value)} Tj ET`);
@@ -82,11 +82,11 @@ function pageContent(registration: RegistrationRow, pageUrl: string, tokenSerial
   text('F2', 28, 56, 690, registration.rid);
   const rows: Array<[string, string, string?]> = [
     ['Title', clip(registration.title ?? '-', 70)],
-    ['Registered at', `${new Date(registration.registered_at).toISOString().replace('T', ' ').replace('Z', '')} UTC (time-stamp token)`],
-    ['Deposited by', clip(`${registration.user_email} (user ${registration.user_id})`, 70)],
+    ['Registered at', `${new Date(registration.registeredAt).toISOString().replace('T', ' ').replace('Z', '')} UTC (time-stamp token)`],
+    ['Deposited by', clip(`${registration.userEmail} (user ${registration.userId})`, 70)],
     ['File', clip(registration.name, 70)],
     ...(registration.url ? [['Captured from', clip(registration.url, 70)] as [string, string]] : []),
-    ['Type and size', `${clip(registration.content_type, 50)}, ${registration.size} bytes`],
+    ['Type and size', `${clip(registration.contentType, 50)}, ${registration.size} bytes`],
     ['SHA-256', registration.sha256, 'F3'],
     ['SHA-1', registration.sha1, 'F3'],
     ['Time-stamping authority', clip(registration.tsa, 60)],

@@ -3,23 +3,22 @@ import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { parseTimeStampToken } from '../../crypto/tsp/parse-time-stamp-token.js';
 import { grantedTimeStampResp } from '../../crypto/tsp/time-stamp-resp.js';
-import type { RegistrationRow } from '../../store/registration-repository.js';
 import type { CoreContext } from '../core-context.js';
-import { snapshotBlobKey, type CaptureRecord } from './register-url-handler.js';
 import { registrationCertificate } from './certificate-pdf.js';
 import { publicBaseUrl } from './registration-settings.js';
-import { openRegisteredContent } from './registration-queries.js';
+import { openRegisteredContent, openSnapshot } from './registration-queries.js';
+import type { CaptureRecord, Registration } from './registration.js';
 
 /**
  * `/timestamp.tsr`: the token wrapped in a granted TimeStampResp (RFC 3161 §2.4.2), the form
  * `openssl ts -verify -in FILE` and `openssl ts -reply -in FILE -text` read without extra flags.
  */
-export function timestampReply(registration: RegistrationRow): Buffer {
-  return grantedTimeStampResp(Buffer.from(registration.timestamp_token, 'base64'));
+export function timestampReply(registration: Registration): Buffer {
+  return grantedTimeStampResp(Buffer.from(registration.timestampToken, 'base64'));
 }
 
 /** The content's file name inside the package: the deposited name made safe for any shell and file system. */
-export function evidenceContentName(registration: RegistrationRow): string {
+export function evidenceContentName(registration: Registration): string {
   const safe = registration.name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.-]+/, '_').slice(0, 100);
   return `content/${safe || 'content'}`;
 }
@@ -29,9 +28,9 @@ export function evidenceContentName(registration: RegistrationRow): string {
  * the content, the time-stamp reply, the TSA's certificate and trust anchors, the public facts as
  * JSON, and a README with the commands. Streamed: the content is never held in memory.
  */
-export async function evidencePackage(context: CoreContext, registration: RegistrationRow): Promise<Readable> {
+export async function evidencePackage(context: CoreContext, registration: Registration): Promise<Readable> {
   const certificate = await registrationCertificate(context, registration);
-  const token = Buffer.from(registration.timestamp_token, 'base64');
+  const token = Buffer.from(registration.timestampToken, 'base64');
   const info = parseTimeStampToken(token);
   const tsaPem = info.tsaCertificateDer ? new X509Certificate(info.tsaCertificateDer).toString() : '';
   const caPem = context.registrations.trustAnchorsPem;
@@ -39,11 +38,11 @@ export async function evidencePackage(context: CoreContext, registration: Regist
   const publicBase = publicBaseUrl(context.registrations, context.host);
   const facts = {
     rid: registration.rid,
-    registeredAt: new Date(registration.registered_at).toISOString(),
+    registeredAt: new Date(registration.registeredAt).toISOString(),
     title: registration.title,
     object: {
       name: registration.name,
-      contentType: registration.content_type,
+      contentType: registration.contentType,
       size: registration.size,
       sha1: registration.sha1,
       sha256: registration.sha256,
@@ -52,8 +51,8 @@ export async function evidencePackage(context: CoreContext, registration: Regist
     page: `${publicBase}/r/${registration.rid}`,
   };
   const zip = new yazl.ZipFile();
-  const mtime = new Date(registration.registered_at);
-  zip.addBuffer(Buffer.from(readme(registration, contentName, caPem, publicBase, info.serial, captureOf(registration))), 'README.txt', { mtime });
+  const mtime = new Date(registration.registeredAt);
+  zip.addBuffer(Buffer.from(readme(registration, contentName, caPem, publicBase, info.serial)), 'README.txt', { mtime });
   zip.addReadStream(openRegisteredContent(context, registration), contentName, { mtime, compress: false });
   zip.addBuffer(timestampReply(registration), 'timestamp.tsr', { mtime });
   zip.addBuffer(token, 'timestamp-token.der', { mtime });
@@ -61,14 +60,14 @@ export async function evidencePackage(context: CoreContext, registration: Regist
   zip.addBuffer(certificate, 'certificate.pdf', { mtime, compress: false });
   if (tsaPem) zip.addBuffer(Buffer.from(tsaPem), 'tsa.pem', { mtime });
   zip.addBuffer(Buffer.from(`${JSON.stringify(facts, null, 2)}\n`), 'registration.json', { mtime });
-  const capture = captureOf(registration);
+  const { capture } = registration;
   if (capture) {
     zip.addBuffer(Buffer.from(capture.headers), 'capture/response-headers.txt', { mtime });
     zip.addBuffer(grantedTimeStampResp(Buffer.from(capture.headersTimestampToken, 'base64')), 'capture/response-headers.tsr', { mtime });
     for (const kind of ['pdf', 'png'] as const) {
       const file = capture.snapshot?.[kind];
       if (!file) continue;
-      zip.addReadStream(context.store.blobs.createReadStream(snapshotBlobKey(kind, registration.blob_id)), `capture/snapshot.${kind}`, { mtime, compress: false });
+      zip.addReadStream(openSnapshot(context, registration, kind).stream, `capture/snapshot.${kind}`, { mtime, compress: false });
       zip.addBuffer(grantedTimeStampResp(Buffer.from(file.timestampToken, 'base64')), `capture/snapshot.${kind}.tsr`, { mtime });
     }
   }
@@ -76,16 +75,12 @@ export async function evidencePackage(context: CoreContext, registration: Regist
   return zip.outputStream as unknown as Readable;
 }
 
-export function captureOf(registration: RegistrationRow): CaptureRecord | undefined {
-  return registration.capture_json ? (JSON.parse(registration.capture_json) as CaptureRecord) : undefined;
-}
-
-function readme(registration: RegistrationRow, contentName: string, caPem: string, publicBase: string, serial: string, capture?: CaptureRecord): string {
+function readme(registration: Registration, contentName: string, caPem: string, publicBase: string, serial: string): string {
   const fingerprints = [...caPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => {
     const certificate = new X509Certificate(m[0]);
     return `  ${certificate.subject.replace(/\n/g, ', ')}\n    SHA-256 fingerprint ${certificate.fingerprint256}`;
   });
-  const when = new Date(registration.registered_at).toISOString();
+  const when = new Date(registration.registeredAt).toISOString();
   return `Evidence of registration ${registration.rid}
 ${'='.repeat(24 + registration.rid.length)}
 
@@ -136,11 +131,11 @@ $ openssl x509 -in ca.pem -noout -subject -fingerprint -sha256
 ${fingerprints.join('\n')}
 
 5. The public page of this registration: ${publicBase}/r/${registration.rid}
-${capture ? captureSteps(registration, capture) : ''}`;
+${registration.capture ? captureSteps(registration, registration.capture) : ''}`;
 }
 
 
-function captureSteps(registration: RegistrationRow, capture: CaptureRecord): string {
+function captureSteps(registration: Registration, capture: CaptureRecord): string {
   return `
 6. This content was captured from ${registration.url}${capture.finalUrl !== registration.url ? ` (answered by ${capture.finalUrl})` : ''},
    HTTP ${capture.statusCode}. The response headers as received are in capture/response-headers.txt,

@@ -5,32 +5,10 @@ import type { TaskHandler } from '../../engine/task-runner.js';
 import type { CoreContext } from '../core-context.js';
 import { resolveUser } from '../users/resolve-user.js';
 import { recordRegistration } from './record-registration.js';
+import type { CaptureRecord, SnapshotFile } from './registration.js';
 import { discardContent, stageContent } from './stage-content.js';
 import { isSignetError } from '../../errors/signet-error.js';
 import type { RegisterUrlTaskRequest } from './submit-url-registration.js';
-
-/** Kept with a URL registration (capture_json): what else the server said, and a token over it. */
-export interface CaptureRecord {
-  finalUrl: string;
-  redirects: string[];
-  statusCode: number;
-  /** Status line and response headers as received, CRLF-separated. */
-  headers: string;
-  headersSha256: string;
-  /** RFC 3161 token (base64 DER) over SHA-256 of `headers`, so the headers are evidence too. */
-  headersTimestampToken: string;
-  /** With --capture-browser: the rendered page, each file time-stamped on its own. */
-  snapshot?: { pdf: SnapshotFile; png: SnapshotFile };
-  /** Why there is no snapshot although the browser is configured (the registration does not wait for it). */
-  snapshotError?: string;
-}
-
-export interface SnapshotFile {
-  size: number;
-  sha256: string;
-  /** RFC 3161 token (base64 DER) over `sha256`. */
-  timestampToken: string;
-}
 
 export function snapshotBlobKey(kind: 'pdf' | 'png', blobId: string): string {
   return `${kind === 'pdf' ? 'snappdf' : 'snappng'}/${blobId}`;

@@ -1,25 +1,25 @@
 import type { Readable } from 'node:stream';
 import { SignetError } from '../../errors/signet-error.js';
-import type { RegistrationRow } from '../../store/registration-repository.js';
-import type { TaskRow } from '../../store/task-queue.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import { snapshotBlobKey } from './register-url-handler.js';
+import { toRegistration, type Registration } from './registration.js';
 import { parseRid } from './rid.js';
 import { contentBlobKey } from './stage-content.js';
 
 /** GetRegistrationInfo: a mistyped RID is `invalid_rid` (400), another client's or an unknown one `not_found`. */
-export async function getRegistration(context: CoreContext, client: ClientIdentity, ridInput: string): Promise<RegistrationRow> {
+export async function getRegistration(context: CoreContext, client: ClientIdentity, ridInput: string): Promise<Registration> {
   const rid = parseRid(ridInput);
   const row = await context.store.registrations.findByRid(client.id, rid);
   if (!row) throw new SignetError('not_found', `No registration ${rid} for this client service`);
-  return row;
+  return toRegistration(row);
 }
 
 /** The public page: any registration by RID, without authentication (only public fields are shown). */
-export async function getPublicRegistration(context: CoreContext, ridInput: string): Promise<RegistrationRow> {
+export async function getPublicRegistration(context: CoreContext, ridInput: string): Promise<Registration> {
   const rid = parseRid(ridInput);
   const row = await context.store.registrations.findByRidForPublic(rid);
   if (!row) throw new SignetError('not_found', `No registration ${rid}`);
-  return row;
+  return toRegistration(row);
 }
 
 const hexOf = (length: number) => new RegExp(`^[0-9a-f]{${length}}$`);
@@ -29,7 +29,7 @@ export async function findRegistrationsByHash(
   context: CoreContext,
   client: ClientIdentity,
   query: { sha1?: string; sha256?: string },
-): Promise<RegistrationRow[]> {
+): Promise<Registration[]> {
   const sha1 = query.sha1?.toLowerCase();
   const sha256 = query.sha256?.toLowerCase();
   if ((sha1 === undefined) === (sha256 === undefined)) {
@@ -37,20 +37,16 @@ export async function findRegistrationsByHash(
   }
   if (sha1 !== undefined && !hexOf(40).test(sha1)) throw new SignetError('invalid_request', 'sha1 must be 40 hex digits', { field: 'sha1' });
   if (sha256 !== undefined && !hexOf(64).test(sha256)) throw new SignetError('invalid_request', 'sha256 must be 64 hex digits', { field: 'sha256' });
-  return context.store.registrations.findByHash(client.id, { sha1, sha256 });
+  return (await context.store.registrations.findByHash(client.id, { sha1, sha256 })).map(toRegistration);
 }
 
-export function openRegisteredContent(context: CoreContext, registration: RegistrationRow): Readable {
-  return context.store.blobs.createReadStream(contentBlobKey(registration.blob_id));
+export function openRegisteredContent(context: CoreContext, registration: Registration): Readable {
+  return context.store.blobs.createReadStream(contentBlobKey(registration.contentId));
 }
 
-/** GetTaskInfo's `rid`: what a finished register-* task produced. */
-export function ridOfTask(task: Pick<TaskRow, 'kind' | 'result_json'>): string | undefined {
-  if (task.kind === 'sign' || !task.result_json) return undefined;
-  try {
-    const rid = (JSON.parse(task.result_json) as { rid?: unknown }).rid;
-    return typeof rid === 'string' ? rid : undefined;
-  } catch {
-    return undefined;
-  }
+/** A URL registration's browser snapshot (--capture-browser), else not_found. */
+export function openSnapshot(context: CoreContext, registration: Registration, kind: 'pdf' | 'png'): { stream: Readable; size: number } {
+  const file = registration.capture?.snapshot?.[kind];
+  if (!file) throw new SignetError('not_found', `Registration ${registration.rid} has no browser snapshot`);
+  return { stream: context.store.blobs.createReadStream(snapshotBlobKey(kind, registration.contentId)), size: file.size };
 }

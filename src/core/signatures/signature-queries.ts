@@ -1,20 +1,20 @@
 import type { Readable } from 'node:stream';
 import { SignetError } from '../../errors/signet-error.js';
-import type { DocumentRow } from '../../store/document-repository.js';
-import type { TaskRow } from '../../store/task-queue.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import type { TaskInfo } from '../tasks/task-info.js';
 import { getTask } from '../tasks/task-queries.js';
+import { toOperationDocument, type OperationDocument } from './operation-document.js';
 import { outputBlobKey } from './stage-document.js';
 
 export interface SignatureOperation {
-  task: TaskRow;
-  documents: DocumentRow[];
+  task: TaskInfo;
+  documents: OperationDocument[];
 }
 
 export async function getSignatureOperation(context: CoreContext, client: ClientIdentity, id: string): Promise<SignatureOperation> {
   const task = await getTask(context, client, id);
   if (task.kind !== 'sign') throw new SignetError('not_found', `No signature operation ${id} for this client service`);
-  return { task, documents: await context.store.documents.listForTask(task.id) };
+  return { task, documents: (await context.store.documents.listForTask(task.id)).map(toOperationDocument) };
 }
 
 /** The newest operation holding a document with this external reference (Sign'Stash's lookup). */
@@ -47,7 +47,7 @@ export const signedContentTypes: Record<string, string> = {
 };
 
 /** The name a signed document is offered under: CAdES adds `.p7s` to the original name. */
-export function signedFileName(doc: DocumentRow): string {
+export function signedFileName(doc: OperationDocument): string {
   return doc.format === 'CAdES' ? `${doc.name}.p7s` : doc.name;
 }
 
@@ -56,7 +56,7 @@ export async function openSignedDocument(
   client: ClientIdentity,
   operationId: string,
   documentId: string,
-): Promise<{ document: DocumentRow; stream: Readable; contentType: string; size: number }> {
+): Promise<{ document: OperationDocument; stream: Readable; contentType: string; size: number }> {
   const { documents } = await getSignatureOperation(context, client, operationId);
   const document = documents.find((d) => d.id === documentId);
   if (!document) throw new SignetError('not_found', `No document ${documentId} in operation ${operationId}`);
@@ -68,12 +68,12 @@ export async function openSignedDocument(
     document,
     stream: context.store.blobs.createReadStream(outputBlobKey(document.id)),
     contentType: signedContentTypes[document.format] ?? 'application/octet-stream',
-    size: document.signed_size ?? 0,
+    size: document.signedSize ?? 0,
   };
 }
 
-export function openSignedBlob(context: CoreContext, document: DocumentRow): Readable {
-  assertNotPurged(document, document.task_id);
+export function openSignedBlob(context: CoreContext, document: OperationDocument): Readable {
+  assertNotPurged(document, document.taskId);
   return context.store.blobs.createReadStream(outputBlobKey(document.id));
 }
 
@@ -81,18 +81,18 @@ export function openSignedBlob(context: CoreContext, document: DocumentRow): Rea
  * The signed documents of an operation, for a ZIP or an answer that inlines them: `410 purged` once
  * the retention deleted them, `409 document_not_signed` while none is signed.
  */
-export function signedDocumentsOf({ task, documents }: SignatureOperation): DocumentRow[] {
+export function signedDocumentsOf({ task, documents }: SignatureOperation): OperationDocument[] {
   for (const document of documents) assertNotPurged(document, task.id);
   const signed = documents.filter((doc) => doc.status === 'SIGNED');
   if (signed.length === 0) throw new SignetError('document_not_signed', `Operation ${task.id} has no signed document (yet)`);
   return signed;
 }
 
-function assertNotPurged(document: DocumentRow, operationId: string): void {
-  if (document.purged_at != null) {
+function assertNotPurged(document: OperationDocument, operationId: string): void {
+  if (document.purgedAt != null) {
     throw new SignetError(
       'purged',
-      `The documents of operation ${operationId} were deleted on ${new Date(document.purged_at).toISOString()} after the retention period (--retention); the record remains`,
+      `The documents of operation ${operationId} were deleted on ${new Date(document.purgedAt).toISOString()} after the retention period (--retention); the record remains`,
     );
   }
 }

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { SignetError } from '../../errors/signet-error.js';
 import type { TaskKind } from '../../store/schema.js';
 import type { NewDocument } from '../../store/task-repository.js';
-import type { TaskRow } from '../../store/task-queue.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import { toTaskInfo, type TaskInfo } from './task-info.js';
 import { currentTimeMs } from '../../util/clock.js';
 
 export interface NewTask {
@@ -25,7 +25,7 @@ export interface NewTask {
 }
 
 export interface SubmitResult {
-  task: TaskRow;
+  task: TaskInfo;
   /** True when an earlier submission with the same reference and content is answered again. */
   replayed: boolean;
 }
@@ -80,8 +80,8 @@ export async function enqueueTask(
         { field: 'externalReference' },
       );
     }
-    return { task, replayed: true };
+    return { task: toTaskInfo(task), replayed: true };
   }
   // Workers were told by the store, with the insert (TaskRepository.insertTask).
-  return { task, replayed: false };
+  return { task: toTaskInfo(task), replayed: false };
 }

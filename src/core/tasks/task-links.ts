@@ -1,7 +1,7 @@
-import type { TaskRow } from '../../store/task-queue.js';
+import type { TaskInfo } from './task-info.js';
 
 /** The links a task answer and its callback carry: where to look next. */
-export function taskLinks(task: Pick<TaskRow, 'id' | 'kind'>): Record<string, string> {
+export function taskLinks(task: Pick<TaskInfo, 'id' | 'kind'>): Record<string, string> {
   const self = `/v1/tasks/${task.id}`;
   return {
     self,

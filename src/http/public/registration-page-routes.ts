@@ -2,8 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CoreContext } from '../../core/core-context.js';
 import { getPublicRegistration } from '../../core/registrations/registration-queries.js';
 import { timestampReply } from '../../core/registrations/evidence-package.js';
+import type { Registration } from '../../core/registrations/registration.js';
 import { isSignetError } from '../../errors/signet-error.js';
-import type { RegistrationRow } from '../../store/registration-repository.js';
 import { sendProblem } from '../problem.js';
 
 /**
@@ -42,24 +42,24 @@ export const registrationPageRoutes: FastifyPluginAsync<{ context: CoreContext }
   );
 };
 
-export function publicRegistrationView(row: RegistrationRow) {
+export function publicRegistrationView(registration: Registration) {
   return {
-    rid: row.rid,
-    registeredAt: new Date(row.registered_at).toISOString(),
-    kind: row.kind,
-    title: row.title,
-    description: row.description,
-    user: { email: maskEmail(row.user_email) },
+    rid: registration.rid,
+    registeredAt: new Date(registration.registeredAt).toISOString(),
+    kind: registration.kind,
+    title: registration.title,
+    description: registration.description,
+    user: { email: maskEmail(registration.userEmail) },
     object: {
-      name: row.name,
-      ...(row.url != null && { url: row.url }),
-      contentType: row.content_type,
-      size: row.size,
-      sha1: row.sha1,
-      sha256: row.sha256,
+      name: registration.name,
+      ...(registration.url != null && { url: registration.url }),
+      contentType: registration.contentType,
+      size: registration.size,
+      sha1: registration.sha1,
+      sha256: registration.sha256,
     },
-    proof: { hashAlgorithm: 'SHA-256', tsa: row.tsa },
-    links: { self: `/r/${row.rid}`, timestamp: `/r/${row.rid}/timestamp.tsr`, trustAnchors: '/pki/ca.pem' },
+    proof: { hashAlgorithm: 'SHA-256', tsa: registration.tsa },
+    links: { self: `/r/${registration.rid}`, timestamp: `/r/${registration.rid}/timestamp.tsr`, trustAnchors: '/pki/ca.pem' },
   };
 }
 

@@ -1,7 +1,7 @@
+import type { OperationDocument } from '../../core/signatures/operation-document.js';
 import { contentTypeForName, resolveSignatureOptions } from '../../core/signatures/signature-options.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
 import { SignetError } from '../../errors/signet-error.js';
-import type { DocumentRow } from '../../store/document-repository.js';
 
 /*
  * Sign'Stash answers that carry signed content (returnSignedContent, …/contentInResponse/true,
@@ -36,8 +36,8 @@ export function assertInlineWithinLimitBeforeSigning(request: SignatureOperation
 }
 
 /** Before the signed content of an operation is read to be inlined. */
-export function assertInlineWithinLimit(documents: readonly DocumentRow[], limit: number, operationNumber: number): void {
-  const total = documents.reduce((sum, doc) => sum + (doc.status === 'SIGNED' ? (doc.signed_size ?? doc.size) : 0), 0);
+export function assertInlineWithinLimit(documents: readonly OperationDocument[], limit: number, operationNumber: number): void {
+  const total = documents.reduce((sum, doc) => sum + (doc.status === 'SIGNED' ? (doc.signedSize ?? doc.size) : 0), 0);
   if (total > limit) {
     throw new SignetError(
       'inline_content_too_large',

@@ -231,7 +231,7 @@ export const signstashPlugin: FastifyPluginAsyncTypebox<SignstashOptions> = asyn
       const zip = signedDocumentsZip(
         signed,
         (doc) => openSignedBlob(context, doc),
-        (doc) => (doc.external_reference != null ? `${doc.external_reference}.${signedFileName(doc)}` : signedFileName(doc)),
+        (doc) => (doc.externalReference != null ? `${doc.externalReference}.${signedFileName(doc)}` : signedFileName(doc)),
       );
       return reply
         .type('application/zip')

@@ -1,16 +1,16 @@
+import type { OperationDocument } from '../../core/signatures/operation-document.js';
 import type { SignatureOperation } from '../../core/signatures/signature-queries.js';
-import type { DocumentRow } from '../../store/document-repository.js';
-import type { TaskRow } from '../../store/task-queue.js';
+import type { TaskInfo } from '../../core/tasks/task-info.js';
 import type { OperationStatus, SignError } from './schemas.js';
 
 /**
- * Native rows → Sign'Stash shapes. Status: PENDING/RUNNING → PENDING_EXECUTION; SUCCEEDED →
+ * The core's operations → Sign'Stash shapes. Status: PENDING/RUNNING → PENDING_EXECUTION; SUCCEEDED →
  * EXECUTED (as in Sign'Stash, an executed operation may hold documents in ERROR_SIGNING: clients
  * read each signStatus); FAILED because every document failed on its own → EXECUTION_FAILED; FAILED
  * for any other reason (retries exhausted, internal error) → EXECUTION_ERROR; CANCELLED →
  * EXECUTION_FAILED.
  */
-export function operationStatus(task: TaskRow): OperationStatus {
+export function operationStatus(task: TaskInfo): OperationStatus {
   switch (task.status) {
     case 'PENDING':
     case 'RUNNING':
@@ -18,14 +18,14 @@ export function operationStatus(task: TaskRow): OperationStatus {
     case 'SUCCEEDED':
       return 'EXECUTED';
     case 'FAILED':
-      return task.error_code === 'all_documents_failed' ? 'EXECUTION_FAILED' : 'EXECUTION_ERROR';
+      return task.error?.code === 'all_documents_failed' ? 'EXECUTION_FAILED' : 'EXECUTION_ERROR';
     default:
       return 'EXECUTION_FAILED';
   }
 }
 
 /** A document's native error code → the closest Sign'Stash `signError`. */
-export function signError(code: string | null): SignError {
+export function signError(code: string): SignError {
   switch (code) {
     case 'tsa_unavailable':
     case 'tsa_failed':
@@ -55,14 +55,14 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function baseOperationView(task: TaskRow, number: number, clientId: string) {
+export function baseOperationView(task: TaskInfo, number: number, clientId: string) {
   return {
     id: number,
     type: 'SIGN' as const,
     status: operationStatus(task),
     issuerClientServiceAlias: clientId,
-    creationDate: iso(task.created_at),
-    ...(task.external_reference != null && { folderExternalReference: task.external_reference }),
+    creationDate: iso(task.createdAt),
+    ...(task.externalReference != null && { folderExternalReference: task.externalReference }),
   };
 }
 
@@ -70,7 +70,7 @@ export function baseOperationView(task: TaskRow, number: number, clientId: strin
  * Sign'Stash's `internalId` is a number per document: the operation's number times 100,000 plus the
  * document's position + 1 (operations hold at most --max-documents, default 2,500, documents).
  */
-export function documentInternalId(number: number, doc: DocumentRow): number {
+export function documentInternalId(number: number, doc: OperationDocument): number {
   return number * 100_000 + doc.position + 1;
 }
 
@@ -84,24 +84,24 @@ export function signOperationView(
     ...baseOperationView(task, number, clientId),
     folder: {
       folderId: String(number),
-      ...(task.external_reference != null && { externalReference: task.external_reference }),
+      ...(task.externalReference != null && { externalReference: task.externalReference }),
       ...(task.description != null && { description: task.description }),
       folderContent: 'DOCUMENT' as const,
     },
     documentList: documents.map((doc) => ({
-      ...(doc.external_reference != null && { externalReference: doc.external_reference }),
+      ...(doc.externalReference != null && { externalReference: doc.externalReference }),
       name: doc.name,
-      contentType: doc.content_type,
+      contentType: doc.contentType,
       internalId: documentInternalId(number, doc),
       signStatus: doc.status === 'SIGNED' ? ('SIGNED' as const) : doc.status === 'FAILED' ? ('ERROR_SIGNING' as const) : ('RECEIVED' as const),
-      ...(doc.status === 'FAILED' && { signError: signError(doc.error_code) }),
+      ...(doc.error && { signError: signError(doc.error.code) }),
       // Signet keeps every signed document retrievable (…/documents, the native API).
       storageStatus: 'CONTENT_STORED' as const,
       cipherStatus: 'NO_CIPHER' as const,
-      contentLength: doc.status === 'SIGNED' && doc.signed_size != null ? doc.signed_size : doc.size,
-      receptionDate: iso(task.created_at),
+      contentLength: doc.status === 'SIGNED' && doc.signedSize != null ? doc.signedSize : doc.size,
+      receptionDate: iso(task.createdAt),
       ...(signedContent.has(doc.id) && { signedContent: signedContent.get(doc.id)! }),
     })),
-    ...(task.finished_at != null && { executionTime: task.finished_at - task.created_at }),
+    ...(task.finishedAt != null && { executionTime: task.finishedAt - task.createdAt }),
   };
 }

@@ -3,21 +3,20 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { CoreContext } from '../../core/core-context.js';
 import { registrationCertificate } from '../../core/registrations/certificate-pdf.js';
-import { captureOf, evidencePackage, timestampReply } from '../../core/registrations/evidence-package.js';
-import { snapshotBlobKey } from '../../core/registrations/register-url-handler.js';
+import { evidencePackage, timestampReply } from '../../core/registrations/evidence-package.js';
+import type { Registration as CoreRegistration } from '../../core/registrations/registration.js';
 import {
   findRegistrationsByHash,
   getRegistration,
   openRegisteredContent,
-  ridOfTask,
+  openSnapshot,
 } from '../../core/registrations/registration-queries.js';
 import { publicBaseUrl } from '../../core/registrations/registration-settings.js';
 import { discardContent, stageContent, type StagedContent } from '../../core/registrations/stage-content.js';
 import { submitFileRegistration, type FileRegistrationRequest } from '../../core/registrations/submit-file-registration.js';
 import { submitUrlRegistration } from '../../core/registrations/submit-url-registration.js';
 import { SignetError } from '../../errors/signet-error.js';
-import type { RegistrationRow } from '../../store/registration-repository.js';
-import type { TaskRow } from '../../store/task-queue.js';
+import type { TaskInfo } from '../../core/tasks/task-info.js';
 import { Problem, Task } from './schemas.js';
 import { iso } from './views.js';
 import { answerSubmission } from './submission-answer.js';
@@ -106,10 +105,8 @@ export interface RegistrationsRoutesOptions {
 /** Registrations (API.md §4): submit a file, read, check by hash, download content, token and evidence. */
 export const registrationsRoutes: FastifyPluginAsyncTypebox<RegistrationsRoutesOptions> = async (app, { context, maxBodySize }) => {
   /** A registration task that finished within Prefer: wait answers with its registration. */
-  const finishedRegistration = (request: FastifyRequest) => async (task: TaskRow) => {
-    const rid = ridOfTask(task);
-    return rid ? registrationView(context, await getRegistration(context, request.client, rid)) : undefined;
-  };
+  const finishedRegistration = (request: FastifyRequest) => async (task: TaskInfo) =>
+    task.rid ? registrationView(context, await getRegistration(context, request.client, task.rid)) : undefined;
 
   app.addSchema(Registration);
 
@@ -193,10 +190,10 @@ export const registrationsRoutes: FastifyPluginAsyncTypebox<RegistrationsRoutesO
       },
     },
     async (request) => {
-      const rows = await findRegistrationsByHash(context, request.client, request.query);
+      const registrations = await findRegistrationsByHash(context, request.client, request.query);
       return {
-        registered: rows.length > 0,
-        registrations: rows.map((row) => ({ rid: row.rid, registeredAt: iso(row.registered_at)!, userId: row.user_id })),
+        registered: registrations.length > 0,
+        registrations: registrations.map((found) => ({ rid: found.rid, registeredAt: iso(found.registeredAt)!, userId: found.userId })),
       };
     },
   );
@@ -214,7 +211,7 @@ export const registrationsRoutes: FastifyPluginAsyncTypebox<RegistrationsRoutesO
     async (request, reply) => {
       const registration = await getRegistration(context, request.client, request.params.rid);
       return reply
-        .type(registration.content_type)
+        .type(registration.contentType)
         .header('Content-Length', String(registration.size))
         .header('Content-Disposition', contentDisposition(registration.name))
         .send(openRegisteredContent(context, registration));
@@ -272,12 +269,11 @@ export const registrationsRoutes: FastifyPluginAsyncTypebox<RegistrationsRoutesO
       },
       async (request, reply) => {
         const registration = await getRegistration(context, request.client, request.params.rid);
-        const file = captureOf(registration)?.snapshot?.[kind];
-        if (!file) throw new SignetError('not_found', `Registration ${registration.rid} has no browser snapshot`);
+        const { stream, size } = openSnapshot(context, registration, kind);
         return reply
           .type(kind === 'pdf' ? 'application/pdf' : 'image/png')
-          .header('Content-Length', String(file.size))
-          .send(context.store.blobs.createReadStream(snapshotBlobKey(kind, registration.blob_id)));
+          .header('Content-Length', String(size))
+          .send(stream);
       },
     );
   }
@@ -302,26 +298,26 @@ export const registrationsRoutes: FastifyPluginAsyncTypebox<RegistrationsRoutesO
   );
 };
 
-export function registrationView(context: CoreContext, row: RegistrationRow) {
-  const base = `/v1/registrations/${row.rid}`;
-  const capture = captureOf(row);
+export function registrationView(context: CoreContext, registration: CoreRegistration) {
+  const base = `/v1/registrations/${registration.rid}`;
+  const { capture } = registration;
   return {
-    rid: row.rid,
+    rid: registration.rid,
     status: 'REGISTERED' as const,
-    registeredAt: iso(row.registered_at)!,
-    kind: row.kind,
-    title: row.title,
-    description: row.description,
-    user: { userId: row.user_id, email: row.user_email },
+    registeredAt: iso(registration.registeredAt)!,
+    kind: registration.kind,
+    title: registration.title,
+    description: registration.description,
+    user: { userId: registration.userId, email: registration.userEmail },
     object: {
-      name: row.name,
-      ...(row.url != null && { url: row.url }),
-      contentType: row.content_type,
-      size: row.size,
-      sha1: row.sha1,
-      sha256: row.sha256,
+      name: registration.name,
+      ...(registration.url != null && { url: registration.url }),
+      contentType: registration.contentType,
+      size: registration.size,
+      sha1: registration.sha1,
+      sha256: registration.sha256,
     },
-    proof: { hashAlgorithm: 'SHA-256', timestampToken: row.timestamp_token, tsa: row.tsa },
+    proof: { hashAlgorithm: 'SHA-256', timestampToken: registration.timestampToken, tsa: registration.tsa },
     ...(capture && {
       capture: {
         finalUrl: capture.finalUrl,
@@ -339,7 +335,7 @@ export function registrationView(context: CoreContext, row: RegistrationRow) {
       certificate: `${base}/certificate.pdf`,
       timestamp: `${base}/timestamp.tsr`,
       evidence: `${base}/evidence.zip`,
-      page: `${publicBaseUrl(context.registrations, context.host)}/r/${row.rid}`,
+      page: `${publicBaseUrl(context.registrations, context.host)}/r/${registration.rid}`,
       ...(capture?.snapshot && { snapshotPdf: `${base}/snapshot.pdf`, snapshotPng: `${base}/snapshot.png` }),
     },
   };

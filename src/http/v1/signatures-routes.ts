@@ -137,7 +137,7 @@ export const signaturesRoutes: FastifyPluginAsyncTypebox<SignaturesRoutesOptions
       const zip = signedDocumentsZip(signed, (doc) => openSignedBlob(context, doc), signedFileName);
       return reply
         .type('application/zip')
-        .header('Content-Disposition', contentDisposition(`${operation.task.external_reference ?? operation.task.id}.zip`))
+        .header('Content-Disposition', contentDisposition(`${operation.task.externalReference ?? operation.task.id}.zip`))
         .send(zip);
     },
   );

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CoreContext } from '../../core/core-context.js';
 import type { SubmitResult } from '../../core/tasks/enqueue-task.js';
+import type { TaskInfo } from '../../core/tasks/task-info.js';
 import { isFinal, waitForTask } from '../../core/tasks/task-queries.js';
-import type { TaskRow } from '../../store/task-queue.js';
 import { preferredWaitMs } from '../prefer-wait.js';
 import { taskView } from './views.js';
 
@@ -16,7 +16,7 @@ export async function answerSubmission(
   request: FastifyRequest,
   reply: FastifyReply,
   { task, replayed }: SubmitResult,
-  finishedView: (task: TaskRow) => Promise<unknown | undefined>,
+  finishedView: (task: TaskInfo) => Promise<unknown | undefined>,
 ): Promise<FastifyReply> {
   const waitMs = preferredWaitMs(request.headers.prefer);
   const current = waitMs ? await waitForTask(context, request.client, task.id, waitMs) : task;
