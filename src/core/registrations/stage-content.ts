@@ -34,6 +34,9 @@ export async function stageContent(store: Store, source: Readable | Buffer): Pro
     },
   });
   source.once('error', (error) => tap.destroy(error));
+  // The store attaches its listeners only once its file is open: a source failing before that must
+  // not be an unhandled 'error' event (a crash); the store's pipeline still sees the error and rejects.
+  tap.on('error', () => {});
   const stored = await store.blobs.write(contentBlobKey(blobId), source.pipe(tap));
   return { blobId, ...stored, sha1: sha1.digest('hex') };
 }
