@@ -34,7 +34,15 @@ export async function benchDatabase(label: string): Promise<{ url: string; drop(
   return { url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-export async function registrationLoad(options: { count: number; store: 'sqlite' | 'postgres'; instances?: number }): Promise<RegistrationFigures> {
+/** How each file is submitted: the native JSON route, or SubmitFileRegistrationTask over SOAP 1.1 (API.md §10). */
+export type RegistrationSurface = 'rest' | 'soap';
+
+export async function registrationLoad(options: {
+  count: number;
+  store: 'sqlite' | 'postgres';
+  instances?: number;
+  surface?: RegistrationSurface;
+}): Promise<RegistrationFigures> {
   const instances = options.instances ?? 1;
   const database = options.store === 'postgres' ? await benchDatabase('reg') : undefined;
   const folders: string[] = [];
@@ -58,6 +66,17 @@ export async function registrationLoad(options: { count: number; store: 'sqlite'
     const runId = Date.now().toString(36);
     const submit = async (i: number, server: ChildServer) => {
       const content = Buffer.alloc(1024, `${runId}-${i}-`);
+      if (options.surface === 'soap') {
+        const response = await request(`${server.url}/copytrust/soap`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { authorization: auth, 'content-type': 'text/xml; charset=utf-8', soapaction: '"urn:signet:copytrust:v1/SubmitFileRegistrationTask"' },
+          body: soapSubmission(content, `f${i}.txt`),
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200 || !text.includes('<TaskID>')) throw new Error(`SOAP submit answered ${response.statusCode}: ${text}`);
+        return;
+      }
       const response = await request(`${server.url}/v1/registrations/file`, {
         method: 'POST',
         dispatcher: agent,
@@ -102,4 +121,13 @@ export async function registrationLoad(options: { count: number; store: 'sqlite'
     for (const folder of folders) await rm(folder, { recursive: true, force: true });
     await database?.drop();
   }
+}
+
+/** The envelope a generated SOAP 1.1 client sends (qualified elements, document/literal wrapped). */
+function soapSubmission(content: Buffer, name: string): string {
+  return (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>' +
+    `<SubmitFileRegistrationTask xmlns="urn:signet:copytrust:v1"><FileName>${name}</FileName><FileData>${content.toString('base64')}</FileData>` +
+    '<UserID>bench-user</UserID><UserEMail>bench@example.org</UserEMail></SubmitFileRegistrationTask></soap:Body></soap:Envelope>'
+  );
 }

@@ -13,6 +13,10 @@ export const errorCodes = {
   too_many_documents: { status: 400, title: 'Too many documents in one operation' },
   unsupported_media_type: { status: 415, title: 'The request content type is not supported' },
   payload_too_large: { status: 413, title: 'The request body is larger than the configured maximum' },
+  // SOAP (COPYTRUST surface)
+  invalid_envelope: { status: 400, title: 'The SOAP envelope is not well-formed XML or not a SOAP envelope' },
+  unknown_operation: { status: 400, title: 'The SOAP body names no operation of the COPYTRUST service' },
+  must_understand: { status: 400, title: 'A SOAP header marked mustUnderstand is not understood' },
   // authentication and tenancy
   unauthorized: { status: 401, title: 'Authentication is required or failed' },
   invalid_client: { status: 401, title: 'Unknown client or wrong secret' },
