@@ -66,9 +66,11 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
+/** The text/plain part (the account e-mails are multipart/alternative: plain text, then HTML). */
 function decodeBody(eml: string): string {
-  const [, body] = eml.split('\r\n\r\n');
-  return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  const match = /Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(eml);
+  assert.ok(match, `no text/plain part in:\n${eml.slice(0, 2000)}`);
+  return Buffer.from(match[1].replace(/\s+/g, ''), 'base64').toString('utf8');
 }
 
 for (const store of testStores()) {

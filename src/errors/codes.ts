@@ -22,6 +22,9 @@ export const errorCodes = {
   invalid_client: { status: 401, title: 'Unknown client or wrong secret' },
   unsupported_grant_type: { status: 400, title: 'Only the client_credentials grant is supported' },
   too_many_failed_attempts: { status: 429, title: 'Too many failed authentication attempts' },
+  invalid_credentials: { status: 401, title: 'Wrong e-mail address or password' },
+  csrf_failed: { status: 403, title: 'The form is stale or was not sent by this site; reload it and try again' },
+  reset_link_invalid: { status: 400, title: 'The password-reset link has expired or was used already' },
   key_not_allowed: { status: 403, title: 'The client service may not use this signing key' },
   not_found: { status: 404, title: 'Not found' },
   // tasks

@@ -20,6 +20,7 @@ import { pkiRoutes } from './public/pki-routes.js';
 import { registrationPageRoutes } from './public/registration-page-routes.js';
 import { tsaRoutes } from './public/tsa-routes.js';
 import { verifyRoutes } from './public/verify-routes.js';
+import { accountPlugin } from './account/account-plugin.js';
 import { copytrustPlugin } from './copytrust/copytrust-plugin.js';
 import { signstashPlugin } from './signstash/signstash-plugin.js';
 import { Problem, SignatureOperation, Task } from './v1/schemas.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     maxInlineContent: deps.maxInlineContent,
   });
   await app.register(copytrustPlugin, { context: deps.context, authenticator: deps.authenticator, maxBodySize: deps.maxBodySize });
+  await app.register(accountPlugin, { context: deps.context });
   await app.register(pkiRoutes, { trustAnchorsPem: deps.trustAnchorsPem });
   await app.register(crlRoutes, { issuers: deps.crlIssuers });
   if (deps.ocspResponder) await app.register(ocspRoutes, { responder: deps.ocspResponder });

@@ -5,28 +5,43 @@ export interface MailContent {
   to: string;
   subject: string;
   text: string;
+  /** The same message as HTML: sent as multipart/alternative, the plain text first (RFC 2046 §5.1.4). */
+  html?: string;
 }
 
 /**
- * One plain-text message in RFC 5322 form with MIME (RFC 2045): UTF-8 body in base64, non-ASCII
- * subject as an RFC 2047 encoded word. The same bytes go to SMTP or into an `.eml` file.
+ * One message in RFC 5322 form with MIME (RFC 2045): UTF-8 bodies in base64, a non-ASCII subject as
+ * an RFC 2047 encoded word; plain text alone, or plain text and HTML as alternatives. The same bytes
+ * go to SMTP or into an `.eml` file.
  */
 export function composeMessage(content: MailContent, now = new Date()): string {
   const domain = /@([^>\s]+)>?$/.exec(content.from)?.[1] ?? 'signet.invalid';
-  const body = Buffer.from(content.text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
-  return [
+  const headers = [
     `From: ${content.from}`,
     `To: ${content.to}`,
     `Subject: ${encodeHeader(content.subject)}`,
     `Date: ${now.toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${randomBytes(12).toString('hex')}@${domain}>`,
     'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: base64',
+  ];
+  if (content.html === undefined) return [...headers, ...bodyPart('text/plain', content.text), ''].join('\r\n');
+  const boundary = `=_signet_${randomBytes(12).toString('hex')}`;
+  return [
+    ...headers,
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
     '',
-    body,
+    `--${boundary}`,
+    ...bodyPart('text/plain', content.text),
+    `--${boundary}`,
+    ...bodyPart('text/html', content.html),
+    `--${boundary}--`,
     '',
   ].join('\r\n');
+}
+
+function bodyPart(type: 'text/plain' | 'text/html', text: string): string[] {
+  const body = Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
+  return [`Content-Type: ${type}; charset=utf-8`, 'Content-Transfer-Encoding: base64', '', body];
 }
 
 function encodeHeader(value: string): string {

@@ -19,6 +19,36 @@ export interface Database {
   registrations: RegistrationTable;
   mail_outbox: MailOutboxTable;
   validation_data: ValidationDataTable;
+  account_sessions: AccountSessionTable;
+  password_resets: PasswordResetTable;
+  login_failures: LoginFailureTable;
+}
+
+/** A logged-in end user (API.md §11); the cookie holds the id, the table its SHA-256. */
+export interface AccountSessionTable {
+  id_hash: string;
+  account_id: string;
+  /** Every form of the session carries it. */
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** A single-use password-reset link (the token's SHA-256), valid until `expires_at`. */
+export interface PasswordResetTable {
+  token_hash: string;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Failed logins in a row, per e-mail address and per client IP (`email:…`, `ip:…`). */
+export interface LoginFailureTable {
+  key: string;
+  failures: number;
+  locked_until: number | null;
+  updated_at: number;
 }
 
 /** An OCSP response, CRL or certificate fetched from a CA, current until `valid_until`. */

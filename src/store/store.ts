@@ -17,6 +17,7 @@ import { TaskNotifications } from './task-notifications.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskRepository } from './task-repository.js';
 import { MailOutboxRepository, UserRepository } from './user-repository.js';
+import { AccountRepository } from './account-repository.js';
 import { ValidationDataRepository } from './validation-data-repository.js';
 
 /** Everything the core needs from persistence, behind one object built once at start. */
@@ -31,6 +32,7 @@ export interface Store {
   signstash: SignstashRepository;
   registrations: RegistrationRepository;
   users: UserRepository;
+  accounts: AccountRepository;
   mailOutbox: MailOutboxRepository;
   notifications: TaskNotifications;
   blobs: BlobStore;
@@ -76,6 +78,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
     settings: new SettingsRepository(database.db),
     registrations: new RegistrationRepository(database.db, database.dialect),
     users: new UserRepository(database.db),
+    accounts: new AccountRepository(database.db),
     mailOutbox: new MailOutboxRepository(database.db),
     signstash: new SignstashRepository(database.db),
     notifications,

@@ -100,6 +100,10 @@ export class UserRepository {
 export class MailOutboxRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  async enqueue(row: Insertable<MailOutboxTable>): Promise<void> {
+    await this.db.insertInto('mail_outbox').values(row).execute();
+  }
+
   async claimDue(leaseMs: number, now = currentTimeMs()): Promise<MailRow | undefined> {
     const due = (await this.db
       .selectFrom('mail_outbox')

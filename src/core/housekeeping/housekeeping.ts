@@ -1,3 +1,4 @@
+import { currentTimeMs } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { CoreContext } from '../core-context.js';
 import { purgeExpiredSignatureDocuments } from './purge-expired-documents.js';
@@ -14,6 +15,7 @@ export interface HousekeepingOptions {
 }
 
 const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 
 /**
  * The store's housekeeping on a timer: the retention purge, often enough that an operation is purged
@@ -36,6 +38,9 @@ export function startHousekeeping(context: CoreContext, options: HousekeepingOpt
       sweptAt = performance.now();
       const swept = await sweepOrphanedContent(context, { olderThanMs: options.orphanGraceMs });
       if (swept.orphans + swept.abandonedWrites > 0) options.log.info(swept, 'removed content that nothing owned and writes that never finished');
+      // Account pages: ended sessions, stale reset links, failure counts a day old and not locking.
+      const now = currentTimeMs();
+      await context.store.accounts.deleteExpired(now, now - DAY);
     }
   };
   const tick = () => {

@@ -6,6 +6,8 @@ import { isUniqueViolation } from '../../store/user-repository.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { CoreContext } from '../core-context.js';
 import { currentTimeMs } from '../../util/clock.js';
+import { welcomeMail } from '../accounts/account-mail.js';
+import { publicBaseUrl } from '../registrations/registration-settings.js';
 
 export interface ResolvedUser {
   accountId: string;
@@ -57,8 +59,7 @@ export async function resolveUser(context: CoreContext, clientId: string, userId
           message: composeMessage({
             from: settings.mailFrom,
             to: userEmail.trim(),
-            subject: 'Your Signet account',
-            text: welcomeText(userEmail.trim(), password, settings.publicUrl ?? `http://${context.host}`),
+            ...welcomeMail(userEmail.trim(), password, publicBaseUrl(settings, context.host)),
           }),
           status: 'PENDING',
           attempts: 0,
@@ -83,20 +84,4 @@ function generatePassword(): string {
   let password = '';
   for (let i = 0; i < PASSWORD_LENGTH; i++) password += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
   return password;
-}
-
-function welcomeText(email: string, password: string, publicBase: string): string {
-  return [
-    'Hello,',
-    '',
-    'an account was created for you so that the works you deposit are registered in your name.',
-    '',
-    `Login:    ${email}`,
-    `Password: ${password}`,
-    '',
-    'Keep this password private. Each registration has a public page at',
-    `${publicBase}/r/<RID> where anyone can check it.`,
-    '',
-    '-- Signet',
-  ].join('\n');
 }

@@ -4,6 +4,7 @@ import { getPublicRegistration } from '../../core/registrations/registration-que
 import { timestampReply } from '../../core/registrations/evidence-package.js';
 import type { Registration } from '../../core/registrations/registration.js';
 import { isSignetError } from '../../errors/signet-error.js';
+import { escapeHtml } from '../../util/escape-html.js';
 import { sendProblem } from '../problem.js';
 
 /**
@@ -86,39 +87,35 @@ function answerError(request: FastifyRequest, reply: FastifyReply, error: unknow
   return reply
     .code(error.status)
     .type('text/html; charset=utf-8')
-    .send(layout(title, `<h1>${escape(title)}</h1><p>${escape(error.message)}</p>`));
+    .send(layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(error.message)}</p>`));
 }
 
 function page(view: ReturnType<typeof publicRegistrationView>): string {
   const rows: Array<[string, string]> = [
-    ['RID', `<code>${escape(view.rid)}</code>`],
-    ['Title', escape(view.title ?? '—')],
-    ['Registered at (UTC)', `<time datetime="${view.registeredAt}">${escape(view.registeredAt)}</time>`],
-    ['Deposited by', escape(view.user.email)],
-    ['File', `${escape(view.object.name)} (${escape(view.object.contentType)}, ${view.object.size} bytes)`],
-    ...(view.object.url ? [['Captured from', escape(view.object.url)] as [string, string]] : []),
+    ['RID', `<code>${escapeHtml(view.rid)}</code>`],
+    ['Title', escapeHtml(view.title ?? '—')],
+    ['Registered at (UTC)', `<time datetime="${view.registeredAt}">${escapeHtml(view.registeredAt)}</time>`],
+    ['Deposited by', escapeHtml(view.user.email)],
+    ['File', `${escapeHtml(view.object.name)} (${escapeHtml(view.object.contentType)}, ${view.object.size} bytes)`],
+    ...(view.object.url ? [['Captured from', escapeHtml(view.object.url)] as [string, string]] : []),
     ['SHA-256', `<code>${view.object.sha256}</code>`],
     ['SHA-1', `<code>${view.object.sha1}</code>`],
-    ['Time-stamping authority', escape(view.proof.tsa)],
+    ['Time-stamping authority', escapeHtml(view.proof.tsa)],
   ];
-  const body = `<h1>Registration ${escape(view.rid)}</h1>
-${view.description ? `<p>${escape(view.description)}</p>` : ''}
-<table>${rows.map(([k, v]) => `<tr><th>${escape(k)}</th><td>${v}</td></tr>`).join('')}</table>
+  const body = `<h1>Registration ${escapeHtml(view.rid)}</h1>
+${view.description ? `<p>${escapeHtml(view.description)}</p>` : ''}
+<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join('')}</table>
 <h2>Evidence</h2>
-<p>The <a href="${escape(view.links.timestamp)}">RFC 3161 time-stamp</a> proves that a file with the SHA-256 above existed at the time shown.
-Check your copy of the file with OpenSSL and the <a href="${escape(view.links.trustAnchors)}">trust anchors</a>:</p>
-<pre>openssl ts -verify -data YOUR_FILE -in ${escape(view.rid)}.tsr -CAfile ca.pem</pre>`;
+<p>The <a href="${escapeHtml(view.links.timestamp)}">RFC 3161 time-stamp</a> proves that a file with the SHA-256 above existed at the time shown.
+Check your copy of the file with OpenSSL and the <a href="${escapeHtml(view.links.trustAnchors)}">trust anchors</a>:</p>
+<pre>openssl ts -verify -data YOUR_FILE -in ${escapeHtml(view.rid)}.tsr -CAfile ca.pem</pre>`;
   return layout(`Registration ${view.rid}`, body);
 }
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)}</title>
+<title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}th{text-align:left;padding-right:1rem;vertical-align:top}code{word-break:break-all}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto}</style>
 </head><body>${body}</body></html>`;
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
