@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { basicAuth, createTestDatabase, openTestStore, startTestService, testStores, type TestService } from './support/test-service.js';
+import { mailParts } from './support/mail.js';
 import { PDFSIG_OFFLINE, run } from './support/tools.js';
+import { until } from './support/until.js';
 
 /**
  * API.md §11 as a user meets it: the welcome e-mail's link and password, in headless Chromium
@@ -15,26 +17,6 @@ import { PDFSIG_OFFLINE, run } from './support/tools.js';
 
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((candidate) => existsSync(candidate));
 const AUTH_A = basicAuth('client-a', 'secret-a');
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The decoded text/plain and text/html parts of an .eml (multipart/alternative, base64 bodies). */
-function mailParts(eml: string): { text: string; html: string; headers: string } {
-  const [headers] = eml.split('\r\n\r\n');
-  const part = (type: string) => {
-    const match = new RegExp(`Content-Type: ${type}; charset=utf-8\\r\\nContent-Transfer-Encoding: base64\\r\\n\\r\\n([A-Za-z0-9+/=\\r\\n]+)`).exec(eml);
-    return match ? Buffer.from(match[1].replace(/\s+/g, ''), 'base64').toString('utf8') : '';
-  };
-  return { text: part('text/plain'), html: part('text/html'), headers };
-}
 
 async function register(service: TestService, content: string, userId: string, email: string, title: string): Promise<string> {
   const response = await fetch(`${service.url}/v1/registrations/file`, {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifySecret } from '../src/config/secret-hash.js';
 import { basicAuth, startTestService, testStores, type TestService } from './support/test-service.js';
+import { mailParts } from './support/mail.js';
+import { until } from './support/until.js';
 
 /** Just enough SMTP (RFC 5321) for nodemailer: EHLO, MAIL, RCPT, DATA, QUIT; records each message. */
 function tinySmtpServer() {
@@ -56,21 +58,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The text/plain part (the account e-mails are multipart/alternative: plain text, then HTML). */
 function decodeBody(eml: string): string {
-  const match = /Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(eml);
-  assert.ok(match, `no text/plain part in:\n${eml.slice(0, 2000)}`);
-  return Buffer.from(match[1].replace(/\s+/g, ''), 'base64').toString('utf8');
+  const { text } = mailParts(eml);
+  assert.ok(text, `no text/plain part in:\n${eml.slice(0, 2000)}`);
+  return text;
 }
 
 for (const store of testStores()) {

@@ -92,6 +92,23 @@ export class UserRepository {
   }
 }
 
+/** A message for the outbox, due now (the sender takes it from there). */
+export function pendingMail(mail: { id: string; clientId: string; recipient: string; message: string; now: number }): Insertable<MailOutboxTable> {
+  return {
+    id: mail.id,
+    client_id: mail.clientId,
+    recipient: mail.recipient,
+    message: mail.message,
+    status: 'PENDING',
+    attempts: 0,
+    next_attempt_at: mail.now,
+    lease_until: null,
+    last_error: null,
+    created_at: mail.now,
+    sent_at: null,
+  };
+}
+
 /**
  * The mail outbox: a small queue. A sender claims a due message with a lease (the lease time is
  * the claim's token), marks it sent — emptying the message, which holds a password — or schedules

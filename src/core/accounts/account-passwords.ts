@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashSecret, verifySecret } from '../../config/secret-hash.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { composeMessage } from '../../mail/mail-message.js';
+import { pendingMail } from '../../store/user-repository.js';
 import { currentTimeMs } from '../../util/clock.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { CoreContext } from '../core-context.js';
@@ -54,19 +55,8 @@ export async function requestPasswordReset(context: CoreContext, email: string):
     const token = randomBytes(32).toString('base64url');
     await context.store.accounts.createPasswordReset({ token_hash: hashOf(token), account_id: account.id, created_at: now, expires_at: now + RESET_VALID_MS });
     const link = `${publicBaseUrl(settings, context.host)}/account/reset?token=${token}`;
-    await context.store.mailOutbox.enqueue({
-      id: uuid7(now),
-      client_id: account.client_id,
-      recipient: account.email,
-      message: composeMessage({ from: settings.mailFrom, to: account.email, ...passwordResetMail(account.email, link, RESET_VALID_MS / 60_000) }),
-      status: 'PENDING',
-      attempts: 0,
-      next_attempt_at: now,
-      lease_until: null,
-      last_error: null,
-      created_at: now,
-      sent_at: null,
-    });
+    const message = composeMessage({ from: settings.mailFrom, to: account.email, ...passwordResetMail(account.email, link, RESET_VALID_MS / 60_000) });
+    await context.store.mailOutbox.enqueue(pendingMail({ id: uuid7(now), clientId: account.client_id, recipient: account.email, message, now }));
     settings.onMailQueued();
   }
 }

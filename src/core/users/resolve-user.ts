@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { hashSecret } from '../../config/secret-hash.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { composeMessage } from '../../mail/mail-message.js';
-import { isUniqueViolation } from '../../store/user-repository.js';
+import { isUniqueViolation, pendingMail } from '../../store/user-repository.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { CoreContext } from '../core-context.js';
 import { currentTimeMs } from '../../util/clock.js';
@@ -52,23 +52,13 @@ export async function resolveUser(context: CoreContext, clientId: string, userId
       await users.createAccount({
         account: { id: accountId, client_id: clientId, email: userEmail.trim(), email_key: key, password_hash: await hashSecret(password), created_at: now },
         userId: { client_id: clientId, user_id: userId, account_id: accountId, created_at: now },
-        mail: {
+        mail: pendingMail({
           id: uuid7(now),
-          client_id: clientId,
+          clientId,
           recipient: userEmail.trim(),
-          message: composeMessage({
-            from: settings.mailFrom,
-            to: userEmail.trim(),
-            ...welcomeMail(userEmail.trim(), password, publicBaseUrl(settings, context.host)),
-          }),
-          status: 'PENDING',
-          attempts: 0,
-          next_attempt_at: now,
-          lease_until: null,
-          last_error: null,
-          created_at: now,
-          sent_at: null,
-        },
+          message: composeMessage({ from: settings.mailFrom, to: userEmail.trim(), ...welcomeMail(userEmail.trim(), password, publicBaseUrl(settings, context.host)) }),
+          now,
+        }),
       });
       settings.onMailQueued();
       return { accountId, step: 3 };

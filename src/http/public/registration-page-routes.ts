@@ -5,6 +5,7 @@ import { timestampReply } from '../../core/registrations/evidence-package.js';
 import type { Registration } from '../../core/registrations/registration.js';
 import { isSignetError } from '../../errors/signet-error.js';
 import { escapeHtml } from '../../util/escape-html.js';
+import { registrationObjectView } from '../registration-object-view.js';
 import { sendProblem } from '../problem.js';
 
 /**
@@ -51,14 +52,7 @@ export function publicRegistrationView(registration: Registration) {
     title: registration.title,
     description: registration.description,
     user: { email: maskEmail(registration.userEmail) },
-    object: {
-      name: registration.name,
-      ...(registration.url != null && { url: registration.url }),
-      contentType: registration.contentType,
-      size: registration.size,
-      sha1: registration.sha1,
-      sha256: registration.sha256,
-    },
+    object: registrationObjectView(registration),
     proof: { hashAlgorithm: 'SHA-256', tsa: registration.tsa },
     links: { self: `/r/${registration.rid}`, timestamp: `/r/${registration.rid}/timestamp.tsr`, trustAnchors: '/pki/ca.pem' },
   };

@@ -17,6 +17,7 @@ import { submitFileRegistration, type FileRegistrationRequest } from '../../core
 import { submitUrlRegistration } from '../../core/registrations/submit-url-registration.js';
 import { SignetError } from '../../errors/signet-error.js';
 import type { TaskInfo } from '../../core/tasks/task-info.js';
+import { registrationObjectView } from '../registration-object-view.js';
 import { Problem, Task } from './schemas.js';
 import { iso } from './views.js';
 import { answerSubmission } from './submission-answer.js';
@@ -309,14 +310,7 @@ export function registrationView(context: CoreContext, registration: CoreRegistr
     title: registration.title,
     description: registration.description,
     user: { userId: registration.userId, email: registration.userEmail },
-    object: {
-      name: registration.name,
-      ...(registration.url != null && { url: registration.url }),
-      contentType: registration.contentType,
-      size: registration.size,
-      sha1: registration.sha1,
-      sha256: registration.sha256,
-    },
+    object: registrationObjectView(registration),
     proof: { hashAlgorithm: 'SHA-256', timestampToken: registration.timestampToken, tsa: registration.tsa },
     ...(capture && {
       capture: {
