@@ -267,12 +267,19 @@ describe('account pages over plain HTTP: cookies, CSRF, rate limits, enumeration
     const visitor = new Visitor(service.url);
     for (let i = 0; i < 3; i++) assert.equal((await visitor.logIn(email, `typo-${i}`)).status, 401);
     assert.equal((await visitor.logIn(email, password)).status, 303, 'three typos, then the right password');
-    visitor.cookies.clear();
-    for (let i = 0; i < 20; i++) assert.equal((await visitor.logIn(email, `guess-${i}`)).status, 401, `failure ${i + 1}`);
-    const locked = await visitor.logIn(email, password);
+    const guesser = new Visitor(service.url);
+    for (let i = 0; i < 20; i++) assert.equal((await guesser.logIn(email, `guess-${i}`)).status, 401, `failure ${i + 1}`);
+    const locked = await guesser.logIn(email, password);
     assert.equal(locked.status, 429);
     assert.ok(Number(locked.headers.get('retry-after')) > 60, String(locked.headers.get('retry-after')));
     assert.match(locked.text, /Try again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    // The change form's current password is a guess like a login: locked too, even for the right one.
+    const form = await visitor.request('/account/password');
+    const change = await visitor.request('/account/password', {
+      form: { csrf: Visitor.csrf(form.text), current: password, password: 'a different passphrase', confirmation: 'a different passphrase' },
+    });
+    assert.equal(change.status, 429, change.text);
+    assert.match(change.text, /Too many wrong passwords/);
   });
 });
 
@@ -313,6 +320,29 @@ describe('account sessions in the store: two instances on one PostgreSQL answer 
 
 for (const store of testStores()) {
   describe(`account store (${store})`, () => {
+    test('60 login attempts at once: 20 go on to the password check, the 20th locks, 40 are refused; a success takes its IP count back', async () => {
+      const { store: opened, close } = await openTestStore(store);
+      try {
+        const accounts = opened.accounts;
+        const now = Date.now();
+        const results = await Promise.all(Array.from({ length: 60 }, () => accounts.countLoginAttempt(['email:x'], now, 20, 900_000)));
+        assert.equal(results.filter((result) => result.refusedUntil === undefined).length, 20);
+        assert.equal(results.filter((result) => result.lockedNow.length > 0).length, 1);
+        assert.ok(results.every((result) => result.refusedUntil === undefined || result.refusedUntil === now + 900_000));
+        // After the lock: one more attempt goes through (and locks again, as the 21st failure in a row).
+        const later = now + 900_001;
+        const again = await accounts.countLoginAttempt(['email:x'], later, 20, 900_000);
+        assert.deepEqual(again, { refusedUntil: undefined, lockedNow: ['email:x'] });
+        // A success from a shared IP: its own attempt and the lock it set are taken back.
+        const ip = await accounts.countLoginAttempt(['ip:5.6.7.8'], now, 1, 900_000);
+        assert.deepEqual(ip.lockedNow, ['ip:5.6.7.8']);
+        await accounts.forgiveLoginAttempt('ip:5.6.7.8', true);
+        assert.equal((await accounts.countLoginAttempt(['ip:5.6.7.8'], now + 1, 2, 900_000)).refusedUntil, undefined);
+      } finally {
+        await close();
+      }
+    });
+
     test('a reset link is used once even by two requests at the same moment; housekeeping removes only what ended', async () => {
       const { store: opened, close } = await openTestStore(store);
       try {
@@ -327,8 +357,8 @@ for (const store of testStores()) {
         await accounts.createSession({ id_hash: 'ended', account_id: 'acc-1', csrf_token: 't', created_at: now - 10_000, expires_at: now - 1 });
         await accounts.createSession({ id_hash: 'current', account_id: 'acc-1', csrf_token: 't', created_at: now, expires_at: now + 60_000 });
         assert.equal(await accounts.findSession('ended', now), undefined);
-        await accounts.recordLoginFailure(['email:old'], now - 2 * 86_400_000, 20, 900_000);
-        await accounts.recordLoginFailure(['email:recent'], now, 20, 900_000);
+        await accounts.countLoginAttempt(['email:old'], now - 2 * 86_400_000, 20, 900_000);
+        await accounts.countLoginAttempt(['email:recent'], now, 20, 900_000);
         const removed = await accounts.deleteExpired(now, now - 86_400_000);
         assert.equal(removed, 4, 'the ended session, both expired or used links and the old failure count');
         assert.ok(await accounts.findSession('current', now));

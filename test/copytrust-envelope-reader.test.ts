@@ -82,4 +82,27 @@ describe('streaming SOAP envelope reader', () => {
       await assert.rejects(read(envelope.subarray(0, cut), 16), (error: any) => ['invalid_envelope', 'invalid_base64'].includes(error.code), `cut at ${cut}`);
     }
   });
+
+  test('a sink that fails mid-upload (the content store) ends the read with its error instead of leaving it waiting for room', async () => {
+    const big = Buffer.from(
+      `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><SubmitFileRegistrationTask xmlns="${NS}"><FileName>a</FileName><FileData>` +
+        `${randomBytes(4 * 1024 * 1024).toString('base64')}</FileData><UserID>u</UserID><UserEMail>a@b.cc</UserEMail></SubmitFileRegistrationTask></s:Body></s:Envelope>`,
+    );
+    let writes = 0;
+    const reading = readSoapRequest(chunked(big, 64 * 1024), 'text/xml', 64 * 1024 * 1024, {
+      async authenticate() {},
+      openFileData() {
+        // Takes a little, then fails as a full disk would: never drains again.
+        return new Writable({
+          highWaterMark: 16 * 1024,
+          write(_chunk, _encoding, callback) {
+            if (++writes === 3) callback(new Error('ENOSPC (simulated)'));
+            else setTimeout(callback, 1);
+          },
+        }).on('error', () => {});
+      },
+    });
+    const outcome = await Promise.race([reading.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000))]);
+    assert.equal(outcome, 'ENOSPC (simulated)');
+  });
 });

@@ -244,6 +244,10 @@ describe('COPYTRUST SOAP: the WSDL, URL registrations, raw and hostile envelopes
   const envelope = (body: string, header = '', namespace = SOAP11) =>
     `<?xml version="1.0"?><s:Envelope xmlns:s="${namespace}">${header && `<s:Header>${header}</s:Header>`}<s:Body>${body}</s:Body></s:Envelope>`;
 
+  const usernameToken = (username: string, password: string) =>
+    `<w:Security xmlns:w="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><w:UsernameToken><w:Username>${username}</w:Username>` +
+    `<w:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">${password}</w:Password></w:UsernameToken></w:Security>`;
+
   function faultCode(text: string): string | undefined {
     return /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
   }
@@ -274,6 +278,13 @@ describe('COPYTRUST SOAP: the WSDL, URL registrations, raw and hostile envelopes
         body: envelope(`<GetTaskInfo xmlns="${NS}"><TaskID>x</TaskID></GetTaskInfo>`, '<t:Transaction xmlns:t="urn:tx" s:mustUnderstand="1">5</t:Transaction>'),
         code: 'must_understand',
       },
+      { name: 'too many attributes', body: envelope(`<GetTaskInfo xmlns="${NS}"/>`, `<h ${Array.from({ length: 300 }, (_, i) => `a${i}=""`).join(' ')}/>`), code: 'invalid_envelope' },
+      {
+        name: 'two WS-Security headers',
+        body: envelope(`<GetTaskInfo xmlns="${NS}"><TaskID>x</TaskID></GetTaskInfo>`, `${usernameToken('client-a', 'secret-a')}${usernameToken('client-b', 'secret-b')}`),
+        code: 'unauthorized',
+      },
+      { name: 'bad cid: URL', body: envelope(`<SubmitFileRegistrationTask xmlns="${NS}"><FileName>a</FileName><FileData><x:Include xmlns:x="http://www.w3.org/2004/08/xop/include" href="cid:%E0%A4%A"/></FileData><UserID>u</UserID><UserEMail>a@b.cc</UserEMail></SubmitFileRegistrationTask>`), code: 'invalid_request' },
       { name: 'bad base64', body: envelope(`<SubmitFileRegistrationTask xmlns="${NS}"><FileName>a</FileName><FileData>@@@@</FileData><UserID>u</UserID><UserEMail>a@b.cc</UserEMail></SubmitFileRegistrationTask>`), code: 'invalid_base64' },
     ];
     for (const { name, body, code } of cases) {
@@ -290,6 +301,20 @@ describe('COPYTRUST SOAP: the WSDL, URL registrations, raw and hostile envelopes
     assert.match(soap12.type, /^application\/soap\+xml/);
     assert.match(soap12.text, /<soap:Code><soap:Value>soap:Sender<\/soap:Value><\/soap:Code>/);
     assert.equal(faultCode(soap12.text), 'unknown_operation');
+    // Another envelope namespace is a VersionMismatch fault.
+    const mismatch = await post(envelope(`<GetTaskInfo xmlns="${NS}"/>`, '', 'urn:not-soap'));
+    assert.match(mismatch.text, /<faultcode>soap:VersionMismatch<\/faultcode>/, mismatch.text);
+    assert.equal(faultCode(mismatch.text), 'version_mismatch');
+    // WS-Security followed by WS-Addressing headers (as WCF sends them): the token still counts.
+    const addressed = await post(
+      envelope(
+        `<GetTaskInfo xmlns="${NS}"><TaskID>01a25251-f365-7546-bf3c-4a3aa042b460</TaskID></GetTaskInfo>`,
+        `${usernameToken('client-a', 'secret-a')}<a:To xmlns:a="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">${service.url}/copytrust/soap</a:To>`,
+      ),
+      'text/xml',
+      {},
+    );
+    assert.equal(faultCode(addressed.text), 'not_found', addressed.text);
     // A PasswordDigest token cannot be checked against hashed secrets: refused with a reason.
     const digest = await post(
       envelope(
@@ -309,6 +334,29 @@ describe('COPYTRUST SOAP: the WSDL, URL registrations, raw and hostile envelopes
     // Still up and answering correctly.
     const alive = await zeep.call('CheckRegistrationByDataHash', { Hash: sha('sha1', Buffer.from('x')) }, BASIC_A);
     assert.equal(alive.ok?.Registered, false, JSON.stringify(alive));
+  });
+
+  test('a title or user id holding characters XML cannot carry (taken in by the JSON API) still gives well-formed answers', async () => {
+    const response = await fetch(`${service.url}/v1/registrations/file`, {
+      method: 'POST',
+      headers: { authorization: basicAuth('client-a', 'secret-a'), 'content-type': 'application/json', prefer: 'wait=20' },
+      body: JSON.stringify({ content: Buffer.from('control characters').toString('base64'), title: 'bell\u0007 and \u000b tab', userId: 'u\u0001x', userEmail: 'ctl@example.org' }),
+    });
+    const { rid } = (await response.json()) as any;
+    assert.ok(rid);
+    const answer = await post(envelope(`<GetRegistrationInfo xmlns="${NS}"><RID>${rid}</RID></GetRegistrationInfo>`));
+    assert.equal(answer.status, 200, answer.text);
+    const folder = await mkdtemp(path.join(tmpdir(), 'signet-ctl-'));
+    try {
+      await writeFile(path.join(folder, 'answer.xml'), answer.text);
+      const parsed = run('xmllint', ['--noout', path.join(folder, 'answer.xml')]);
+      assert.equal(parsed.status, 0, parsed.stderr);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+    const registration = (await zeep.call('GetRegistrationInfo', { RID: rid }, BASIC_A)).ok;
+    assert.equal(registration.UserID, 'u\ufffdx');
+    assert.equal(registration.Title, 'bell\ufffd and \ufffd tab');
   });
 
   test('MTOM: FileData as an xop:Include attachment registers the attachment’s exact bytes', async () => {

@@ -17,6 +17,7 @@ export const errorCodes = {
   invalid_envelope: { status: 400, title: 'The SOAP envelope is not well-formed XML or not a SOAP envelope' },
   unknown_operation: { status: 400, title: 'The SOAP body names no operation of the COPYTRUST service' },
   must_understand: { status: 400, title: 'A SOAP header marked mustUnderstand is not understood' },
+  version_mismatch: { status: 400, title: 'The Envelope is not in the SOAP 1.1 or SOAP 1.2 namespace' },
   // authentication and tenancy
   unauthorized: { status: 401, title: 'Authentication is required or failed' },
   invalid_client: { status: 401, title: 'Unknown client or wrong secret' },

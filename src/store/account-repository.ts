@@ -83,43 +83,72 @@ export class AccountRepository {
     return row?.account_id;
   }
 
-  async lockedUntil(keys: readonly string[], now: number): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('login_failures')
-      .select((eb) => eb.fn.max('locked_until').as('until'))
-      .where('key', 'in', [...keys])
-      .where('locked_until', '>', now)
-      .executeTakeFirst();
-    return row?.until == null ? undefined : Number(row.until);
-  }
-
   /**
-   * One more failure in a row for each key; a key that reaches `threshold` is locked until
-   * `now + lockMs` (and again at each further failure after that).
+   * Counts a login attempt for each key *before* its password is checked, so that concurrent guesses
+   * meet the limit as sequential ones do. One statement per key: the attempt that brings the failures
+   * in a row to `threshold` locks the key until `now + lockMs` (and is still checked: `lockedNow`);
+   * while the lock holds, attempts are counted and refused (`refusedUntil`); once it has passed, the
+   * count restarts at `threshold`, so the next attempt is checked and, if wrong, locks again. The
+   * returned count tells each attempt which it was, whatever the clock says.
    */
-  async recordLoginFailure(keys: readonly string[], now: number, threshold: number, lockMs: number): Promise<void> {
+  async countLoginAttempt(keys: readonly string[], now: number, threshold: number, lockMs: number): Promise<{ refusedUntil?: number; lockedNow: string[] }> {
+    const lockedNow: string[] = [];
+    let refusedUntil: number | undefined;
     for (const key of keys) {
-      await this.db
+      const row = await this.db
         .insertInto('login_failures')
         .values({ key, failures: 1, locked_until: threshold <= 1 ? now + lockMs : null, updated_at: now })
         .onConflict((conflict) =>
-          conflict.column('key').doUpdateSet((eb) => ({
-            failures: eb('login_failures.failures', '+', 1),
-            locked_until: eb
-              .case()
-              .when(eb('login_failures.failures', '+', 1), '>=', threshold)
-              .then(now + lockMs)
-              .else(eb.ref('login_failures.locked_until'))
-              .end(),
-            updated_at: now,
-          })),
+          conflict.column('key').doUpdateSet((eb) => {
+            const lockHolds = eb('login_failures.locked_until', '>', now);
+            return {
+              // Every SET expression reads the row as it was (SQLite and PostgreSQL alike).
+              failures: eb
+                .case()
+                .when(eb.and([eb('login_failures.failures', '>=', threshold), eb.not(lockHolds)]))
+                .then(threshold)
+                .else(eb('login_failures.failures', '+', 1))
+                .end(),
+              locked_until: eb
+                .case()
+                .when(lockHolds)
+                .then(eb.ref('login_failures.locked_until'))
+                .when(eb('login_failures.failures', '+', 1), '>=', threshold)
+                .then(now + lockMs)
+                .else(eb.ref('login_failures.locked_until'))
+                .end(),
+              updated_at: now,
+            };
+          }),
         )
-        .execute();
+        .returning(['failures', 'locked_until'])
+        .executeTakeFirstOrThrow();
+      const failures = Number(row.failures);
+      if (failures === threshold) lockedNow.push(key);
+      else if (failures > threshold) refusedUntil = Math.max(refusedUntil ?? 0, Number(row.locked_until));
     }
+    return { refusedUntil, lockedNow };
+  }
+
+  /** A successful attempt does not count against a shared key (a client IP): its count, and the lock if it set it, are taken back. */
+  async forgiveLoginAttempt(key: string, lockedByIt: boolean): Promise<void> {
+    await this.db
+      .updateTable('login_failures')
+      .set((eb) => ({
+        failures: eb.case().when('failures', '>', 0).then(eb('failures', '-', 1)).else(0).end(),
+        ...(lockedByIt && { locked_until: null }),
+      }))
+      .where('key', '=', key)
+      .execute();
   }
 
   async clearLoginFailures(keys: readonly string[]): Promise<void> {
     await this.db.deleteFrom('login_failures').where('key', 'in', [...keys]).execute();
+  }
+
+  /** After a password change or a completed reset, no other link of the account works. */
+  async deletePasswordResets(accountId: string): Promise<void> {
+    await this.db.deleteFrom('password_resets').where('account_id', '=', accountId).execute();
   }
 
   /** An account's registrations, newest first; `before` continues after the last one of a page. */

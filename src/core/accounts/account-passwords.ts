@@ -9,7 +9,7 @@ import type { CoreContext } from '../core-context.js';
 import { publicBaseUrl } from '../registrations/registration-settings.js';
 import { emailKey } from '../users/resolve-user.js';
 import { passwordResetMail } from './account-mail.js';
-import { FAILURES_BEFORE_LOCK, hashOf, LOCK_MS, loginFailureKeys, type AccountSession } from './account-sessions.js';
+import { countAttempt, hashOf, type AccountSession } from './account-sessions.js';
 
 export const RESET_VALID_MS = 60 * 60 * 1000;
 /** One reset e-mail per account per minute, whatever is asked: nobody's mailbox is flooded through us. */
@@ -29,16 +29,20 @@ export async function changePassword(context: CoreContext, session: AccountSessi
   const accounts = context.store.accounts;
   const account = await accounts.findAccount(session.accountId);
   if (!account) throw new SignetError('unauthorized', 'The account no longer exists');
-  const keys = loginFailureKeys(account.email, change.ip);
+  // The current password is guessed like a login: the same counts and locks (a stolen session cannot guess freely).
+  const attempt = await countAttempt(context, account.email, change.ip, currentTimeMs());
+  if (attempt.refusedUntil !== undefined) {
+    throw new SignetError('too_many_failed_attempts', `Too many wrong passwords in a row; try again after ${new Date(attempt.refusedUntil).toISOString()}`);
+  }
   if (!(await verifySecret(account.password_hash, change.current))) {
-    // A wrong current password counts like a failed login: a stolen session cannot guess it freely.
-    await accounts.recordLoginFailure(keys, currentTimeMs(), FAILURES_BEFORE_LOCK, LOCK_MS);
     throw new SignetError('invalid_credentials', 'The current password is wrong', { field: 'current' });
   }
+  await attempt.succeeded();
   checkNewPassword(change.password, change.confirmation);
   if (change.password === change.current) throw new SignetError('invalid_request', 'The new password is the current one', { field: 'password' });
   await accounts.setPasswordHash(account.id, await hashSecret(change.password));
   await accounts.deleteSessionsOfAccount(account.id, session.idHash);
+  await accounts.deletePasswordResets(account.id);
 }
 
 /**
@@ -70,11 +74,15 @@ export async function isResetTokenUsable(context: CoreContext, token: string): P
 /** Uses the link once: the new password is set, every session of the account ends, failed logins are forgotten. */
 export async function completePasswordReset(context: CoreContext, reset: { token: string; password: string; confirmation: string }): Promise<void> {
   checkNewPassword(reset.password, reset.confirmation);
+  const invalid = () => new SignetError('reset_link_invalid', 'This reset link has expired or was used already; ask for a new one');
+  // The slow hash is computed only for a link that works: a made-up token costs nothing.
+  if (!(await isResetTokenUsable(context, reset.token))) throw invalid();
   const passwordHash = await hashSecret(reset.password);
-  const accountId = reset.token.length <= 100 ? await context.store.accounts.usePasswordReset(hashOf(reset.token), currentTimeMs()) : undefined;
-  if (!accountId) throw new SignetError('reset_link_invalid', 'This reset link has expired or was used already; ask for a new one');
+  const accountId = await context.store.accounts.usePasswordReset(hashOf(reset.token), currentTimeMs());
+  if (!accountId) throw invalid();
   const account = await context.store.accounts.findAccount(accountId);
   await context.store.accounts.setPasswordHash(accountId, passwordHash);
   await context.store.accounts.deleteSessionsOfAccount(accountId);
+  await context.store.accounts.deletePasswordResets(accountId);
   if (account) await context.store.accounts.clearLoginFailures([`email:${account.email_key}`]);
 }

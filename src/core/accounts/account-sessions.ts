@@ -25,28 +25,51 @@ export type LoginResult =
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 /** A few typos never lock anyone out; this many failures in a row always do (API.md §11). */
 export const FAILURES_BEFORE_LOCK = 20;
+/**
+ * Per client IP the bar is higher: many people may share one address (an office behind NAT), and a
+ * success from it takes back only its own attempt, so that an attacker with an account of their own
+ * cannot clear the count of their guesses at other addresses.
+ */
+export const FAILURES_FROM_ONE_IP_BEFORE_LOCK = 100;
 export const LOCK_MS = 15 * 60 * 1000;
 
 /** Checked when no account has the address, so that the time taken does not tell whether one does. */
 let dummyHash: Promise<string> | undefined;
 
-export function loginFailureKeys(email: string, ip: string): string[] {
-  return [`email:${emailKey(email)}`, `ip:${ip}`];
+/**
+ * Counts one attempt against the address and the client IP (see logIn); `succeeded()` clears the
+ * address's count and takes the attempt back from the IP's.
+ */
+export async function countAttempt(context: CoreContext, email: string, ip: string, now: number) {
+  const accounts = context.store.accounts;
+  const addressKey = `email:${emailKey(email)}`;
+  const ipKey = `ip:${ip}`;
+  const address = await accounts.countLoginAttempt([addressKey], now, FAILURES_BEFORE_LOCK, LOCK_MS);
+  const network = await accounts.countLoginAttempt([ipKey], now, FAILURES_FROM_ONE_IP_BEFORE_LOCK, LOCK_MS);
+  const refused = [address.refusedUntil, network.refusedUntil].filter((until): until is number => until !== undefined);
+  return {
+    refusedUntil: refused.length ? Math.max(...refused) : undefined,
+    async succeeded() {
+      await accounts.clearLoginFailures([addressKey]);
+      await accounts.forgiveLoginAttempt(ipKey, network.lockedNow.length > 0);
+    },
+  };
 }
 
 /**
- * Logs a user in with the e-mailed (or since chosen) password. Failed attempts count per address and
- * per client IP in the store (so across instances); at FAILURES_BEFORE_LOCK in a row either key is
- * locked for LOCK_MS, and a locked key is refused before any password is checked. The same address
- * may have accounts under several client services: the one whose password matches opens. Every
- * candidate's hash is checked, and a dummy one when there is none.
+ * Logs a user in with the e-mailed (or since chosen) password. Attempts count per address and per
+ * client IP in the store (so across instances), before the password is checked (so concurrent guesses
+ * count too); at FAILURES_BEFORE_LOCK in a row a key is locked for LOCK_MS and refused before any
+ * password is checked. A success clears the address's count and takes its own attempt back from the
+ * IP's (another address's guesses from that IP still count). The same address may have accounts under
+ * several client services: the one whose password matches opens. Every candidate's hash is checked,
+ * and a dummy one when there is none.
  */
 export async function logIn(context: CoreContext, credentials: { email: string; password: string; ip: string }): Promise<LoginResult> {
   const accounts = context.store.accounts;
-  const keys = loginFailureKeys(credentials.email, credentials.ip);
   const now = currentTimeMs();
-  const lockedUntil = await accounts.lockedUntil(keys, now);
-  if (lockedUntil !== undefined) return { ok: false, reason: 'locked', until: lockedUntil };
+  const attempt = await countAttempt(context, credentials.email, credentials.ip, now);
+  if (attempt.refusedUntil !== undefined) return { ok: false, reason: 'locked', until: attempt.refusedUntil };
 
   const candidates = credentials.email.trim() === '' ? [] : await accounts.findAccountsByEmail(emailKey(credentials.email));
   let match: (typeof candidates)[number] | undefined;
@@ -54,11 +77,8 @@ export async function logIn(context: CoreContext, credentials: { email: string; 
     if ((await verifySecret(account.password_hash, credentials.password)) && !match) match = account;
   }
   if (candidates.length === 0) await verifySecret(await (dummyHash ??= hashSecret(randomBytes(16).toString('hex'))), credentials.password);
-  if (!match) {
-    await accounts.recordLoginFailure(keys, now, FAILURES_BEFORE_LOCK, LOCK_MS);
-    return { ok: false, reason: 'invalid' };
-  }
-  await accounts.clearLoginFailures(keys);
+  if (!match) return { ok: false, reason: 'invalid' };
+  await attempt.succeeded();
   const sessionId = randomBytes(32).toString('base64url');
   const session: AccountSession = {
     idHash: hashOf(sessionId),

@@ -105,11 +105,12 @@ export const accountPlugin: FastifyPluginAsync<{ context: CoreContext }> = async
     return reply.header('Set-Cookie', setCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure, path: COOKIE_PATH })).redirect('/account/login', 303);
   });
 
-  app.get<{ Querystring: { after?: string } }>('/account', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { after?: string | string[] } }>('/account', { schema: { hide: true } }, async (request, reply) => {
     const session = await sessionOf(request);
     if (!session) return toLogin(reply);
-    const page = await listAccountRegistrations(context, session, request.query.after || undefined);
-    return html(reply, registrationsPage(session, page.items, { next: page.nextCursor, first: !request.query.after }, publicBase()));
+    const after = typeof request.query.after === 'string' && request.query.after !== '' ? request.query.after : undefined;
+    const page = await listAccountRegistrations(context, session, after);
+    return html(reply, registrationsPage(session, page.items, { next: page.nextCursor, first: after === undefined }, publicBase()));
   });
 
   app.get<{ Params: { rid: string } }>('/account/registrations/:rid/certificate.pdf', { schema: { hide: true } }, async (request, reply) => {
@@ -152,11 +153,12 @@ export const accountPlugin: FastifyPluginAsync<{ context: CoreContext }> = async
     return html(reply, passwordPage(session, { kind: 'info', text: 'Your password was changed. Your other sessions were logged out.' }));
   });
 
-  app.get<{ Querystring: { token?: string } }>('/account/reset', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { token?: string | string[] } }>('/account/reset', { schema: { hide: true } }, async (request, reply) => {
     const token = formToken(request, reply);
     const resetToken = request.query.token;
     if (resetToken === undefined) return html(reply, resetRequestPage(token));
-    if (!(await isResetTokenUsable(context, resetToken))) {
+    // ?token=a&token=b arrives as a list: no link has two tokens.
+    if (typeof resetToken !== 'string' || !(await isResetTokenUsable(context, resetToken))) {
       return html(reply.code(400), resetRequestPage(token, { kind: 'error', text: 'This reset link has expired or was used already. Ask for a new one below.' }));
     }
     return html(reply, resetFormPage(token, resetToken));

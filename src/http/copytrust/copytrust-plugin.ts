@@ -22,6 +22,7 @@ export interface CopytrustPluginOptions {
 }
 
 const SERVICE_PATH = '/copytrust/soap';
+const BODY_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * The COPYTRUST access bus (API.md §10): SOAP 1.1 and 1.2 at POST /copytrust/soap, its WSDL at
@@ -49,6 +50,7 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
 
   app.post(SERVICE_PATH, { schema: { hide: true } }, async (request, reply) => {
     let version = versionFromContentType(request.headers['content-type']);
+    const socket = request.raw.socket;
     // HTTP Basic is checked before a byte of the body is read; a UsernameToken once the Header is.
     let client: ClientService | undefined = request.headers.authorization
       ? await authenticate(() => authenticator.authenticate(request.headers.authorization, request.ip))
@@ -60,6 +62,8 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
     try {
       // Not destroyed when reading stops early: Node discards the rest of the body after the fault is sent.
       const body = request.raw.iterator({ destroyOnReturn: false });
+      // A sender that stops sending mid-body is cut off rather than held open for ever.
+      socket.setTimeout(BODY_IDLE_TIMEOUT_MS, () => socket.destroy(new Error('the request body stopped arriving')));
       call = await readSoapRequest(body, request.headers['content-type'], maxBodySize, {
         authenticate(header: SoapHeader) {
           version = header.version;
@@ -82,16 +86,19 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
             if (stream.destroyed) throw stream.errored ?? new SignetError('invalid_request', 'The upload was abandoned');
             return stageContent(context.store, stream);
           });
-          staging.catch(() => {});
+          // The store failing mid-upload ends the upload too, so the reader stops waiting for room.
+          staging.catch((error: unknown) => stream.destroy(error as Error));
           return stream;
         },
       });
       version = call.version;
     } catch (error) {
+      // The idle timeout stays: Node discards the rest of the body, and a trickle is still cut off.
       upload?.destroy(error as Error);
       await staging?.then((staged) => discardContent(context.store, staged)).catch(() => {});
       return sendFault(request, reply, error, version);
     }
+    socket.setTimeout(0);
     const staged = staging ? await staging : undefined;
     try {
       const values = await performOperation(context, client!, call, staged);
@@ -119,10 +126,12 @@ async function authenticate(check: () => Promise<ClientService>): Promise<Client
 function sendFault(request: FastifyRequest, reply: FastifyReply, error: unknown, version: SoapVersion): FastifyReply {
   const problem = toProblem(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'SOAP request failed');
-  const sender = problem.status < 500;
+  const soapCode = problem.code === 'must_understand' ? 'MustUnderstand' : problem.code === 'version_mismatch' ? 'VersionMismatch' : undefined;
+  // SOAP 1.2's HTTP binding: 400 for a Sender fault only; MustUnderstand and VersionMismatch are 500.
+  const sender = problem.status < 500 && soapCode === undefined;
   if (problem.status === 503) reply.header('Retry-After', '5');
-  const soapCode = problem.code === 'must_understand' ? 'MustUnderstand' : undefined;
-  const body = faultEnvelope(version, { sender, code: problem.code, message: problem.detail, soapCode });
+  if (problem.status === 429) reply.header('Retry-After', '60');
+  const body = faultEnvelope(version, { sender: problem.status < 500, code: problem.code, message: problem.detail, soapCode });
   return reply
     .code(version === '1.1' || !sender ? 500 : 400)
     .type(contentTypeOf(version))

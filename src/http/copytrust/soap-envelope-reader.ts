@@ -65,7 +65,9 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
   private version?: SoapVersion;
   private envelopeNamespace = '';
   private part: 'start' | 'header' | 'between' | 'body' | 'after-body' = 'start';
-  private security?: { username?: string; password?: string; passwordType?: string; inToken: boolean; field?: 'username' | 'password' };
+  /** The WS-Security header's UsernameToken as read so far; `inSecurity` while inside that header. */
+  private security?: { username?: string; password?: string; passwordType?: string; inToken: boolean; tokens: number; field?: 'username' | 'password' };
+  private inSecurity = false;
   private notUnderstood?: string;
   private operation?: OperationName;
   private spec: readonly FieldSpec[] = [];
@@ -86,7 +88,7 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
       const href = attributes.find((attribute) => attribute.localName === 'href' && attribute.namespaceUri === '')?.value ?? '';
       if (this.fileData) throw new SignetError('invalid_request', 'FileData holds both an xop:Include and inline base64', { field: 'FileData' });
       if (!href.startsWith('cid:')) throw new SignetError('invalid_request', 'xop:Include needs an href="cid:…" naming the MTOM attachment', { field: 'FileData' });
-      this.fileData = { attachment: decodeURIComponent(href.slice(4)) };
+      this.fileData = { attachment: contentIdOf(href) };
       return;
     }
     throw new SignetError('invalid_request', `<${name.localName}> is not expected inside <${this.currentField?.name ?? this.operation}>: send the elements of the WSDL only`, {
@@ -110,8 +112,9 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
   endElement(_name: XmlName, depth: number): void {
     if (this.part === 'header') {
       if (depth === 2) this.part = 'between';
-      else if (this.security?.field) this.security.field = undefined;
+      else if (depth === 3) this.inSecurity = false;
       else if (depth === 4 && this.security) this.security.inToken = false;
+      else if (depth === 5 && this.security) this.security.field = undefined;
       return;
     }
     if (depth === 2) this.part = 'after-body';
@@ -155,7 +158,7 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
     if (name.localName !== 'Envelope') throw new SignetError('invalid_envelope', `The body's root element is <${name.localName}>, not a SOAP Envelope`);
     if (name.namespaceUri === SOAP11_NAMESPACE) this.version = '1.1';
     else if (name.namespaceUri === SOAP12_NAMESPACE) this.version = '1.2';
-    else throw new SignetError('invalid_envelope', `The Envelope's namespace "${name.namespaceUri}" is neither SOAP 1.1's nor SOAP 1.2's`);
+    else throw new SignetError('version_mismatch', `The Envelope's namespace "${name.namespaceUri}" is neither SOAP 1.1's (${SOAP11_NAMESPACE}) nor SOAP 1.2's (${SOAP12_NAMESPACE})`);
     this.envelopeNamespace = name.namespaceUri;
   }
 
@@ -184,18 +187,22 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
   private headerElement(name: XmlName, attributes: readonly XmlAttributeValue[], depth: number): void {
     if (depth === 3) {
       if (name.namespaceUri === WSSE_NAMESPACE && name.localName === 'Security') {
-        this.security = { inToken: false };
+        // Two headers could name two identities; which one counts would be a guess.
+        if (this.security) throw new SignetError('unauthorized', 'Send one wsse:Security header');
+        this.security = { inToken: false, tokens: 0 };
+        this.inSecurity = true;
         return;
       }
-      this.security = undefined;
       const mustUnderstand = attributes.find((attribute) => attribute.namespaceUri === this.envelopeNamespace && attribute.localName === 'mustUnderstand');
       if (mustUnderstand && /^(1|true)$/.test(mustUnderstand.value.trim()) && !WS_ADDRESSING.has(name.namespaceUri)) this.notUnderstood ??= name.localName;
       return;
     }
     const security = this.security;
-    if (!security || name.namespaceUri !== WSSE_NAMESPACE) return;
-    if (depth === 4 && name.localName === 'UsernameToken') security.inToken = true;
-    else if (depth === 5 && security.inToken && name.localName === 'Username') {
+    if (!security || !this.inSecurity || name.namespaceUri !== WSSE_NAMESPACE) return;
+    if (depth === 4 && name.localName === 'UsernameToken') {
+      if (++security.tokens > 1) throw new SignetError('unauthorized', 'Send one UsernameToken');
+      security.inToken = true;
+    } else if (depth === 5 && security.inToken && name.localName === 'Username') {
       security.field = 'username';
       security.username = '';
     } else if (depth === 5 && security.inToken && name.localName === 'Password') {
@@ -207,7 +214,7 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
 
   private headerText(piece: string): void {
     const security = this.security;
-    if (!security?.field) return;
+    if (!this.inSecurity || !security?.field) return;
     const value = (security[security.field] ?? '') + piece;
     if (value.length > 1024) throw new SignetError('unauthorized', 'The UsernameToken is too long');
     security[security.field] = value;
@@ -256,5 +263,14 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
     const inline = { decoder: new Base64PieceDecoder('FileData'), sink: this.hooks.openFileData() };
     this.fileData = inline;
     return inline;
+  }
+}
+
+/** `cid:` URLs are %-encoded Content-IDs (RFC 2392). */
+function contentIdOf(href: string): string {
+  try {
+    return decodeURIComponent(href.slice(4));
+  } catch {
+    throw new SignetError('invalid_request', `xop:Include's href "${href.slice(0, 100)}" is not a valid cid: URL`, { field: 'FileData' });
   }
 }

@@ -14,8 +14,16 @@ export interface ResponseRecord {
   [name: string]: ResponseValue;
 }
 
+/**
+ * Text for element content and attribute values. Characters XML 1.0 cannot carry at all (C0 controls
+ * but tab and line ends, U+FFFE/U+FFFF, lone surrogates) — a title or user id may hold them, taken in
+ * by the JSON API — become U+FFFD, so every answer stays well-formed.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;')).replace(/\r/g, '&#13;');
+  return text
+    .replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'))
+    .replace(/\r/g, '&#13;');
 }
 
 export function contentTypeOf(version: SoapVersion): string {

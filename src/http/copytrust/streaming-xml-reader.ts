@@ -52,6 +52,8 @@ const namePattern = /^[\p{L}_][\p{L}\p{N}_.\-\u00B7\u0300-\u036F\u203F-\u2040]*(
 const attributePattern = /[\x20\t\r\n]*([^\x20\t\r\n=/>]+)[\x20\t\r\n]*=[\x20\t\r\n]*(?:"([^"]*)"|'([^']*)')/y;
 const forbiddenCharacter = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 const predefined: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+/** A SOAP element has a handful; namespace declarations included. */
+const MAX_ATTRIBUTES = 256;
 /** `&#x10FFFF;` is the longest reference the reader accepts. */
 const MAX_REFERENCE_LENGTH = 10;
 
@@ -63,6 +65,12 @@ export class StreamingXmlReader {
   private elements = 0;
   private rootClosed = false;
   private started = false;
+  /**
+   * Markup begun but not finished by the bytes so far: its pieces are kept as they came and only the
+   * new ones are scanned for its end (with the quote a tag's scan was in, or the last characters
+   * before them where a terminator may start), so a sender trickling a long tag costs linear time.
+   */
+  private unfinished?: { kind: 'tag' | 'comment' | 'cdata' | 'pi'; pieces: string[]; length: number; quote: number; tail: string };
 
   constructor(
     private readonly handler: StreamingXmlHandler,
@@ -72,13 +80,14 @@ export class StreamingXmlReader {
   write(bytes: Buffer): void {
     const text = this.decoder.write(bytes);
     if (text.includes('\uFFFD') && !bytes.includes(Buffer.from('\uFFFD'))) throw this.error('the body is not UTF-8');
-    this.pending += text;
-    this.drain(false);
+    this.pending += this.continueMarkup(text);
+    if (!this.unfinished) this.drain(false);
   }
 
   /** The whole document was read: anything unfinished is an error. */
   end(): void {
-    this.pending += this.decoder.end();
+    this.pending += this.continueMarkup(this.decoder.end());
+    if (this.unfinished) throw this.error('the body ends inside a tag');
     this.drain(true);
     if (!this.rootClosed) throw this.error(this.open.length ? `<${this.open.at(-1)!.qname}> is not closed` : 'the body holds no XML element');
   }
@@ -109,8 +118,13 @@ export class StreamingXmlReader {
       }
       const markupEnd = this.markupEnd(text, pos);
       if (markupEnd === -1) {
-        if (text.length - pos > this.limits.maxMarkupLength) throw this.error(`a tag or other markup is longer than ${this.limits.maxMarkupLength} characters`, pos);
         if (final) throw this.error('the body ends inside a tag', pos);
+        this.beginUnfinished(text.slice(pos));
+        if (this.unfinished) {
+          this.consumed += pos;
+          this.pending = '';
+          return;
+        }
         break;
       }
       this.markup(text.slice(pos, markupEnd), pos);
@@ -132,20 +146,68 @@ export class StreamingXmlReader {
     }
     if (next === 0x3f /* ? */) return endAfter(text, '?>', pos + 2);
     if (Number.isNaN(next)) return -1;
-    let quote = 0;
-    for (let i = pos + 1; i < text.length; i++) {
+    const end = this.tagEnd(text, pos + 1, 0);
+    return end.at;
+  }
+
+  /** Where a tag's `>` is, scanning from `from` in the quote state `quote` ('<' outside quotes is an error). */
+  private tagEnd(text: string, from: number, quote: number): { at: number; quote: number } {
+    for (let i = from; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (quote) {
         if (c === quote) quote = 0;
       } else if (c === 0x22 || c === 0x27) {
         quote = c;
       } else if (c === 0x3e /* > */) {
-        return i + 1;
+        return { at: i + 1, quote: 0 };
       } else if (c === 0x3c) {
         throw this.error('"<" inside a tag', i);
       }
     }
-    return -1;
+    return { at: -1, quote };
+  }
+
+  /**
+   * Markup cut by the end of the bytes so far. Once its kind is known it is kept as pieces (see
+   * `unfinished`); the few characters that do not tell a comment from a CDATA section yet stay in
+   * `pending` and are looked at again.
+   */
+  private beginUnfinished(start: string): void {
+    if (start.length > this.limits.maxMarkupLength) throw this.error(`a tag or other markup is longer than ${this.limits.maxMarkupLength} characters`);
+    const kind = start.startsWith('<!--') ? 'comment' : start.startsWith('<![CDATA[') ? 'cdata' : start.startsWith('<?') ? 'pi' : start.startsWith('<!') || start.length < 2 ? undefined : 'tag';
+    if (!kind) return;
+    const quote = kind === 'tag' ? this.tagEnd(start, 1, 0).quote : 0;
+    this.unfinished = { kind, pieces: [start], length: start.length, quote, tail: start.slice(-2) };
+  }
+
+  /** New text while markup is unfinished: what follows the markup once it is complete (and handled), else ''. */
+  private continueMarkup(text: string): string {
+    const open = this.unfinished;
+    if (!open || text === '') return text;
+    let end: number;
+    if (open.kind === 'tag') {
+      const found = this.tagEnd(text, 0, open.quote);
+      open.quote = found.quote;
+      end = found.at;
+    } else {
+      const terminator = open.kind === 'comment' ? '-->' : open.kind === 'cdata' ? ']]>' : '?>';
+      const joined = open.tail + text;
+      const at = joined.indexOf(terminator);
+      end = at === -1 ? -1 : at + terminator.length - open.tail.length;
+      open.tail = joined.slice(-2);
+    }
+    if (end === -1) {
+      open.pieces.push(text);
+      open.length += text.length;
+      if (open.length > this.limits.maxMarkupLength) throw this.error(`a tag or other markup is longer than ${this.limits.maxMarkupLength} characters`);
+      return '';
+    }
+    open.pieces.push(text.slice(0, end));
+    this.unfinished = undefined;
+    const markup = open.pieces.join('');
+    this.markup(markup, 0);
+    this.consumed += markup.length;
+    return text.slice(end);
   }
 
   private markup(markup: string, pos: number): void {
@@ -182,6 +244,7 @@ export class StreamingXmlReader {
     const parentScope = this.open.at(-1)?.scope ?? rootScope();
     let scope = parentScope;
     const raw: Array<[string, string]> = [];
+    const seen = new Set<string>();
     attributePattern.lastIndex = nameEnd;
     while (attributePattern.lastIndex < inner.length) {
       const at = attributePattern.lastIndex;
@@ -195,7 +258,9 @@ export class StreamingXmlReader {
       if (rawValue.includes('<')) throw this.error(`<${qname}> has "<" in an attribute value`, pos);
       // White space is normalized before references are replaced: &#10; stays a line feed (XML 1.0 §3.3.3).
       const value = this.replaceReferences(normalizeAttribute(rawValue), pos);
-      if (raw.some(([name]) => name === attributeName)) throw this.error(`<${qname}> repeats the attribute ${attributeName}`, pos);
+      if (seen.has(attributeName)) throw this.error(`<${qname}> repeats the attribute ${attributeName}`, pos);
+      seen.add(attributeName);
+      if (seen.size > MAX_ATTRIBUTES) throw this.error(`<${qname}> has more than ${MAX_ATTRIBUTES} attributes`, pos);
       if (attributeName === 'xmlns' || attributeName.startsWith('xmlns:')) {
         if (scope === parentScope) scope = Object.create(parentScope) as Scope;
         scope[attributeName === 'xmlns' ? '' : attributeName.slice(6)] = value;
@@ -206,6 +271,8 @@ export class StreamingXmlReader {
     }
     const name = this.resolve(qname, scope, true, pos);
     const attributes = raw.map(([attributeName, value]) => ({ ...this.resolve(attributeName, scope, false, pos), value }));
+    const expanded = new Set(attributes.map((attribute) => `${attribute.namespaceUri} ${attribute.localName}`));
+    if (expanded.size !== attributes.length) throw this.error(`<${qname}> has two attributes with the same namespace and name`, pos);
     this.open.push({ qname, name, scope });
     this.handler.startElement(name, attributes, this.open.length);
     if (selfClosing) this.close();
