@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
+import { SMALL_BLOB_BYTES } from '../../store/small-blobs-in-database.js';
 import type { Store } from '../../store/store.js';
 import { uuid7 } from '../../util/uuid7.js';
 
@@ -54,4 +55,62 @@ export async function discardContentOfCancelledTask(store: Store, taskId: string
   if (await store.registrations.findByTask(taskId)) return;
   const { blobId } = JSON.parse(requestJson) as { blobId?: string };
   if (blobId) await store.blobs.delete(contentBlobKey(blobId)).catch(() => {});
+}
+
+/**
+ * Where content that arrives in pieces (a SOAP FileData) is written: up to SMALL_BLOB_BYTES stays in
+ * memory and is staged as one buffer — on the embedded store one database row whose flush the group
+ * commit shares, instead of a file with two fsyncs (bench/soap.ts: 0.56× the REST rate before) — and
+ * anything larger streams to the store as it comes. Streaming starts once `ready` resolves (the caller's
+ * authentication); `staged` settles when the bytes are durable, or with the error that ended them.
+ */
+export function contentStagingSink(store: Store, ready: Promise<unknown>): { sink: Writable; staged: Promise<StagedContent> } {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let spill: PassThrough | undefined;
+  let ended = false;
+  let settle!: { resolve: (staged: StagedContent) => void; reject: (error: Error) => void };
+  const staged = new Promise<StagedContent>((resolve, reject) => (settle = { resolve, reject }));
+  staged.catch(() => {});
+  const start = (source: Readable | Buffer) =>
+    ready
+      .then(() => {
+        if (!Buffer.isBuffer(source) && source.destroyed) throw source.errored ?? new Error('the upload was abandoned');
+        return stageContent(store, source);
+      })
+      .then(settle.resolve, settle.reject);
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      if (spill) {
+        if (spill.write(chunk)) callback();
+        else spill.once('drain', () => callback());
+        return;
+      }
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (heldBytes <= SMALL_BLOB_BYTES) return callback();
+      spill = new PassThrough({ highWaterMark: 1024 * 1024 });
+      spill.on('error', () => {});
+      void start(spill);
+      for (const piece of held) spill.write(piece);
+      held = [];
+      callback();
+    },
+    final(callback) {
+      ended = true;
+      if (spill) spill.end();
+      else void start(Buffer.concat(held, heldBytes));
+      callback();
+    },
+    destroy(error, callback) {
+      // After a clean end (autoDestroy) the staging decides; before it, or with an error, it is over.
+      if (error || !ended) {
+        spill?.destroy(error ?? undefined);
+        settle.reject(error ?? new Error('the upload was abandoned'));
+      }
+      callback(error);
+    },
+  });
+  return { sink, staged };
 }

@@ -1,9 +1,10 @@
-import { PassThrough } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientService } from '../../config/client-services.js';
 import type { CoreContext } from '../../core/core-context.js';
 import { publicBaseUrl } from '../../core/registrations/registration-settings.js';
-import { discardContent, stageContent, type StagedContent } from '../../core/registrations/stage-content.js';
+import { contentStagingSink, discardContent, type StagedContent } from '../../core/registrations/stage-content.js';
 import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { toProblem } from '../problem.js';
@@ -56,14 +57,14 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
       ? await authenticate(() => authenticator.authenticate(request.headers.authorization, request.ip))
       : undefined;
     let clientKnown: Promise<void> | undefined;
-    let upload: PassThrough | undefined;
+    let upload: Writable | undefined;
     let staging: Promise<StagedContent> | undefined;
     let call: SoapCall;
     try {
       // Not destroyed when reading stops early: Node discards the rest of the body after the fault is sent.
       const body = request.raw.iterator({ destroyOnReturn: false });
       // A sender that stops sending mid-body is cut off rather than held open for ever.
-      socket.setTimeout(BODY_IDLE_TIMEOUT_MS, () => socket.destroy(new Error('the request body stopped arriving')));
+      watchForIdleBody(socket);
       call = await readSoapRequest(body, request.headers['content-type'], maxBodySize, {
         authenticate(header: SoapHeader) {
           version = header.version;
@@ -78,17 +79,14 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
           return clientKnown;
         },
         openFileData() {
-          const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
-          upload = stream;
+          const { sink, staged } = contentStagingSink(context.store, clientKnown!);
+          upload = sink;
           // A failure before staging starts must not be an unhandled 'error' event; staging reports it.
-          stream.on('error', () => {});
-          staging = clientKnown!.then(() => {
-            if (stream.destroyed) throw stream.errored ?? new SignetError('invalid_request', 'The upload was abandoned');
-            return stageContent(context.store, stream);
-          });
+          sink.on('error', () => {});
+          staging = staged;
           // The store failing mid-upload ends the upload too, so the reader stops waiting for room.
-          staging.catch((error: unknown) => stream.destroy(error as Error));
-          return stream;
+          staged.catch((error: unknown) => sink.destroy(error as Error));
+          return sink;
         },
       });
       version = call.version;
@@ -98,6 +96,7 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
       await staging?.then((staged) => discardContent(context.store, staged)).catch(() => {});
       return sendFault(request, reply, error, version);
     }
+    // The whole body arrived: the connection may idle again between requests (keep-alive).
     socket.setTimeout(0);
     const staged = staging ? await staging : undefined;
     try {
@@ -108,6 +107,22 @@ export const copytrustPlugin: FastifyPluginAsync<CopytrustPluginOptions> = async
     }
   });
 };
+
+const idleBodyListener = Symbol('signet idle body listener');
+
+/**
+ * While a body is read, a socket idle for BODY_IDLE_TIMEOUT_MS is destroyed. One listener per socket,
+ * whatever number of requests it carries (keep-alive); `setTimeout(0)` switches it off.
+ */
+function watchForIdleBody(socket: Socket & { [idleBodyListener]?: () => void }): void {
+  socket.setTimeout(BODY_IDLE_TIMEOUT_MS);
+  if (!socket[idleBodyListener]) {
+    socket[idleBodyListener] = () => {
+      if (socket.timeout) socket.destroy(new Error('the request body stopped arriving'));
+    };
+    socket.on('timeout', socket[idleBodyListener]);
+  }
+}
 
 /** A client service's wrong secret is `unauthorized` on this surface as on /v1 (invalid_client is the token endpoint's). */
 async function authenticate(check: () => Promise<ClientService>): Promise<ClientService> {
