@@ -140,10 +140,14 @@ test('a signing time from 2050 on is a GeneralizedTime and still verifies', asyn
   assert.equal(opensslVerify(signature, HELLO_WORLD).status, 0);
 });
 
-test('a digest that is not SHA-256 is refused', async () => {
+test('a digest whose length does not match its algorithm is refused', async () => {
   await assert.rejects(
     createCadesDetachedSignature({ messageDigest: Buffer.alloc(20), signer: pki.signer, signingTime: new Date() }),
-    /SHA-256 digest \(32 bytes\)/,
+    /A sha256 digest is 32 bytes, got 20/,
+  );
+  await assert.rejects(
+    createCadesDetachedSignature({ messageDigest: Buffer.alloc(32), digestAlgorithm: 'sha512', signer: pki.signer, signingTime: new Date() }),
+    /A sha512 digest is 64 bytes, got 32/,
   );
 });
 

@@ -3,7 +3,7 @@ import { addArchiveTimestamp } from '../../crypto/cms/cades-baseline-lta.js';
 import { addSignatureTimestamp } from '../../crypto/cms/cades-baseline-t.js';
 import { createCadesDetachedSignature } from '../../crypto/cms/cades-detached.js';
 import { extendCadesSignature } from '../../crypto/cms/cades-extend.js';
-import type { Signer } from '../../crypto/keys/signer.js';
+import type { Signer, SignerHash } from '../../crypto/keys/signer.js';
 import { padesCmsFactory } from '../../crypto/pdf/pades/pades-cms.js';
 import { extendPdfSignatures } from '../../crypto/pdf/pades/extend-signatures.js';
 import { extendPadesLevel } from '../../crypto/pdf/pades/pades-levels.js';
@@ -53,15 +53,23 @@ export type SignedBytes = Buffer | readonly Buffer[];
 export async function signDocument(document: DocumentToSign, tools: SigningTools): Promise<SignedBytes> {
   const options = JSON.parse(document.options_json) as Omit<ResolvedSignatureOptions, 'format' | 'level'> & {
     signatureLocation?: string;
+    /** Hash-only documents (hash-only-document.ts): the client's digest, checked at submission. */
+    digest?: { hash: SignerHash; hex: string };
   };
   const level = document.level;
   const signingTime = new Date();
   switch (document.format) {
     case 'CAdES': {
       // Detached: the signature (and B-LTA's archive time-stamp) covers the digest computed while the
-      // upload was stored, so the content is not read again.
-      const messageDigest = Buffer.from(document.sha256, 'hex');
-      let cms = await createCadesDetachedSignature({ messageDigest, signer: tools.signer, signingTime });
+      // upload was stored — or the one the client sent instead of the content — so nothing is read again.
+      const messageDigest = Buffer.from(options.digest?.hex ?? document.sha256, 'hex');
+      let cms = await createCadesDetachedSignature({
+        messageDigest,
+        digestAlgorithm: options.digest?.hash ?? 'sha256',
+        signer: tools.signer,
+        // The PAdES profile has no signingTime attribute (EN 319 142-1 §6.3): the PDF's /M says when.
+        ...(options.profile !== 'PAdES' && { signingTime }),
+      });
       if (level !== 'B-B') cms = await addSignatureTimestamp(cms, tools.timestamps);
       if (level === 'B-LT') cms = await addLongTermValidationData(cms, tools.validationData);
       // B-LTA = B-LT + archive-time-stamp-v3: addArchiveTimestamp embeds B-LT's validation data first.

@@ -33,6 +33,8 @@ export interface SignatureOptions {
   field?: string;
   /** Raise the signatures the document already carries to `level` instead of signing it (B-LT, B-LTA). */
   extend?: boolean;
+  /** CAdES: "PAdES" makes the CMS one a client can put in a PDF's /Contents (no signingTime attribute). */
+  profile?: 'PAdES';
 }
 
 /** Settings after defaults: what a document is actually signed with. */
@@ -46,6 +48,7 @@ export interface ResolvedSignatureOptions {
   signatureLocation?: string;
   field?: string;
   extend?: boolean;
+  profile?: 'PAdES';
 }
 
 export const DEFAULT_KEY = 'default';
@@ -68,6 +71,7 @@ export function resolveSignatureOptions(
     ...(merged.signatureLocation !== undefined && { signatureLocation: merged.signatureLocation }),
     ...(merged.field !== undefined && { field: merged.field }),
     ...(merged.extend === true && { extend: true }),
+    ...(merged.profile !== undefined && { profile: merged.profile }),
   };
 }
 

@@ -8,6 +8,8 @@ export interface StagedDocument {
   id: string;
   size: number;
   sha256: string;
+  /** A document given by its digest only (hash-only-document.ts): no bytes were stored. */
+  hashOnly?: true;
 }
 
 export function inputBlobKey(documentId: string): string {
@@ -20,7 +22,7 @@ export function outputBlobKey(documentId: string): string {
 
 /** Flushes staged documents to stable storage: after this, a crash cannot lose them. */
 export async function makeStagedDocumentsDurable(store: Store, staged: StagedDocument[]): Promise<void> {
-  await store.blobs.makeDurable(staged.map((doc) => inputBlobKey(doc.id)));
+  await store.blobs.makeDurable(staged.filter((doc) => !doc.hashOnly).map((doc) => inputBlobKey(doc.id)));
 }
 
 /** Parts up to this size are read whole and written in the background while the next part is parsed. */
@@ -155,5 +157,5 @@ export async function stageBase64Documents(
 
 /** Removes staged bytes that no operation will own (a rejected or replayed submission). */
 export async function discardStagedDocuments(store: Store, staged: StagedDocument[]): Promise<void> {
-  await Promise.all(staged.map((doc) => store.blobs.delete(inputBlobKey(doc.id)).catch(() => {})));
+  await Promise.all(staged.filter((doc) => !doc.hashOnly).map((doc) => store.blobs.delete(inputBlobKey(doc.id)).catch(() => {})));
 }

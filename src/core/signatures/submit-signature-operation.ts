@@ -1,13 +1,16 @@
 import { SignetError } from '../../errors/signet-error.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
+import type { SignerHash } from '../../crypto/keys/signer.js';
 import {
   assertKeyAllowed,
   contentTypeForName,
   resolveSignatureOptions,
+  type ResolvedSignatureOptions,
   type SignatureOptions,
 } from './signature-options.js';
 import { resolveCallbackUrl } from '../deliveries/resolve-callback-url.js';
 import { enqueueTask, type SubmitResult } from '../tasks/enqueue-task.js';
+import { readDocumentDigest, type DocumentDigest } from './hash-only-document.js';
 import { discardStagedDocuments, makeStagedDocumentsDurable, type StagedDocument } from './stage-document.js';
 
 export interface SignatureDocumentRequest {
@@ -17,6 +20,8 @@ export interface SignatureDocumentRequest {
   signature?: SignatureOptions;
   /** With `extend`: the SHA-256 (hex) of the content a CAdES signature signs, to check it against (API.md §3 `original`). */
   originalSha256?: string;
+  /** Signing a hash only (API.md §3): the content's digest instead of the content. */
+  digest?: DocumentDigest;
 }
 
 /** An operation as the client describes it, without document bytes (those are staged already). */
@@ -101,7 +106,16 @@ function planDocuments(
   const knownKeys = new Set(context.keys.keys());
   return request.documents.map((doc, position) => {
     const contentType = doc.contentType ?? contentTypeForName(doc.name);
-    const options = resolveSignatureOptions(request.signature, doc.signature, contentType);
+    // A digest can only be signed detached: CAdES unless the client asks otherwise (and is refused).
+    const options = resolveSignatureOptions(request.signature, doc.signature, doc.digest ? 'application/octet-stream' : contentType);
+    const digest = doc.digest ? checkHashOnly(doc.digest, options, position) : undefined;
+    if (options.profile !== undefined && (options.format !== 'CAdES' || (options.level !== 'B-B' && options.level !== 'B-T'))) {
+      throw new SignetError(
+        'invalid_request',
+        'profile "PAdES" makes a CAdES signature at B-B or B-T for a PDF the client builds; B-LT and B-LTA put validation data in the PDF itself: sign at B-T, embed, then send the PDF with "extend": true',
+        { field: `documents[${position}].signature.profile` },
+      );
+    }
     if (options.extend) {
       // Extension adds validation data and time-stamps: no key signs, so none is checked.
       if (options.level !== 'B-LT' && options.level !== 'B-LTA') {
@@ -123,7 +137,7 @@ function planDocuments(
       content_type: contentType,
       format,
       level,
-      options_json: JSON.stringify({ ...rest, ...(doc.originalSha256 !== undefined && { originalSha256: doc.originalSha256 }) }),
+      options_json: JSON.stringify({ ...rest, ...(doc.originalSha256 !== undefined && { originalSha256: doc.originalSha256 }), ...(digest && { digest }) }),
       status: 'RECEIVED' as const,
       error_code: null,
       error_message: null,
@@ -133,4 +147,17 @@ function planDocuments(
       signed_at: null,
     };
   });
+}
+
+/** A hash-only document: CAdES, not an extension; B-LTA only over a SHA-256 (its archive time-stamp hashes the content with SHA-256). */
+function checkHashOnly(digest: DocumentDigest, options: ResolvedSignatureOptions, position: number): { hash: SignerHash; hex: string } {
+  const field = `documents[${position}].digest`;
+  const checked = readDocumentDigest(digest, field);
+  if (options.format !== 'CAdES' || options.extend) {
+    throw new SignetError('invalid_request', `A document given by its digest is signed as a detached CAdES signature only (format "CAdES", no "extend"), not ${options.extend ? 'extended' : options.format}`, { field });
+  }
+  if (options.level === 'B-LTA' && checked.hash !== 'sha256') {
+    throw new SignetError('invalid_request', `B-LTA over a hash needs a SHA-256 digest (the archive time-stamp covers the content's SHA-256); got ${digest.algorithm}`, { field });
+  }
+  return checked;
 }

@@ -1,7 +1,7 @@
 import { X509Certificate, createHash, verify, type KeyObject } from 'node:crypto';
 import { SignetError } from '../../errors/signet-error.js';
-import type { Signer } from '../keys/signer.js';
-import { ECDSA_WITH_SHA256_ALGORITHM, RSA_ENCRYPTION_ALGORITHM, SHA256_ALGORITHM } from './algorithm-identifier.js';
+import { assertDigestLength, type Signer, type SignerHash } from '../keys/signer.js';
+import { DIGEST_ALGORITHMS, ECDSA_SIGNATURE_ALGORITHMS, RSA_ENCRYPTION_ALGORITHM } from './algorithm-identifier.js';
 import { certificateSet } from './certificate-set.js';
 import { contentInfo } from './content-info.js';
 import { detachedEncapsulatedContentInfo } from './encapsulated-content-info.js';
@@ -19,8 +19,13 @@ import { signingCertificateV2Attribute } from './signing-certificate-v2.js';
 import { readIssuerAndSerial } from './tbs-certificate.js';
 
 export interface CadesDetachedInput {
-  /** SHA-256 of the content, computed by the caller while streaming it. */
+  /** The content's digest, computed by the caller while streaming it (or given by a client that kept the content). */
   messageDigest: Buffer;
+  /**
+   * The hash of `messageDigest`, which the signed attributes are hashed with too (RFC 5652 §5.4: one
+   * digestAlgorithm per SignerInfo). Default SHA-256.
+   */
+  digestAlgorithm?: SignerHash;
   signer: Signer;
   /**
    * The signingTime attribute (RFC 5652 §11.3). Omit it for PAdES: ETSI EN 319 142-1 §6.3 (Table 1) forbids
@@ -45,9 +50,8 @@ export interface CadesDetachedInput {
  * The CMS part, signature check below included, costs 0.04–0.14 ms.
  */
 export async function createCadesDetachedSignature(input: CadesDetachedInput): Promise<Buffer> {
-  if (input.messageDigest.length !== 32) {
-    throw new TypeError(`messageDigest must be a SHA-256 digest (32 bytes), got ${input.messageDigest.length}`);
-  }
+  const hash = input.digestAlgorithm ?? 'sha256';
+  assertDigestLength(input.messageDigest, hash);
   const template = templateFor(input.signer);
   const contentType = input.contentType ?? ID_DATA;
   const attributes = signedAttributes([
@@ -56,22 +60,22 @@ export async function createCadesDetachedSignature(input: CadesDetachedInput): P
     messageDigestAttribute(input.messageDigest),
     template.signingCertificateV2Attribute,
   ]);
-  const signature = await input.signer.signDigest(createHash('sha256').update(attributes).digest(), 'sha256');
-  if (!input.signer.verifiesItself) checkSignature(template, attributes, signature, input.signer.name);
+  const signature = await input.signer.signDigest(createHash(hash).update(attributes).digest(), hash);
+  if (!input.signer.verifiesItself) checkSignature(template, attributes, signature, input.signer.name, hash);
 
   return contentInfo(
     ID_SIGNED_DATA,
     signedData({
       version: contentType === ID_DATA ? 1 : 3,
-      digestAlgorithms: [SHA256_ALGORITHM],
+      digestAlgorithms: [DIGEST_ALGORITHMS[hash]],
       encapContentInfo: detachedEncapsulatedContentInfo(contentType),
       certificates: template.certificateSet,
       signerInfos: [
         signerInfo({
           issuerAndSerialNumber: template.issuerAndSerialNumber,
-          digestAlgorithm: SHA256_ALGORITHM,
+          digestAlgorithm: DIGEST_ALGORITHMS[hash],
           signedAttributes: attributes,
-          signatureAlgorithm: template.signatureAlgorithm,
+          signatureAlgorithm: input.signer.keyAlgorithm === 'RSA' ? RSA_ENCRYPTION_ALGORITHM : ECDSA_SIGNATURE_ALGORITHMS[hash],
           signature,
         }),
       ],
@@ -85,7 +89,6 @@ interface SignerTemplate {
   signingCertificateV2Attribute: Buffer;
   idDataContentTypeAttribute: Buffer;
   certificateSet: Buffer;
-  signatureAlgorithm: Buffer;
   publicKey: KeyObject;
 }
 
@@ -108,28 +111,24 @@ function buildTemplate(signer: Signer): SignerTemplate {
     signingCertificateV2Attribute: signingCertificateV2Attribute(signer.certificateDer, certificateFields),
     idDataContentTypeAttribute: contentTypeAttribute(ID_DATA),
     certificateSet: certificateSet([signer.certificateDer, ...signer.chainDer]),
-    signatureAlgorithm: signatureAlgorithmFor(signer),
     publicKey: new X509Certificate(signer.certificateDer).publicKey,
   };
 }
 
-/**
+/*
  * rsaEncryption rather than sha256WithRSAEncryption: RFC 3370 §3.2 makes rsaEncryption the identifier
  * every CMS verifier MUST accept (the combined identifiers are a MAY), and it is what `openssl cms -sign`
  * emits, so it is the one no verifier rejects; the hash is named by digestAlgorithm anyway.
- * ECDSA has no such generic identifier: RFC 5753 §2.1.1 wants ecdsa-with-SHA256.
+ * ECDSA has no such generic identifier: RFC 5753 §2.1.1 wants ecdsa-with-SHA256 (or -384, -512).
  */
-function signatureAlgorithmFor(signer: Signer): Buffer {
-  return signer.keyAlgorithm === 'RSA' ? RSA_ENCRYPTION_ALGORITHM : ECDSA_WITH_SHA256_ALGORITHM;
-}
 
 /**
  * A Signer may be an HSM or a remote service; one that answers with the wrong key or garbage must not
  * produce an artefact that fails at the client's verifier. A public-key check costs ~0.035 ms (RSA),
  * 6 % of a PAdES signature, so Signers that guarantee their answers (`verifiesItself`) skip it.
  */
-function checkSignature(template: SignerTemplate, attributes: Buffer, signature: Buffer, name: string): void {
-  if (!verify('sha256', attributes, template.publicKey, signature)) {
+function checkSignature(template: SignerTemplate, attributes: Buffer, signature: Buffer, name: string, hash: SignerHash): void {
+  if (!verify(hash, attributes, template.publicKey, signature)) {
     throw new SignetError('internal_error', `Signing key "${name}" produced a signature that does not verify`);
   }
 }

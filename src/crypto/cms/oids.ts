@@ -18,8 +18,12 @@ export const ID_AA_SIGNING_CERTIFICATE_V2 = '1.2.840.113549.1.9.16.2.47';
 
 /** RFC 5754 §2.2: id-sha256 ::= { joint-iso-itu-t(2) country(16) us(840) organization(1) gov(101) csor(3) nistalgorithm(4) hashalgs(2) 1 } */
 export const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
+export const ID_SHA384 = '2.16.840.1.101.3.4.2.2';
+export const ID_SHA512 = '2.16.840.1.101.3.4.2.3';
 
 /** RFC 8017 Appendix C: rsaEncryption ::= { pkcs-1 1 } */
 export const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 /** RFC 5758 §3.2: ecdsa-with-SHA256 ::= { iso(1) member-body(2) us(840) ansi-X9-62(10045) signatures(4) ecdsa-with-SHA2(3) 2 } */
 export const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+export const ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
+export const ECDSA_WITH_SHA512 = '1.2.840.10045.4.3.4';

@@ -108,6 +108,11 @@ export const SignatureOptions = Type.Object(
     signatureLocation: Type.Optional(
       Type.String({ minLength: 1, maxLength: 1000, description: 'XAdES: XPath of the element the enveloped signature goes into' }),
     ),
+    profile: Type.Optional(
+      Type.Literal('PAdES', {
+        description: 'CAdES at B-B or B-T: a CMS without signingTime, for a client that puts it in a PDF’s /Contents as ETSI.CAdES.detached (sign a digest of the /ByteRange)',
+      }),
+    ),
     extend: Type.Optional(
       Type.Boolean({
         description:
@@ -124,6 +129,15 @@ const documentFields = {
   name: Type.String({ minLength: 1, maxLength: 255 }),
   contentType: Type.Optional(Text(200)),
   signature: Type.Optional(SignatureOptions),
+  digest: Type.Optional(
+    Type.Object(
+      {
+        algorithm: Type.Union([Type.Literal('SHA-256'), Type.Literal('SHA-384'), Type.Literal('SHA-512')]),
+        value: Type.String({ maxLength: 100, description: 'base64' }),
+      },
+      { additionalProperties: false, description: 'Signing a hash only: the content’s digest instead of `content` (CAdES, detached); the content never reaches Signet' },
+    ),
+  ),
 };
 
 const operationFields = {
@@ -141,7 +155,7 @@ export const SignatureRequestJson = Type.Object(
       Type.Object(
         {
           ...documentFields,
-          content: Type.String(),
+          content: Type.Optional(Type.String({ description: 'The document, base64 (or `digest` instead)' })),
           original: Type.Optional(
             Type.String({ description: 'With "extend": the content a CAdES .p7s signs (base64); checked against the digest the signature states' }),
           ),

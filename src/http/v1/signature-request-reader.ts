@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { CoreContext } from '../../core/core-context.js';
-import { stageBase64Documents, UploadStager, type StagedDocument } from '../../core/signatures/stage-document.js';
+import { withHashOnlyDocuments } from '../../core/signatures/hash-only-document.js';
+import { discardStagedDocuments, stageBase64Documents, UploadStager, type StagedDocument } from '../../core/signatures/stage-document.js';
 import type { SignatureOperationRequest } from '../../core/signatures/submit-signature-operation.js';
 import { SignetError } from '../../errors/signet-error.js';
 import { SignatureRequestPart, type SignatureRequestJson } from './schemas.js';
@@ -17,11 +18,26 @@ export interface ReadSignatureRequest {
 export async function stageJsonRequest(context: CoreContext, body: SignatureRequestJson): Promise<ReadSignatureRequest> {
   const { documents, ...operation } = body;
   assertDocumentCount(context, documents.length);
-  const staged = await stageBase64Documents(
+  documents.forEach((doc, index) => {
+    if ((doc.content === undefined) === (doc.digest === undefined)) {
+      throw new SignetError('invalid_request', `documents[${index}] needs either content (base64) or digest (signing a hash only), not ${doc.content === undefined ? 'neither' : 'both'}`, {
+        field: `documents[${index}]`,
+      });
+    }
+  });
+  const withContent = documents.flatMap((doc, index) => (doc.content === undefined ? [] : [{ content: doc.content, index }]));
+  const contents = await stageBase64Documents(
     context.store,
-    documents.map((doc) => doc.content),
-    (index) => `documents[${index}].content`,
+    withContent.map((doc) => doc.content),
+    (position) => `documents[${withContent[position].index}].content`,
   );
+  let staged;
+  try {
+    staged = withHashOnlyDocuments(documents, contents);
+  } catch (error) {
+    await discardStagedDocuments(context.store, contents);
+    throw error;
+  }
   // An extension's `original` is only ever compared with the digest its .p7s states: its SHA-256 is kept, not its bytes.
   const requested = documents.map(({ content: _content, original, ...rest }, index) => ({
     ...rest,
@@ -63,8 +79,9 @@ export async function stageMultipartRequest(
           throw new SignetError('invalid_request', 'files parts must be file uploads', { field: 'files' });
         }
         // The request part normally comes first; if it comes later the count is checked then.
-        if (request && stager.count >= request.documents.length) {
-          throw new SignetError('invalid_request', `More files than the ${request.documents.length} documents listed in "request"`, {
+        const withContent = request?.documents.filter((doc) => !doc.digest).length;
+        if (withContent !== undefined && stager.count >= withContent) {
+          throw new SignetError('invalid_request', `More files than the ${withContent} documents with content listed in "request"`, {
             field: 'files',
           });
         }
@@ -77,7 +94,14 @@ export async function stageMultipartRequest(
       }
     }
     if (!request) throw new SignetError('invalid_request', 'The multipart body needs a "request" part', { field: 'request' });
-    return { request, staged: await stager.finish() };
+    // Documents given by their digest have no files part: the files go to the others, in order.
+    const contents = await stager.finish();
+    try {
+      return { request, staged: withHashOnlyDocuments(request.documents, contents) };
+    } catch (error) {
+      await discardStagedDocuments(context.store, contents);
+      throw error;
+    }
   } catch (error) {
     await stager.discard();
     throw error;
