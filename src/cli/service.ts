@@ -31,6 +31,7 @@ import { Authenticator } from '../http/auth/authenticator.js';
 import { FailedAttempts } from '../http/auth/failed-attempts.js';
 import { createMetrics, type Metrics } from '../http/ops/metrics.js';
 import { OutboundAddressPolicy } from '../outbound/address-policy.js';
+import { CscHttpTransport } from '../outbound/csc-transport.js';
 import { WebhookSender } from '../outbound/webhook-sender.js';
 import { openStore, type Store } from '../store/store.js';
 import { WorkFolderLock } from '../store/work-folder-lock.js';
@@ -90,10 +91,13 @@ export async function startService(config: ServeConfig, log: PinoLogger = create
     // RSA signatures (documents, time-stamps) run on their own threads, off the event loop.
     const threads = new SigningThreads();
     opened.push(() => threads.close());
-    const signing = await setUpSigningKeys(config.workFolder, log, publicBase, threads);
+    // Remote keys (CSC API v2) are reached through the same outbound address policy as everything else.
+    const cscTransport = new CscHttpTransport(new OutboundAddressPolicy(config.outboundAllow));
+    opened.push(() => cscTransport.close());
+    const signing = await setUpSigningKeys(config.workFolder, log, publicBase, threads, cscTransport);
     const store = await openStore({ databaseUrl: config.databaseUrl, workFolder: config.workFolder, log });
     opened.push(() => store.close());
-    return await startWith(config, log, clients, signing, store, threads, lock);
+    return await startWith(config, log, clients, signing, store, threads, lock, cscTransport);
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw error;
@@ -108,6 +112,7 @@ async function startWith(
   store: Store,
   threads: SigningThreads,
   lock: WorkFolderLock | undefined,
+  cscTransport: CscHttpTransport,
 ): Promise<RunningService> {
 
   const authority = new TimestampAuthority({
@@ -309,6 +314,7 @@ async function startWith(
         await closeDefaultXadesPool();
         await verificationThreads.close();
         await threads.close();
+        await cscTransport.close();
         await clients.close();
         await store.close();
         lock?.release();

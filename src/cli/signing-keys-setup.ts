@@ -4,6 +4,7 @@ import { readSigningKeysConfig, resolveSecretReference } from '../config/signing
 import { developmentCrlIssuer, type CrlIssuer } from '../crypto/devca/crl.js';
 import { ensureDevelopmentPki, type DevelopmentPki } from '../crypto/devca/development-pki.js';
 import { OcspResponder } from '../crypto/devca/ocsp-responder.js';
+import type { CscTransport } from '../crypto/keys/csc-signer.js';
 import { loadSigner } from '../crypto/keys/load-signer.js';
 import { createPemSigner } from '../crypto/keys/pem-signer.js';
 import type { Signer } from '../crypto/keys/signer.js';
@@ -36,6 +37,7 @@ export async function setUpSigningKeys(
   log: Logger,
   crlBaseUrl: string,
   threads?: SigningThreads,
+  cscTransport?: CscTransport,
 ): Promise<SigningKeys> {
   const configured = await readSigningKeysConfig(workFolder);
   let developmentPki: DevelopmentPki | undefined;
@@ -49,7 +51,7 @@ export async function setUpSigningKeys(
   const keys = new Map<string, Signer>();
   if (configured) {
     for (const [name, source] of configured.keys) {
-      keys.set(name, await loadSigner(name, source, resolve, threads));
+      keys.set(name, await loadSigner(name, source, resolve, threads, cscTransport));
       log.info({ key: name, type: source.type }, 'signing key loaded');
     }
   } else {

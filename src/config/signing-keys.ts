@@ -30,6 +30,7 @@ const fieldsByType: Record<KeySource['type'], { required: string[]; optional: st
   pem: { required: ['key', 'certificate'], optional: ['chain'], paths: ['key', 'certificate', 'chain'] },
   pkcs12: { required: ['file', 'password'], optional: ['certificate', 'chain'], paths: ['file', 'certificate', 'chain'] },
   pkcs11: { required: ['module', 'token', 'pin', 'label'], optional: ['certificate', 'chain'], paths: ['certificate', 'chain'] },
+  csc: { required: ['baseUrl', 'clientId', 'clientSecret', 'credentialId'], optional: ['pin'], paths: [] },
 };
 
 /** Reads the file if it exists; undefined when there is none (development PKI). */
@@ -77,10 +78,10 @@ function readSource(
   fail: (at: JsonPath, problem: string) => never,
   workFolder: string,
 ): KeySource {
-  if (!isObject(value)) return fail(at, `${name} must be an object with a "type" of pem, pkcs12 or pkcs11`);
+  if (!isObject(value)) return fail(at, `${name} must be an object with a "type" of pem, pkcs12, pkcs11 or csc`);
   const type = value.type;
-  if (type !== 'pem' && type !== 'pkcs12' && type !== 'pkcs11') {
-    return fail([...at, 'type'], `${name}.type must be "pem", "pkcs12" or "pkcs11"`);
+  if (type !== 'pem' && type !== 'pkcs12' && type !== 'pkcs11' && type !== 'csc') {
+    return fail([...at, 'type'], `${name}.type must be "pem", "pkcs12", "pkcs11" or "csc"`);
   }
   const { required, optional, paths } = fieldsByType[type];
   for (const field of Object.keys(value)) {
@@ -98,6 +99,7 @@ function readSource(
     if (typeof fieldValue !== 'string' || fieldValue === '') fail([...at, field], `${name}.${field} must be a non-empty string`);
     result[field] = paths.includes(field) ? path.resolve(workFolder, fieldValue as string) : (fieldValue as string);
   }
+  if (type === 'csc' && !/^https?:\/\/[^/]/.test(result.baseUrl ?? '')) fail([...at, 'baseUrl'], `${name}.baseUrl must be an http(s) URL ending before oauth2/token, e.g. https://rssp.example/csc/v2`);
   return result as unknown as KeySource;
 }
 

@@ -60,6 +60,9 @@ export const errorCodes = {
   // time-stamping (RFC 3161): unreachable / overloaded TSA is transient, a refused or wrong answer is not
   tsa_unavailable: { status: 503, title: 'The time-stamping authority is unavailable' },
   tsa_failed: { status: 502, title: 'The time-stamping authority refused the request or answered with an invalid token' },
+  // remote signing keys (CSC API v2): unreachable or overloaded is transient, a refusal is not
+  signing_service_unavailable: { status: 503, title: 'The remote signing service cannot be reached right now' },
+  signing_service_failed: { status: 502, title: 'The remote signing service refused the request or answered something unusable' },
   // long-term validation data (B-LT): chains and revocation lists of the signer and the TSA
   validation_data_unavailable: { status: 503, title: 'The certificate chain or revocation data for B-LT could not be obtained' },
   certificate_revoked: { status: 422, title: 'A certificate of the signature or its time-stamp is revoked' },

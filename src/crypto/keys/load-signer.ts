@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, randomBytes, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { KeySource } from './key-source.js';
+import { createCscSigner, type CscTransport } from './csc-signer.js';
 import { createPemSigner } from './pem-signer.js';
 import { createPkcs11Signer } from './pkcs11-signer.js';
 import { createPkcs12Signer } from './pkcs12-signer.js';
@@ -17,6 +18,8 @@ export async function loadSigner(
   source: KeySource,
   resolveSecret: (reference: string, what: string) => Promise<string>,
   threads?: SigningThreads,
+  /** How remote keys (`csc`) are reached: through the outbound address policy. */
+  cscTransport?: CscTransport,
 ): Promise<Signer> {
   const optionalText = async (file?: string) => (file ? readFile(file, 'utf8') : undefined);
   let signer: Signer;
@@ -49,6 +52,18 @@ export async function loadSigner(
         keyLabel: source.label,
         certificatePem: await optionalText(source.certificate),
         chainPem: await optionalText(source.chain),
+      });
+      break;
+    case 'csc':
+      if (!cscTransport) throw new KeyMaterialError(`Signing key "${name}": remote keys need the outbound transport`);
+      signer = await createCscSigner({
+        name,
+        baseUrl: source.baseUrl,
+        clientId: source.clientId,
+        clientSecret: await resolveSecret(source.clientSecret, `key "${name}" clientSecret`),
+        credentialId: source.credentialId,
+        ...(source.pin !== undefined && { pin: await resolveSecret(source.pin, `key "${name}" PIN`) }),
+        transport: cscTransport,
       });
       break;
   }

@@ -19,6 +19,11 @@ export interface Signer {
    */
   readonly verifiesItself?: boolean;
   /**
+   * How many digests one round trip to the key takes (a remote service's `multisign`): a caller with
+   * many documents keeps that many in flight, so that they travel together. Absent: local keys.
+   */
+  readonly batchSize?: number;
+  /**
    * Digest in, signature out: signs an already computed digest (sha256/384/512).
    * RSA answers a PKCS#1 v1.5 signature; EC answers a DER `Ecdsa-Sig-Value` (RFC 5480 / RFC 5753),
    * which is the form CMS, X.509 and `crypto.verify` expect.

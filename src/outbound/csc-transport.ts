@@ -1,0 +1,71 @@
+import { Agent, request } from 'undici';
+import { SignetError } from '../errors/signet-error.js';
+import type { CscTransport } from '../crypto/keys/csc-signer.js';
+import type { OutboundAddressPolicy } from './address-policy.js';
+
+/**
+ * HTTP for a remote signing service speaking the CSC API v2 (API.md §9 `"type": "csc"`): JSON (or, for
+ * the OAuth token, a form) POSTed through the outbound address policy, with a timeout and a size cap.
+ * A service that cannot be reached, answers 5xx or 429 is `signing_service_unavailable` and transient
+ * — documents wait and retry, as for a TSA outage; a 4xx is `signing_service_failed` with the CSC
+ * error and its description.
+ */
+export class CscHttpTransport implements CscTransport {
+  readonly #agent: Agent;
+
+  constructor(
+    private readonly policy: OutboundAddressPolicy,
+    private readonly limits: { timeoutMs: number; maxBytes: number } = { timeoutMs: 15_000, maxBytes: 4 * 1024 * 1024 },
+  ) {
+    this.#agent = new Agent({
+      connect: { lookup: policy.lookup, timeout: limits.timeoutMs },
+      headersTimeout: limits.timeoutMs,
+      bodyTimeout: limits.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async post(url: string, body: { json: object } | { form: Record<string, string> }, bearer?: string): Promise<Record<string, unknown>> {
+    this.policy.checkUrl(url);
+    const payload = 'json' in body ? JSON.stringify(body.json) : new URLSearchParams(body.form).toString();
+    let response;
+    try {
+      response = await request(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'json' in body ? 'application/json' : 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          ...(bearer && { authorization: `Bearer ${bearer}` }),
+        },
+        body: payload,
+        dispatcher: this.#agent,
+        signal: AbortSignal.timeout(this.limits.timeoutMs),
+      });
+    } catch (error) {
+      if ((error as SignetError).code === 'url_not_allowed') throw error;
+      throw new SignetError('signing_service_unavailable', `${url} cannot be reached: ${(error as Error).message}`, { transient: true, cause: error });
+    }
+    let text = '';
+    for await (const chunk of response.body) {
+      text += (chunk as Buffer).toString('utf8');
+      if (text.length > this.limits.maxBytes) {
+        response.body.destroy();
+        throw new SignetError('signing_service_failed', `${url} answered more than ${this.limits.maxBytes} bytes`);
+      }
+    }
+    let answer: Record<string, unknown> = {};
+    try {
+      answer = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      if (response.statusCode === 200) throw new SignetError('signing_service_failed', `${url} answered something that is not JSON`);
+    }
+    if (response.statusCode === 200) return answer;
+    const transient = response.statusCode >= 500 || response.statusCode === 429;
+    const detail = [answer.error, answer.error_description].filter((part) => typeof part === 'string').join(': ');
+    throw new SignetError(transient ? 'signing_service_unavailable' : 'signing_service_failed', `${url} answered HTTP ${response.statusCode}${detail ? ` (${detail})` : ''}`, { transient });
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+}
