@@ -1,7 +1,8 @@
 import { Transform, type Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import { isSignetError, SignetError } from '../errors/signet-error.js';
 import type { OutboundAddressPolicy } from '../outbound/address-policy.js';
+import { policyAgent } from '../outbound/policy-agent.js';
 
 export interface CaptureLimits {
   /** Largest body accepted; a larger one fails the capture (`capture_too_large`). */
@@ -36,12 +37,7 @@ export class PageFetcher {
     private readonly policy: OutboundAddressPolicy,
     private readonly limits: CaptureLimits,
   ) {
-    this.agent = new Agent({
-      connect: { lookup: policy.lookup, timeout: Math.min(limits.timeoutMs, 10_000) },
-      headersTimeout: limits.timeoutMs,
-      bodyTimeout: limits.timeoutMs,
-      connections: 64,
-    });
+    this.agent = policyAgent(policy, { timeoutMs: limits.timeoutMs, connectTimeoutMs: Math.min(limits.timeoutMs, 10_000), connections: 64 });
   }
 
   async capture<T>(url: string, store: (body: Readable) => Promise<T>): Promise<CapturedResponse<T>> {

@@ -1,7 +1,8 @@
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import { SignetError } from '../errors/signet-error.js';
 import type { CscTransport } from '../crypto/keys/csc-signer.js';
 import type { OutboundAddressPolicy } from './address-policy.js';
+import { policyAgent } from './policy-agent.js';
 
 /**
  * HTTP for a remote signing service speaking the CSC API v2 (API.md §9 `"type": "csc"`): JSON (or, for
@@ -17,12 +18,7 @@ export class CscHttpTransport implements CscTransport {
     private readonly policy: OutboundAddressPolicy,
     private readonly limits: { timeoutMs: number; maxBytes: number } = { timeoutMs: 15_000, maxBytes: 4 * 1024 * 1024 },
   ) {
-    this.#agent = new Agent({
-      connect: { lookup: policy.lookup, timeout: limits.timeoutMs },
-      headersTimeout: limits.timeoutMs,
-      bodyTimeout: limits.timeoutMs,
-      keepAliveTimeout: 30_000,
-    });
+    this.#agent = policyAgent(policy, { timeoutMs: limits.timeoutMs, keepAliveTimeoutMs: 30_000 });
   }
 
   async post(url: string, body: { json: object } | { form: Record<string, string> }, bearer?: string): Promise<Record<string, unknown>> {

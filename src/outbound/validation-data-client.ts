@@ -1,6 +1,7 @@
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import { SignetError } from '../errors/signet-error.js';
 import type { OutboundAddressPolicy } from './address-policy.js';
+import { policyAgent } from './policy-agent.js';
 
 /**
  * HTTP for validation data — OCSP responses, CRLs, issuer certificates named in AIA — under the
@@ -16,12 +17,7 @@ export class ValidationDataClient {
     private readonly policy: OutboundAddressPolicy,
     private readonly limits: { timeoutMs: number; maxBytes: number } = { timeoutMs: 10_000, maxBytes: 20 * 1024 * 1024 },
   ) {
-    this.#agent = new Agent({
-      connect: { lookup: policy.lookup, timeout: limits.timeoutMs },
-      headersTimeout: limits.timeoutMs,
-      bodyTimeout: limits.timeoutMs,
-      keepAliveTimeout: 10_000,
-    });
+    this.#agent = policyAgent(policy, { timeoutMs: limits.timeoutMs, keepAliveTimeoutMs: 10_000 });
   }
 
   /** GET (CRLs, certificates, OCSP GET form) or POST (an OCSP request); the answer's bytes. */

@@ -1,7 +1,8 @@
-import { Agent, request } from 'undici';
+import { request, type Agent } from 'undici';
 import { isSignetError } from '../errors/signet-error.js';
 import type { OutboundAddressPolicy } from './address-policy.js';
 import { webhookSignatureHeader } from './webhook-signature.js';
+import { policyAgent } from './policy-agent.js';
 
 export interface WebhookMessage {
   /** `webhook-id`: the same on every attempt, so receivers can drop duplicates. */
@@ -32,13 +33,7 @@ export class WebhookSender {
     private readonly policy: OutboundAddressPolicy,
     private readonly timeoutMs: number,
   ) {
-    this.agent = new Agent({
-      connect: { lookup: policy.lookup, timeout: Math.min(timeoutMs, 10_000) },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      keepAliveTimeout: 10_000,
-      connections: 256,
-    });
+    this.agent = policyAgent(policy, { timeoutMs, connectTimeoutMs: Math.min(timeoutMs, 10_000), keepAliveTimeoutMs: 10_000, connections: 256 });
   }
 
   async send(message: WebhookMessage, now = Date.now()): Promise<WebhookAttemptResult> {
