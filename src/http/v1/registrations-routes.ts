@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import type { CoreContext } from '../../core/core-context.js';
 import { registrationCertificate } from '../../core/registrations/certificate-pdf.js';
@@ -12,7 +13,7 @@ import {
   openSnapshot,
 } from '../../core/registrations/registration-queries.js';
 import { publicBaseUrl } from '../../core/registrations/registration-settings.js';
-import { discardContent, stageContent, type StagedContent } from '../../core/registrations/stage-content.js';
+import { contentStagingSink, discardContent, stageContent, type StagedContent } from '../../core/registrations/stage-content.js';
 import { submitFileRegistration, type FileRegistrationRequest } from '../../core/registrations/submit-file-registration.js';
 import { submitUrlRegistration } from '../../core/registrations/submit-url-registration.js';
 import { SignetError } from '../../errors/signet-error.js';
@@ -363,7 +364,10 @@ async function readMultipart(
           part.file.resume();
           throw new SignetError('invalid_request', 'Send exactly one file part, named "file"', { field: 'file' });
         }
-        staged = await stageContent(context.store, part.file);
+        // Small files become one buffer (a database row on the embedded store), larger ones stream.
+        const { sink, staged: staging } = contentStagingSink(context.store, Promise.resolve());
+        await pipeline(part.file, sink);
+        staged = await staging;
         if (part.file.truncated) throw new SignetError('payload_too_large', `The upload exceeds the ${maxBodySize}-byte limit`);
         fileName = part.filename;
         fileType = part.mimetype;
