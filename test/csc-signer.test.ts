@@ -6,6 +6,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createEcdsaDigestSigner } from '../src/crypto/keys/ecdsa-digest-signature.js';
 import { listenOnLoopback, OpensslPki } from './support/openssl-pki.js';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
@@ -23,6 +24,10 @@ const AUTH = basicAuth('client-a', 'secret-a');
 class CscTestService {
   readonly calls: Array<{ path: string; body: any; bytes: number }> = [];
   signHashDown = false;
+  /** The token the service accepts; changing it is a restart that forgot every issued token. */
+  validToken = 'token-1';
+  /** A second credential with a P-256 key, answering ECDSA as r‖s (IEEE P1363), as some services do. */
+  ec?: { keyPem: string; chainDer: Buffer[] };
   readonly #server = http.createServer((request, response) => void this.#answer(request, response));
   port = 0;
 
@@ -57,9 +62,10 @@ class CscTestService {
     };
     if (url === '/csc/v2/oauth2/token') {
       if (body.grant_type !== 'client_credentials' || body.client_id !== 'signet' || body.client_secret !== 'csc-client-secret') return send(401, { error: 'invalid_client' });
-      return send(200, { access_token: 'token-1', token_type: 'Bearer', expires_in: 3600 });
+      return send(200, { access_token: this.validToken, token_type: 'Bearer', expires_in: '3600' });
     }
-    if (request.headers.authorization !== 'Bearer token-1') return send(401, { error: 'invalid_token' });
+    if (request.headers.authorization !== `Bearer ${this.validToken}`) return send(401, { error: 'invalid_token' });
+    if (body.credentialID === 'seal-ec' && this.ec) return this.#answerEc(url, body, send);
     if (url === '/csc/v2/credentials/info') {
       if (body.credentialID !== 'seal-1') return send(400, { error: 'invalid_request', error_description: 'unknown credentialID' });
       return send(200, {
@@ -87,6 +93,37 @@ class CscTestService {
     }
     send(404, { error: 'invalid_request' });
   }
+
+  /** The EC credential: implicit authorization (no SAD), ecdsa-with-SHA256, signatures as r‖s. */
+  #answerEc(url: string, body: any, send: (status: number, answer: object) => void): void {
+    const { keyPem, chainDer } = this.ec!;
+    if (url === '/csc/v2/credentials/info') {
+      return send(200, {
+        key: { status: 'enabled', algo: ['1.2.840.10045.4.3.2'], len: 256 },
+        cert: { status: 'valid', certificates: chainDer.map((der) => der.toString('base64')) },
+        authMode: 'implicit',
+        multisign: 10,
+      });
+    }
+    if (url === '/csc/v2/signatures/signHash' && body.signAlgo === '1.2.840.10045.4.3.2' && body.SAD === undefined) {
+      const sign = createEcdsaDigestSigner(createPrivateKey(keyPem));
+      return send(200, { signatures: (body.hashes as string[]).map((hash) => derToP1363(sign(Buffer.from(hash, 'base64')), 32).toString('base64')) });
+    }
+    send(400, { error: 'invalid_request' });
+  }
+}
+
+/** DER Ecdsa-Sig-Value → r‖s, each `size` bytes. */
+function derToP1363(der: Buffer, size: number): Buffer {
+  let at = 2;
+  const integer = () => {
+    const length = der[at + 1]!;
+    const value = der.subarray(at + 2, at + 2 + length);
+    at += 2 + length;
+    const trimmed = value[0] === 0 ? value.subarray(1) : value;
+    return Buffer.concat([Buffer.alloc(size - trimmed.length), trimmed]);
+  };
+  return Buffer.concat([integer(), integer()]);
 }
 
 describe('a remote key over the CSC API v2', () => {
@@ -96,15 +133,26 @@ describe('a remote key over the CSC API v2', () => {
   let service: TestService;
   let scratch: string;
   const signingKeys = (pin: string) =>
-    JSON.stringify({ keys: { default: { type: 'csc', baseUrl, clientId: 'signet', clientSecret: 'env:SIGNET_TEST_CSC_SECRET', credentialId: 'seal-1', pin } } });
+    JSON.stringify({
+      keys: {
+        default: { type: 'csc', baseUrl, clientId: 'signet', clientSecret: 'env:SIGNET_TEST_CSC_SECRET', credentialId: 'seal-1', pin },
+        ec: { type: 'csc', baseUrl, clientId: 'signet', clientSecret: 'env:SIGNET_TEST_CSC_SECRET', credentialId: 'seal-ec' },
+      },
+    });
+  const clients = { 'client-a': { secret: 'secret-a', keys: ['default', 'ec'] } };
 
   before(async () => {
     pki.createRoot('/CN=CSC Test Root');
     pki.issue('seal', '/CN=Remote Qualified Seal', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n');
     csc = new CscTestService(readFileSync(pki.file('seal.key'), 'utf8'), [pki.der('seal.pem'), pki.der('ca.pem')]);
+    // An EC seal: its key and request made by openssl, signed by the same root.
+    pki.openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', pki.file('ec.key'));
+    pki.openssl('req', '-new', '-key', pki.file('ec.key'), '-subj', '/CN=Remote EC Seal', '-out', pki.file('ec.csr'));
+    pki.openssl('x509', '-req', '-in', pki.file('ec.csr'), '-CA', pki.file('ca.pem'), '-CAkey', pki.file('ca.key'), '-CAcreateserial', '-days', '30', '-out', pki.file('ec.pem'));
+    csc.ec = { keyPem: readFileSync(pki.file('ec.key'), 'utf8'), chainDer: [pki.der('ec.pem'), pki.der('ca.pem')] };
     baseUrl = await csc.start();
     process.env.SIGNET_TEST_CSC_SECRET = 'csc-client-secret';
-    service = await startTestService({ files: { 'signing-keys.json': signingKeys('literal-pin-is-wrong') }, flags: ['--outbound-allow=127.0.0.1'] }).then(
+    service = await startTestService({ clients, files: { 'signing-keys.json': signingKeys('literal-pin-is-wrong') }, flags: ['--outbound-allow=127.0.0.1'] }).then(
       () => assert.fail('a wrong PIN must stop the start'),
       (error: Error) => {
         assert.match(error.message, /invalid_pin|PIN is wrong/, error.message);
@@ -113,7 +161,7 @@ describe('a remote key over the CSC API v2', () => {
     );
     process.env.SIGNET_TEST_CSC_PIN = '4711';
     csc.calls.length = 0;
-    service = await startTestService({ files: { 'signing-keys.json': signingKeys('env:SIGNET_TEST_CSC_PIN') }, flags: ['--outbound-allow=127.0.0.1'] });
+    service = await startTestService({ clients, files: { 'signing-keys.json': signingKeys('env:SIGNET_TEST_CSC_PIN') }, flags: ['--outbound-allow=127.0.0.1'] });
     scratch = await mkdtemp(path.join(tmpdir(), 'signet-csc-'));
   });
   after(async () => {
@@ -130,14 +178,18 @@ describe('a remote key over the CSC API v2', () => {
     );
     await assert.rejects(
       startTestService({ files: { 'signing-keys.json': JSON.stringify({ keys: { r: { type: 'csc', baseUrl: 'rssp.example', clientId: 'a', clientSecret: 'env:X', credentialId: 'c' } } }) } }),
-      /keys\.r\.baseUrl must be an http\(s\) URL/,
+      /keys\.r\.baseUrl must be a URL/,
+    );
+    await assert.rejects(
+      startTestService({ files: { 'signing-keys.json': JSON.stringify({ keys: { r: { type: 'csc', baseUrl: 'http://rssp.example/csc/v2', clientId: 'a', clientSecret: 'env:X', credentialId: 'c' } } }) } }),
+      /keys\.r\.baseUrl must be https \(http only on loopback\)/,
     );
   });
 
   test('the start-up test signature went through token, credentials/info, authorize and signHash', () => {
     assert.deepEqual(
-      csc.calls.map((call) => call.path),
-      ['/csc/v2/oauth2/token', '/csc/v2/credentials/info', '/csc/v2/credentials/authorize', '/csc/v2/signatures/signHash'],
+      csc.calls.filter((call) => call.body.credentialID !== 'seal-ec').map((call) => call.path),
+      ['/csc/v2/oauth2/token', '/csc/v2/credentials/info', '/csc/v2/credentials/authorize', '/csc/v2/signatures/signHash', '/csc/v2/oauth2/token'],
     );
   });
 
@@ -207,5 +259,34 @@ describe('a remote key over the CSC API v2', () => {
     await writeFile(path.join(scratch, 'note.txt'), content);
     const verified = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(scratch, 'note.p7s'), '-content', path.join(scratch, 'note.txt'), '-CAfile', pki.file('ca.pem'), '-purpose', 'any', '-out', '/dev/null']);
     assert.equal(verified.status, 0, verified.stderr);
+  });
+
+  async function signCades(key: string, content: Buffer, reference: string) {
+    const response = await fetch(`${service.url}/v1/signatures`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json', prefer: 'wait=30' },
+      body: JSON.stringify({ externalReference: reference, signature: { format: 'CAdES', level: 'B-B', key }, documents: [{ name: 'note.txt', content: content.toString('base64') }] }),
+    });
+    const operation = (await response.json()) as any;
+    assert.equal(operation.status, 'SUCCEEDED', JSON.stringify(operation));
+    const p7s = Buffer.from(await (await fetch(`${service.url}${operation.documents[0].links.content}`, { headers: { authorization: AUTH } })).arrayBuffer());
+    await writeFile(path.join(scratch, `${reference}.p7s`), p7s);
+    await writeFile(path.join(scratch, `${reference}.txt`), content);
+    return run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(scratch, `${reference}.p7s`), '-content', path.join(scratch, `${reference}.txt`), '-CAfile', pki.file('ca.pem'), '-purpose', 'any', '-out', '/dev/null']);
+  }
+
+  test('a service that forgot its tokens (401) gets a new one and the document signs', async () => {
+    csc.validToken = 'token-2';
+    const before = csc.calls.length;
+    const verified = await signCades('default', Buffer.from('after a token rotation'), 'csc-rotated');
+    assert.equal(verified.status, 0, verified.stderr);
+    assert.ok(csc.calls.slice(before).some((call) => call.path === '/csc/v2/oauth2/token'), 'a new token was asked for');
+  });
+
+  test('an EC key answering r‖s: the signature is turned into DER and verifies with openssl', async () => {
+    for (let i = 0; i < 5; i++) {
+      const verified = await signCades('ec', Buffer.from(`EC document ${i}`), `csc-ec-${i}`);
+      assert.equal(verified.status, 0, verified.stderr);
+    }
   });
 });

@@ -57,7 +57,7 @@ export async function setUpSigningKeys(
   } else {
     keys.set('default', developmentPki!.signer);
   }
-  const tsa = configured?.tsa ? await loadSigner('tsa', configured.tsa, resolve, threads) : developmentTsaSigner(developmentPki!, threads);
+  const tsa = configured?.tsa ? await loadSigner('tsa', configured.tsa, resolve, threads, cscTransport) : developmentTsaSigner(developmentPki!, threads);
   const anchors = new Set<string>();
   for (const signer of [...keys.values(), tsa]) anchors.add(rootOf(signer));
   if (developmentPki) anchors.add(new X509Certificate(developmentPki.caCertificatePem).toString());

@@ -99,8 +99,24 @@ function readSource(
     if (typeof fieldValue !== 'string' || fieldValue === '') fail([...at, field], `${name}.${field} must be a non-empty string`);
     result[field] = paths.includes(field) ? path.resolve(workFolder, fieldValue as string) : (fieldValue as string);
   }
-  if (type === 'csc' && !/^https?:\/\/[^/]/.test(result.baseUrl ?? '')) fail([...at, 'baseUrl'], `${name}.baseUrl must be an http(s) URL ending before oauth2/token, e.g. https://rssp.example/csc/v2`);
+  if (type === 'csc') checkCscBaseUrl(result.baseUrl ?? '', (problem) => fail([...at, 'baseUrl'], `${name}.baseUrl ${problem}`));
   return result as unknown as KeySource;
+}
+
+/**
+ * The client secret, PIN, SAD and token travel to this address, and what it answers becomes the key's
+ * certificate: HTTPS, except on this machine's loopback (a local test service or a sidecar).
+ */
+function checkCscBaseUrl(value: string, fail: (problem: string) => never): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('must be a URL ending before oauth2/token, e.g. https://rssp.example/csc/v2');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || /^127\./.test(url.hostname);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return;
+  fail(`must be https (http only on loopback): secrets and the certificate travel over it, not ${url.protocol}//${url.host}`);
 }
 
 /** `env:NAME`, `file:PATH` (relative to the work folder) or a literal. */

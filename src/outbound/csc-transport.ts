@@ -1,6 +1,6 @@
 import { request, type Agent } from 'undici';
 import { SignetError } from '../errors/signet-error.js';
-import type { CscTransport } from '../crypto/keys/csc-signer.js';
+import { CscHttpError, type CscTransport } from '../crypto/keys/csc-signer.js';
 import type { OutboundAddressPolicy } from './address-policy.js';
 import { policyAgent } from './policy-agent.js';
 
@@ -39,29 +39,35 @@ export class CscHttpTransport implements CscTransport {
       });
     } catch (error) {
       if ((error as SignetError).code === 'url_not_allowed') throw error;
-      throw new SignetError('signing_service_unavailable', `${url} cannot be reached: ${(error as Error).message}`, { transient: true, cause: error });
+      throw new SignetError('signing_service_unavailable', `The remote signing service cannot be reached (${operationOf(url)}): ${(error as Error).message}`, { transient: true, cause: error });
     }
     let text = '';
     for await (const chunk of response.body) {
       text += (chunk as Buffer).toString('utf8');
       if (text.length > this.limits.maxBytes) {
         response.body.destroy();
-        throw new SignetError('signing_service_failed', `${url} answered more than ${this.limits.maxBytes} bytes`);
+        throw new SignetError('signing_service_failed', `The remote signing service answered more than ${this.limits.maxBytes} bytes to ${operationOf(url)}`);
       }
     }
     let answer: Record<string, unknown> = {};
     try {
       answer = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
-      if (response.statusCode === 200) throw new SignetError('signing_service_failed', `${url} answered something that is not JSON`);
+      if (response.statusCode === 200) throw new SignetError('signing_service_failed', `The remote signing service answered ${operationOf(url)} with something that is not JSON`);
     }
     if (response.statusCode === 200) return answer;
-    const transient = response.statusCode >= 500 || response.statusCode === 429;
-    const detail = [answer.error, answer.error_description].filter((part) => typeof part === 'string').join(': ');
-    throw new SignetError(transient ? 'signing_service_unavailable' : 'signing_service_failed', `${url} answered HTTP ${response.statusCode}${detail ? ` (${detail})` : ''}`, { transient });
+    const transient = response.statusCode >= 500 || response.statusCode === 429 || response.statusCode === 408;
+    // The CSC error code (a registered value such as invalid_pin) is said; the service's own description and address are not (they reach API clients).
+    const code = typeof answer.error === 'string' ? ` (${answer.error.slice(0, 100)})` : '';
+    throw new CscHttpError(response.statusCode, `The remote signing service answered HTTP ${response.statusCode} to ${operationOf(url)}${code}`, transient);
   }
 
   close(): Promise<void> {
     return this.#agent.close();
   }
+}
+
+/** `signatures/signHash` of `https://rssp.example/csc/v2/signatures/signHash`: what was asked, not where. */
+function operationOf(url: string): string {
+  return new URL(url).pathname.split('/').slice(-2).join('/');
 }

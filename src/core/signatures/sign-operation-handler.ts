@@ -87,18 +87,18 @@ async function signInBatches(
 }
 
 /**
- * DOCUMENT_CONCURRENCY, or more when a document's key takes many digests per round trip (a remote CSC
- * key's multisign): then that many documents are in flight, so their digests go in a few calls (one
- * each, with a 50-document operation, was 23 signHash calls at eight at a time).
+ * DOCUMENT_CONCURRENCY, or more when every document's key takes many digests per round trip (a remote
+ * CSC key's multisign): then that many documents are in flight, so their digests go in a few calls (one
+ * each, with a 50-document operation, was 23 signHash calls at eight at a time). Operations that mix in
+ * local keys keep eight: more would only hold more documents in memory.
  */
 function documentConcurrency(context: CoreContext, documents: readonly DocumentRow[]): number {
-  let concurrency = DOCUMENT_CONCURRENCY;
   const options = new Set(documents.map((doc) => doc.options_json));
-  for (const name of new Set([...options].map((json) => (JSON.parse(json) as { key?: string }).key))) {
-    const batchSize = name === undefined ? undefined : context.keys.get(name)?.batchSize;
-    if (batchSize !== undefined) concurrency = Math.max(concurrency, Math.min(batchSize, RESULT_BATCH));
-  }
-  return concurrency;
+  const batchSizes = [...new Set([...options].map((json) => (JSON.parse(json) as { key?: string }).key))].map((name) =>
+    name === undefined ? undefined : context.keys.get(name)?.batchSize,
+  );
+  if (batchSizes.length === 0 || batchSizes.some((size) => size === undefined)) return DOCUMENT_CONCURRENCY;
+  return Math.max(DOCUMENT_CONCURRENCY, Math.min(Math.min(...(batchSizes as number[])), RESULT_BATCH));
 }
 
 /** Outputs first reach stable storage, then the statuses that point at them are committed. */

@@ -6,6 +6,17 @@ import { unsignedInteger } from '../cms/der-integer.js';
 import { sequence } from '../cms/der.js';
 import { assertDigestLength, KeyMaterialError, type Signer, type SignerHash } from './signer.js';
 
+/** A non-2xx answer of the service, with its HTTP status (the transport throws it as a SignetError subclass). */
+export class CscHttpError extends SignetError {
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    transient: boolean,
+  ) {
+    super(transient ? 'signing_service_unavailable' : 'signing_service_failed', message, { transient });
+  }
+}
+
 /** How the signer reaches the service: one POST, answered JSON (outbound/csc-transport.ts). */
 export interface CscTransport {
   post(url: string, body: { json: object } | { form: Record<string, string> }, bearer?: string): Promise<Record<string, unknown>>;
@@ -51,12 +62,22 @@ export async function createCscSigner(options: CscSignerOptions): Promise<Signer
     const answer = await options.transport.post(`${base}/oauth2/token`, {
       form: { grant_type: 'client_credentials', client_id: options.clientId, client_secret: options.clientSecret },
     });
-    if (typeof answer.access_token !== 'string') throw new SignetError('signing_service_failed', `${base}/oauth2/token answered no access_token`);
-    const lifetimeMs = typeof answer.expires_in === 'number' ? answer.expires_in * 1000 : 3600_000;
+    if (typeof answer.access_token !== 'string') throw new SignetError('signing_service_failed', `The remote signing service of key "${options.name}" answered no access_token`);
+    const seconds = Number(answer.expires_in);
+    const lifetimeMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 3600_000;
     token = { value: answer.access_token, until: currentTimeMs() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) };
     return token.value;
   };
-  const call = async (path: string, json: object) => options.transport.post(`${base}/${path}`, { json }, await accessToken());
+  /** A token the service no longer accepts (it restarted, revoked it, or it lived shorter than said) is replaced once. */
+  const call = async (path: string, json: object) => {
+    try {
+      return await options.transport.post(`${base}/${path}`, { json }, await accessToken());
+    } catch (error) {
+      if (!(error instanceof CscHttpError) || error.httpStatus !== 401) throw error;
+      token = undefined;
+      return options.transport.post(`${base}/${path}`, { json }, await accessToken());
+    }
+  };
 
   const info = await call('credentials/info', { credentialID: options.credentialId, certificates: 'chain', certInfo: false, authInfo: true });
   const described = describe(options.name, info);
@@ -84,7 +105,7 @@ export async function createCscSigner(options: CscSignerOptions): Promise<Signer
       ...(sad !== undefined && { SAD: sad }),
       hashes,
       hashAlgorithmOID: HASH_OIDS[hash],
-      signAlgo: described.keyAlgorithm === 'RSA' ? RSA_ENCRYPTION : ECDSA_OIDS[hash],
+      signAlgo: described.keyAlgorithm === 'RSA' ? rsaSignAlgorithm(described.algorithms, hash) : ECDSA_OIDS[hash],
     });
     const signatures = answer.signatures;
     if (!Array.isArray(signatures) || signatures.length !== hashes.length || !signatures.every((item) => typeof item === 'string')) {
@@ -92,7 +113,7 @@ export async function createCscSigner(options: CscSignerOptions): Promise<Signer
     }
     return signatures.map((item) => {
       const signature = Buffer.from(item as string, 'base64');
-      return described.keyAlgorithm === 'EC' ? ecdsaAsDer(signature) : signature;
+      return described.keyAlgorithm === 'EC' ? ecdsaAsDer(signature, described.coordinateBytes) : signature;
     });
   };
   const batches = new Map<SignerHash, BatchedCalls<Buffer, Buffer>>();
@@ -118,37 +139,64 @@ export async function createCscSigner(options: CscSignerOptions): Promise<Signer
   };
 }
 
-/** What `credentials/info` says, checked: the chain (signer first), the key's algorithm, authMode, multisign. */
-function describe(name: string, info: Record<string, unknown>): { chain: Buffer[]; keyAlgorithm: 'RSA' | 'EC'; authMode: string; multisign: number } {
+/** What `credentials/info` says, checked: the chain (signer first, each linked to the next), the key, authMode, multisign. */
+function describe(
+  name: string,
+  info: Record<string, unknown>,
+): { chain: Buffer[]; keyAlgorithm: 'RSA' | 'EC'; coordinateBytes: number; algorithms: string[]; authMode: string; multisign: number } {
   const cert = info.cert as { certificates?: unknown; status?: unknown } | undefined;
   const certificates = cert?.certificates;
   if (!Array.isArray(certificates) || certificates.length === 0 || !certificates.every((item) => typeof item === 'string')) {
     throw new KeyMaterialError(`Signing key "${name}": credentials/info holds no certificate chain (ask for certificates "chain")`);
   }
+  if (cert?.status !== undefined && cert.status !== 'valid') throw new KeyMaterialError(`Signing key "${name}": the remote certificate is ${String(cert.status)}`);
   const chain = certificates.map((item) => Buffer.from(item as string, 'base64'));
-  let keyType: string | undefined;
+  let parsed: X509Certificate[];
   try {
-    keyType = new X509Certificate(chain[0]!).publicKey.asymmetricKeyType;
+    parsed = chain.map((der) => new X509Certificate(der));
   } catch (error) {
-    throw new KeyMaterialError(`Signing key "${name}": the credential's first certificate cannot be read`, { cause: error });
+    throw new KeyMaterialError(`Signing key "${name}": a certificate of the credential's chain cannot be read`, { cause: error });
+  }
+  // The chain comes from the network: each certificate must be issued (and signed) by the next, a CA.
+  for (let i = 0; i + 1 < parsed.length; i++) {
+    if (!parsed[i + 1]!.ca || !parsed[i]!.checkIssued(parsed[i + 1]!) || !parsed[i]!.verify(parsed[i + 1]!.publicKey)) {
+      throw new KeyMaterialError(`Signing key "${name}": certificate ${i + 1} of the credential's chain is not issued by certificate ${i + 2}`);
+    }
   }
   const key = info.key as { status?: unknown; algo?: unknown } | undefined;
   if (key?.status !== undefined && key.status !== 'enabled') throw new KeyMaterialError(`Signing key "${name}": the remote key is ${String(key.status)}`);
-  const algorithms = Array.isArray(key?.algo) ? (key.algo as unknown[]) : [];
+  const algorithms = Array.isArray(key?.algo) ? (key.algo as unknown[]).filter((oid): oid is string => typeof oid === 'string') : [];
+  const publicKey = parsed[0]!.publicKey;
+  const keyType = publicKey.asymmetricKeyType;
   const keyAlgorithm = keyType === 'rsa' ? 'RSA' : keyType === 'ec' ? 'EC' : undefined;
   if (!keyAlgorithm) throw new KeyMaterialError(`Signing key "${name}": a ${keyType} key is not supported (RSA or EC)`);
-  if (keyAlgorithm === 'EC' && algorithms.length > 0 && !algorithms.some((oid) => oid === EC_PUBLIC_KEY || Object.values(ECDSA_OIDS).includes(oid as string))) {
+  if (keyAlgorithm === 'EC' && algorithms.length > 0 && !algorithms.some((oid) => oid === EC_PUBLIC_KEY || Object.values(ECDSA_OIDS).includes(oid))) {
     throw new KeyMaterialError(`Signing key "${name}": the credential offers no ECDSA algorithm (${algorithms.join(', ')})`);
   }
+  const curve = publicKey.asymmetricKeyDetails?.namedCurve;
+  const coordinateBytes = keyAlgorithm === 'EC' ? (curve === 'secp384r1' ? 48 : curve === 'secp521r1' ? 66 : 32) : 0;
+  const authMode = typeof info.authMode === 'string' ? info.authMode : 'implicit';
+  if (authMode !== 'implicit' && authMode !== 'explicit') {
+    throw new KeyMaterialError(`Signing key "${name}": authMode "${authMode}" needs a person to authorize each use; Signet signs unattended (implicit, or explicit with a PIN)`);
+  }
   const multisign = typeof info.multisign === 'number' && info.multisign >= 1 ? Math.min(Math.floor(info.multisign), 1000) : 1;
-  return { chain, keyAlgorithm, authMode: typeof info.authMode === 'string' ? info.authMode : 'implicit', multisign };
+  return { chain, keyAlgorithm, coordinateBytes, algorithms, authMode, multisign };
 }
 
-/** CSC services answer ECDSA as DER or as r‖s (IEEE P1363); CMS wants DER (RFC 5753). */
-function ecdsaAsDer(signature: Buffer): Buffer {
-  if (signature[0] === 0x30 && signature[1] === signature.length - 2) return signature;
-  if (signature[0] === 0x30 && signature[1] === 0x81 && signature[2] === signature.length - 3) return signature;
-  if (signature.length % 2 !== 0) throw new SignetError('signing_service_failed', 'the remote ECDSA signature is neither DER nor r‖s');
-  const half = signature.length / 2;
-  return sequence(unsignedInteger(signature.subarray(0, half)), unsignedInteger(signature.subarray(half)));
+const RSA_WITH: Record<SignerHash, string> = { sha256: '1.2.840.113549.1.1.11', sha384: '1.2.840.113549.1.1.12', sha512: '1.2.840.113549.1.1.13' };
+
+/** rsaEncryption (with hashAlgorithmOID) when the credential lists it or lists nothing, else the hash's sha*WithRSAEncryption. */
+function rsaSignAlgorithm(algorithms: readonly string[], hash: SignerHash): string {
+  if (algorithms.length === 0 || algorithms.includes(RSA_ENCRYPTION)) return RSA_ENCRYPTION;
+  if (algorithms.includes(RSA_WITH[hash])) return RSA_WITH[hash];
+  throw new SignetError('signing_service_failed', `The remote key offers neither rsaEncryption nor ${RSA_WITH[hash]} (${algorithms.join(', ')})`);
+}
+
+/**
+ * CSC services answer ECDSA as DER or as r‖s (IEEE P1363); CMS wants DER (RFC 5753). r‖s is exactly twice
+ * the curve's coordinate size, which no DER signature of that curve is (its INTEGERs add headers).
+ */
+function ecdsaAsDer(signature: Buffer, coordinateBytes: number): Buffer {
+  if (signature.length !== 2 * coordinateBytes) return signature;
+  return sequence(unsignedInteger(signature.subarray(0, coordinateBytes)), unsignedInteger(signature.subarray(coordinateBytes)));
 }
