@@ -43,6 +43,7 @@ import { trustedListAnchors } from './trust-list-setup.js';
 import { setUpExternalTsas } from './timestamp-setup.js';
 import { VerificationThreads } from '../core/verify/verification-threads.js';
 import { startHousekeeping } from '../core/housekeeping/housekeeping.js';
+import { HotFolders } from '../core/hot-folder/hot-folders.js';
 import { RevocationSources } from '../core/revocation/revocation-sources.js';
 import { createValidationDataSource } from '../core/revocation/validation-data.js';
 import { SigningKeyStatus } from '../core/signatures/signing-key-status.js';
@@ -273,6 +274,10 @@ async function startWith(
           log: log.child({ component: 'housekeeping' }),
         })
       : undefined;
+  // The hot-folder mode (API.md §12): each configured client's folders, again when the configuration changes.
+  const hotFolders = config.hotFolder ? new HotFolders(context, { workFolder: config.workFolder, settleMs: config.hotFolderSettleMs, log: log.child({ component: 'hot-folder' }) }) : undefined;
+  await hotFolders?.start(clients.all());
+  const stopWatchingHotFolders = hotFolders ? clients.onChange(() => void hotFolders.restart(clients.all())) : undefined;
   const trustListRefresh =
     config.trustLists.length > 0
       ? refreshTrustLists({
@@ -296,6 +301,8 @@ async function startWith(
     close(options = {}) {
       closing ??= (async () => {
         trustListRefresh?.stop();
+        stopWatchingHotFolders?.();
+        await hotFolders?.stop();
         await housekeeping?.stop();
         await runner.stop(options);
         await deliveryRunner.stop();

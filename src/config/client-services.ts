@@ -20,9 +20,20 @@ export interface ClientService {
   readonly callbackUrl?: string;
   /** Signing keys this client may use; absent: only the key named "default". */
   readonly keys?: readonly string[];
+  /** The hot-folder mode (API.md §12), started by --hot-folder true. */
+  readonly hotFolder?: HotFolderConfig;
 }
 
-const fields = ['secret', 'webhookSecret', 'callbackUrl', 'keys'];
+/** Folders relative to the work folder; `signature` as the API's operation-level options (checked when a file is signed). */
+export interface HotFolderConfig {
+  readonly input: string;
+  readonly backup: string;
+  readonly output: string;
+  readonly signature: Readonly<Record<string, unknown>>;
+}
+
+const fields = ['secret', 'webhookSecret', 'callbackUrl', 'keys', 'hotFolder'];
+const hotFolderFields = ['input', 'backup', 'output', 'signature'];
 const maxIdLength = 200;
 
 /**
@@ -78,7 +89,25 @@ function readClient(id: string, entry: unknown, fail: FieldFailure): ClientServi
     webhookSecrets: Object.freeze(readWebhookSecrets(name, entry.webhookSecret, fail)),
     ...(entry.callbackUrl === undefined ? {} : { callbackUrl: readCallbackUrl(name, entry.callbackUrl, fail) }),
     ...(entry.keys === undefined ? {} : { keys: Object.freeze(readKeys(name, entry.keys, fail)) }),
+    ...(entry.hotFolder === undefined ? {} : { hotFolder: readHotFolder(name, entry.hotFolder, fail) }),
   });
+}
+
+function readHotFolder(name: string, value: unknown, fail: FieldFailure): HotFolderConfig {
+  if (!isObject(value)) return fail(['hotFolder'], `${name}.hotFolder must be an object { "input": …, "backup": …, "output": …, "signature"?: { … } }`);
+  for (const field of Object.keys(value)) {
+    if (!hotFolderFields.includes(field)) fail(['hotFolder', field], `${name}.hotFolder has unknown field "${field}"; allowed: ${hotFolderFields.join(', ')}`);
+  }
+  const folder = (field: 'input' | 'backup' | 'output'): string => {
+    const path = value[field];
+    if (typeof path !== 'string' || path.trim() === '') return fail(['hotFolder', field], `${name}.hotFolder.${field} must be a folder path (relative to the work folder)`);
+    return path;
+  };
+  const folders = { input: folder('input'), backup: folder('backup'), output: folder('output') };
+  if (new Set(Object.values(folders)).size !== 3) fail(['hotFolder'], `${name}.hotFolder: input, backup and output must be three different folders`);
+  const signature = value.signature ?? {};
+  if (!isObject(signature)) return fail(['hotFolder', 'signature'], `${name}.hotFolder.signature must be an object of signature options (API.md §3)`);
+  return Object.freeze({ ...folders, signature: Object.freeze({ ...signature }) });
 }
 
 function checkUnknownFields(name: string, entry: Record<string, unknown>, fail: FieldFailure): void {

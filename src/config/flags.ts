@@ -263,6 +263,21 @@ export const serveFlags: readonly FlagSpec[] = [
       'how long finished signature operations keep their documents and signed outputs (e.g. 90d); then the bytes are deleted, the records stay (documents purged). Registrations are never purged',
   },
   {
+    name: 'hot-folder',
+    env: 'SIGNET_HOT_FOLDER',
+    kind: 'boolean',
+    default: 'false',
+    description: 'true: sign what is dropped in the hot folders of the client services whose configuration has "hotFolder" (API.md §12)',
+  },
+  {
+    name: 'hot-folder-settle',
+    env: 'SIGNET_HOT_FOLDER_SETTLE',
+    kind: 'duration',
+    default: '2s',
+    min: 100,
+    description: 'how long a file in a hot folder must keep its size and time before it is taken (a file still being written is left)',
+  },
+  {
     name: 'public-url',
     env: 'SIGNET_PUBLIC_URL',
     kind: 'url',

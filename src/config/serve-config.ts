@@ -51,6 +51,9 @@ export interface ServeConfig {
   readonly leaseTimeMs: number;
   /** Absent: finished signature operations keep their bytes for ever. */
   readonly retentionMs?: number;
+  /** The hot-folder mode (API.md §12) for the clients that configure one. */
+  readonly hotFolder: boolean;
+  readonly hotFolderSettleMs: number;
 }
 
 /**
@@ -89,6 +92,8 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     logLevel: get('log-level'),
     leaseTimeMs: get('lease-time'),
     retentionMs: get('retention'),
+    hotFolder: get('hot-folder'),
+    hotFolderSettleMs: get('hot-folder-settle'),
   };
 }
 

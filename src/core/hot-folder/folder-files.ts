@@ -1,0 +1,92 @@
+import { createWriteStream } from 'node:fs';
+import { copyFile, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * File steps of the hot folder (API.md §12) that must leave no half state a consumer could see or a
+ * restart could misread: whole files appear by rename, names already present are never overwritten.
+ */
+
+export async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Reserves `name`, else `name-1`, `name-2`, … before the extension: the first that `folder` does not hold
+ * and nobody else reserved. The reservation is a hidden marker made with an exclusive create, so two
+ * batches (or two instances sharing the folder) finishing at once never pick the same name; it holds
+ * `owner`, so the same document finds its reservation again after a crash; it is released once the file
+ * is in place.
+ */
+export async function reserveName(folder: string, name: string, owner: string): Promise<string> {
+  const extension = path.extname(name);
+  const stem = extension && extension !== name ? name.slice(0, -extension.length) : name;
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
+    if (await exists(path.join(folder, candidate))) continue;
+    try {
+      await writeFile(reservationOf(folder, candidate), owner, { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Ours already, from before a crash that came before the plan was written: take it again.
+      if ((await readFile(reservationOf(folder, candidate), 'utf8').catch(() => '')) === owner) return candidate;
+      continue;
+    }
+    // Placed meanwhile by someone who did not reserve (a person copying a file in): look further.
+    if (await exists(path.join(folder, candidate))) {
+      await releaseName(folder, candidate);
+      continue;
+    }
+    return candidate;
+  }
+}
+
+export async function releaseName(folder: string, name: string): Promise<void> {
+  await unlink(reservationOf(folder, name)).catch(() => {});
+}
+
+function reservationOf(folder: string, name: string): string {
+  return path.join(folder, `.${name}.signet-reserved`);
+}
+
+/** Writes a whole file under a hidden temporary name in the same folder, flushes it, then renames it into place. */
+export async function writeWhole(file: string, content: Buffer | string | Readable): Promise<void> {
+  // One temporary name per target: a write cut short by a crash is replaced by the retry, not left beside it.
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.signet-tmp`);
+  try {
+    if (typeof content === 'string' || Buffer.isBuffer(content)) await writeFile(temporary, content);
+    else await pipeline(content, createWriteStream(temporary));
+    const handle = await open(temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await rename(temporary, file);
+}
+
+/** JSON written whole (write, flush, rename), so a crash leaves the old version or the new one. */
+export async function writeJsonWhole(file: string, value: unknown): Promise<void> {
+  await writeWhole(file, `${JSON.stringify(value)}\n`);
+}
+
+/** A rename, or across file systems a copy then an unlink (the backup may be on another disk). */
+export async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to);
+    await unlink(from);
+  }
+}
+

@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { SignetError } from '../../errors/signet-error.js';
+import type { Logger } from '../../util/logger.js';
+import { uuid7 } from '../../util/uuid7.js';
+import type { ClientIdentity, CoreContext } from '../core-context.js';
+import type { OperationDocument } from '../signatures/operation-document.js';
+import type { SignatureOptions } from '../signatures/signature-options.js';
+import { findSignatureOperationsByReference, getSignatureOperation, openSignedBlob, signedFileName, type SignatureOperation } from '../signatures/signature-queries.js';
+import { UploadStager } from '../signatures/stage-document.js';
+import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
+import { isFinal, waitForTask } from '../tasks/task-queries.js';
+import { exists, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
+
+/** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
+export interface HotFolderSettings {
+  client: ClientIdentity;
+  input: string;
+  backup: string;
+  output: string;
+  signature: SignatureOptions;
+  /** Where claimed files wait, inside the work folder: one folder per batch. */
+  processing: string;
+  settleMs: number;
+  maxDocuments: number;
+  log: Logger;
+}
+
+interface Seen {
+  size: number;
+  mtimeMs: number;
+  since: number;
+}
+
+/** What a batch folder says once every file of it was claimed. */
+interface BatchRecord {
+  files: string[];
+}
+
+/** How one document of a finished batch leaves: where its output and original go (decided once, before any rename). */
+interface Plan {
+  output: string;
+  backup: string;
+  /** FAILED documents: the text beside the original in backup. */
+  backupError?: string;
+}
+
+const BATCH_FILE = 'batch.json';
+const ignored = (name: string) => name.startsWith('.') || /\.(tmp|part)$/i.test(name);
+
+/**
+ * The Sign'Stash hot folder (API.md §12) over core: a file that keeps its size and time for
+ * `settleMs` is claimed by an atomic rename into a batch folder of the processing area (of two
+ * instances sharing a folder, one rename wins), the batch becomes one ordinary signature operation
+ * (`externalReference` hot-folder:<batch>, visible in /v1/tasks, with callbacks), and when it has run
+ * each signed file goes to `output` and each original to `backup` — or an `.error.txt` to both.
+ *
+ * Exactly once across crashes: a batch folder is the state. Claimed but not recorded → recorded from
+ * what it holds; recorded → its operation is found by reference or submitted (a replay answers the same
+ * task); finished → each document's plan (output and backup names) is written before any rename, so a
+ * restart finishes the same plan instead of writing a second output. Outputs appear whole (temporary
+ * name, flush, rename); a name already present in output or backup is never overwritten.
+ */
+export class HotFolder {
+  readonly #seen = new Map<string, Seen>();
+  readonly #running = new Set<Promise<void>>();
+  #timer?: NodeJS.Timeout;
+  #watcher?: FSWatcher;
+  #scanning?: Promise<void>;
+  #stopped = false;
+
+  constructor(
+    private readonly context: CoreContext,
+    private readonly settings: HotFolderSettings,
+  ) {}
+
+  async start(): Promise<void> {
+    const { input, backup, output, processing } = this.settings;
+    for (const folder of [input, backup, output, processing]) await mkdir(folder, { recursive: true });
+    // Batches a previous run left (a crash, a stop mid-way) are finished first.
+    for (const batch of await readdir(processing)) this.#track(this.#runBatch(batch));
+    const every = Math.min(1000, Math.max(50, Math.floor(this.settings.settleMs / 4)));
+    this.#timer = setInterval(() => this.#scanSoon(), every);
+    try {
+      this.#watcher = watch(input, () => this.#scanSoon());
+      this.#watcher.on('error', () => {});
+    } catch {
+      // No fs events here (some network file systems): the periodic scan does the work.
+    }
+    this.#scanSoon();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#watcher?.close();
+    await this.#scanning;
+    await Promise.allSettled([...this.#running]);
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.settings.log.error({ err: (error as Error).message, client: this.settings.client.id }, 'hot folder: a batch failed; it is retried at the next start'))
+      .finally(() => this.#running.delete(tracked));
+    this.#running.add(tracked);
+  }
+
+  #scanSoon(): void {
+    if (this.#stopped || this.#scanning) return;
+    this.#scanning = this.#scan()
+      .catch((error: unknown) => this.settings.log.warn({ err: (error as Error).message, input: this.settings.input }, 'hot folder: scanning the input failed'))
+      .finally(() => (this.#scanning = undefined));
+  }
+
+  /** Files whose size and time have not changed for settleMs are claimed together as one batch. */
+  async #scan(): Promise<void> {
+    const now = Date.now();
+    const present = new Set<string>();
+    const stable: string[] = [];
+    for (const entry of await readdir(this.settings.input, { withFileTypes: true })) {
+      if (!entry.isFile() || ignored(entry.name)) continue;
+      present.add(entry.name);
+      const info = await stat(path.join(this.settings.input, entry.name)).catch(() => undefined);
+      if (!info) continue;
+      const seen = this.#seen.get(entry.name);
+      if (!seen || seen.size !== info.size || seen.mtimeMs !== info.mtimeMs) {
+        this.#seen.set(entry.name, { size: info.size, mtimeMs: info.mtimeMs, since: now });
+      } else if (now - seen.since >= this.settings.settleMs && now - info.mtimeMs >= this.settings.settleMs) {
+        stable.push(entry.name);
+      }
+    }
+    for (const name of this.#seen.keys()) if (!present.has(name)) this.#seen.delete(name);
+    if (stable.length === 0 || this.#stopped) return;
+    for (let start = 0; start < stable.length; start += this.settings.maxDocuments) {
+      const batch = await this.#claim(stable.slice(start, start + this.settings.maxDocuments).sort());
+      if (batch) this.#track(this.#runBatch(batch));
+    }
+  }
+
+  /** Moves the files into a new batch folder; a file another instance took first is simply not there. */
+  async #claim(names: string[]): Promise<string | undefined> {
+    const batch = uuid7();
+    const folder = path.join(this.settings.processing, batch);
+    await mkdir(folder);
+    const claimed: string[] = [];
+    for (const name of names) {
+      try {
+        await rename(path.join(this.settings.input, name), path.join(folder, name));
+        claimed.push(name);
+        this.#seen.delete(name);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EXDEV') {
+          throw new SignetError('invalid_request', `The hot folder ${this.settings.input} is on another file system than the work folder; files cannot be claimed atomically`);
+        }
+        if (code !== 'ENOENT') throw error;
+      }
+    }
+    if (claimed.length === 0) {
+      await rmdir(folder).catch(() => {});
+      return undefined;
+    }
+    await writeJsonWhole(path.join(folder, BATCH_FILE), { files: claimed } satisfies BatchRecord);
+    return batch;
+  }
+
+  async #runBatch(batch: string): Promise<void> {
+    const folder = path.join(this.settings.processing, batch);
+    const record = await this.#record(folder);
+    if (!record) return;
+    const operation = await this.#operationOf(batch, folder, record);
+    const finished = await this.#waitUntilFinished(operation);
+    if (!finished) return;
+    for (const document of finished.documents) await this.#finishDocument(folder, document);
+    await this.#removeBatchFolder(folder);
+    this.settings.log.info({ client: this.settings.client.id, batch, documents: finished.documents.length }, 'hot folder: batch done');
+  }
+
+  /** The batch's file list: recorded, or (claimed before a crash, never recorded) what the folder holds. */
+  async #record(folder: string): Promise<BatchRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(path.join(folder, BATCH_FILE), 'utf8')) as BatchRecord;
+    } catch {
+      const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== BATCH_FILE).sort();
+      if (files.length === 0) {
+        await rmdir(folder).catch(() => {});
+        return undefined;
+      }
+      const record = { files };
+      await writeJsonWhole(path.join(folder, BATCH_FILE), record);
+      return record;
+    }
+  }
+
+  /** The batch's operation: found by its reference (after a restart), else submitted now. */
+  async #operationOf(batch: string, folder: string, record: BatchRecord): Promise<SignatureOperation> {
+    const reference = `hot-folder:${batch}`;
+    const existing = (await findSignatureOperationsByReference(this.context, this.settings.client, reference)).find((operation) => operation.task.externalReference === reference);
+    if (existing) return existing;
+    const stager = new UploadStager(this.context.store);
+    try {
+      for (const name of record.files) await stager.stage(createReadStream(path.join(folder, name)));
+      const staged = await stager.finish();
+      const { task } = await submitSignatureOperation(
+        this.context,
+        this.settings.client,
+        { externalReference: reference, signature: this.settings.signature, documents: record.files.map((name) => ({ name, externalReference: name })) },
+        staged,
+      );
+      return { task, documents: [] };
+    } catch (error) {
+      await stager.discard();
+      throw error;
+    }
+  }
+
+  async #waitUntilFinished(operation: SignatureOperation): Promise<SignatureOperation | undefined> {
+    let task = operation.task;
+    while (!isFinal(task.status)) {
+      if (this.#stopped) return undefined;
+      task = await waitForTask(this.context, this.settings.client, task.id, 2000);
+    }
+    return getSignatureOperation(this.context, this.settings.client, task.id);
+  }
+
+  /**
+   * Output and backup of one document, by a plan written before any rename: a restart finds the plan
+   * and completes it (an output already in place is not written again).
+   */
+  async #finishDocument(folder: string, document: OperationDocument): Promise<void> {
+    const { output, backup } = this.settings;
+    const original = path.join(folder, document.name);
+    const planFile = path.join(folder, `.${document.name}.plan.json`);
+    let plan: Plan | undefined = await readFile(planFile, 'utf8').then(
+      (text) => JSON.parse(text) as Plan,
+      () => undefined,
+    );
+    if (!plan) {
+      if (!(await exists(original))) return; // finished before the crash
+      const signed = document.status === 'SIGNED';
+      const owner = (role: string) => `${folder}\n${document.id}\n${role}`;
+      const outputName = await reserveName(output, signed ? signedFileName(document) : `${document.name}.error.txt`, owner('output'));
+      const backupName = await reserveName(backup, document.name, owner('backup'));
+      plan = { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
+      await writeJsonWhole(planFile, plan);
+    }
+    const outputFile = path.join(output, plan.output);
+    if (!(await exists(outputFile))) {
+      if (document.status === 'SIGNED') await writeWhole(outputFile, openSignedBlob(this.context, document));
+      else await writeWhole(outputFile, errorText(document));
+    }
+    await releaseName(output, plan.output);
+    if (plan.backupError) {
+      if (!(await exists(path.join(backup, plan.backupError)))) await writeWhole(path.join(backup, plan.backupError), errorText(document));
+      await releaseName(backup, plan.backupError);
+    }
+    if (await exists(original)) await moveFile(original, path.join(backup, plan.backup));
+    await releaseName(backup, plan.backup);
+    await unlink(planFile).catch(() => {});
+  }
+
+  /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
+  async #removeBatchFolder(folder: string): Promise<void> {
+    const left = await readdir(folder).catch(() => [] as string[]);
+    const originals = left.filter((name) => !name.startsWith('.') && name !== BATCH_FILE);
+    if (originals.length > 0) {
+      this.settings.log.warn({ folder, originals }, 'hot folder: files of a finished batch were not in its operation; they stay in the processing area');
+      return;
+    }
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+function errorText(document: OperationDocument): string {
+  const error = document.error ?? { code: 'internal_error', message: `The document ended ${document.status}` };
+  return `${document.name}\n${error.code}: ${error.message}\n`;
+}
+
+/** The processing area of a client: inside the work folder, named by a digest of the client id (any characters). */
+export function processingFolderOf(workFolder: string, clientId: string): string {
+  return path.join(workFolder, 'hot-folder', createHash('sha256').update(clientId).digest('hex').slice(0, 16));
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createWorkFolder, startChildService, type ChildService } from './support/child-service.js';
+import { textPdf } from './support/pdf-bytes.js';
+import { basicAuth, startTestService, type TestService } from './support/test-service.js';
+import { PDFSIG_OFFLINE, run } from './support/tools.js';
+import { until } from './support/until.js';
+
+/**
+ * API.md §12, the Sign'Stash hot folder, as an ERP uses it: files dropped in `input` come out signed
+ * in `output` under the same name (CAdES: `.p7s` added), originals in `backup`, failures as
+ * `<name>.error.txt` in both; every output checked by the independent verifier of its format.
+ */
+
+const AUTH = basicAuth('client-a', 'secret-a');
+const SETTLE = '300ms';
+
+describe('hot folder', () => {
+  let service: TestService;
+  let input: string;
+  let output: string;
+  let backup: string;
+  let caFile: string;
+
+  before(async () => {
+    service = await startTestService({
+      flags: ['--hot-folder=true', `--hot-folder-settle=${SETTLE}`],
+      clients: {
+        'client-a': { secret: 'secret-a', hotFolder: { input: 'hot/in', backup: 'hot/backup', output: 'hot/out', signature: { level: 'B-T' } } },
+        'client-b': { secret: 'secret-b' },
+      },
+    });
+    input = path.join(service.workFolder, 'hot/in');
+    output = path.join(service.workFolder, 'hot/out');
+    backup = path.join(service.workFolder, 'hot/backup');
+    caFile = path.join(service.workFolder, 'test-ca.pem');
+    await writeFile(caFile, await (await fetch(`${service.url}/pki/ca.pem`)).text());
+  });
+  after(() => service.stop());
+
+  /** Dropped as an ERP does: written under a temporary name, renamed into the folder when complete. */
+  async function drop(name: string, content: Buffer): Promise<void> {
+    const temporary = path.join(input, `${name}.part`);
+    await writeFile(temporary, content);
+    await rename(temporary, path.join(input, name));
+  }
+
+  test('missing folders were created at start', () => {
+    for (const folder of [input, output, backup]) assert.deepEqual(readdirSync(folder), []);
+  });
+
+  test('20 PDFs, XMLs and binaries and a corrupt PDF: signed outputs that verify, originals in backup, an .error.txt for the corrupt one, input empty', { timeout: 120_000 }, async () => {
+    const dropped = new Map<string, Buffer>();
+    for (let i = 0; i < 8; i++) dropped.set(`invoice-${i}.pdf`, textPdf([`BT /F1 12 Tf 72 720 Td (Invoice ${i}) Tj ET`]));
+    for (let i = 0; i < 6; i++) dropped.set(`order-${i}.xml`, Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Order xmlns="urn:example:order"><ID>${i}</ID><Note>Bestellung №${i}</Note></Order>\n`));
+    for (let i = 0; i < 5; i++) dropped.set(`data-${i}.bin`, randomBytes(10_000 + i));
+    dropped.set('broken.pdf', Buffer.from('%PDF-1.7\nthis is not a PDF at all'));
+    await Promise.all([...dropped].map(([name, content]) => drop(name, content)));
+
+    const expectedOutputs = [...dropped.keys()].map((name) => (name === 'broken.pdf' ? 'broken.pdf.error.txt' : name.endsWith('.bin') ? `${name}.p7s` : name)).sort();
+    await until('every output', async () => ((await readdir(output)).sort().join() === expectedOutputs.join() ? true : undefined), 90_000);
+    await until('every original in backup', async () => ((await readdir(backup)).length === 21 ? true : undefined), 30_000);
+    assert.deepEqual((await readdir(input)).filter((name) => !name.startsWith('.')), [], 'input is empty');
+    assert.deepEqual((await readdir(backup)).sort(), [...[...dropped.keys()], 'broken.pdf.error.txt'].sort());
+
+    for (const [name, content] of dropped) {
+      assert.ok((await readFile(path.join(backup, name))).equals(content), `${name}: the original in backup changed`);
+      if (name === 'broken.pdf') continue;
+      const file = path.join(output, name.endsWith('.bin') ? `${name}.p7s` : name);
+      if (name.endsWith('.pdf')) {
+        const report = run('pdfsig', [...PDFSIG_OFFLINE, file]).stdout;
+        assert.match(report, /Signature is Valid\./, `${name}: ${report}`);
+      } else if (name.endsWith('.xml')) {
+        const result = run('xmlsec1', ['--verify', '--trusted-pem', caFile, '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', file]);
+        assert.equal(result.status, 0, `${name}: ${result.stderr}`);
+      } else {
+        const result = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file, '-content', path.join(backup, name), '-CAfile', caFile, '-out', '/dev/null']);
+        assert.equal(result.status, 0, `${name}: ${result.stderr}`);
+      }
+    }
+    const error = await readFile(path.join(output, 'broken.pdf.error.txt'), 'utf8');
+    assert.match(error, /invalid_pdf/);
+    assert.equal(await readFile(path.join(backup, 'broken.pdf.error.txt'), 'utf8'), error);
+
+    // Ordinary signature operations of the client: visible in /v1/tasks.
+    const tasks = (await (await fetch(`${service.url}/v1/tasks?kind=sign`, { headers: { authorization: AUTH } })).json()) as any;
+    const hot = tasks.items.filter((task: any) => task.externalReference?.startsWith('hot-folder:'));
+    assert.ok(hot.length >= 1);
+    assert.ok(hot.every((task: any) => task.status === 'SUCCEEDED'));
+  });
+
+  test('a file written slowly over two seconds is taken only once complete, and signed whole', { timeout: 60_000 }, async () => {
+    const pieces = Array.from({ length: 10 }, () => randomBytes(5000));
+    const file = path.join(input, 'slow.bin');
+    for (const piece of pieces) {
+      await appendFile(file, piece);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const whole = Buffer.concat(pieces);
+    await until('slow.bin.p7s', async () => ((await readdir(output)).includes('slow.bin.p7s') ? true : undefined), 30_000);
+    await until('slow.bin in backup', async () => ((await readdir(backup)).includes('slow.bin') ? true : undefined), 10_000);
+    assert.ok((await readFile(path.join(backup, 'slow.bin'))).equals(whole), 'the original taken is the whole file');
+    const result = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(output, 'slow.bin.p7s'), '-content', path.join(backup, 'slow.bin'), '-CAfile', caFile, '-out', '/dev/null']);
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  test('a name already in output and backup is never overwritten: the newcomer gets -1', { timeout: 60_000 }, async () => {
+    const first = readFileSync(path.join(output, 'invoice-0.pdf'));
+    await drop('invoice-0.pdf', textPdf(['BT /F1 12 Tf 72 720 Td (Invoice zero, again) Tj ET']));
+    await until('invoice-0-1.pdf', async () => ((await readdir(output)).includes('invoice-0-1.pdf') ? true : undefined), 30_000);
+    await until('the second original', async () => ((await readdir(backup)).includes('invoice-0-1.pdf') ? true : undefined), 10_000);
+    assert.ok(readFileSync(path.join(output, 'invoice-0.pdf')).equals(first), 'the first output was overwritten');
+    assert.match(run('pdfsig', [...PDFSIG_OFFLINE, path.join(output, 'invoice-0-1.pdf')]).stdout, /Signature is Valid\./);
+  });
+
+  test('*.tmp and *.part files are left alone', { timeout: 30_000 }, async () => {
+    await writeFile(path.join(input, 'draft.pdf.tmp'), textPdf(['BT ET']));
+    await writeFile(path.join(input, 'upload.xml.part'), '<a/>');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.deepEqual((await readdir(input)).sort(), ['draft.pdf.tmp', 'upload.xml.part']);
+    rmSync(path.join(input, 'draft.pdf.tmp'));
+    rmSync(path.join(input, 'upload.xml.part'));
+    mkdirSync(path.join(input, 'a-folder'));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(readdirSync(input), ['a-folder'], 'a folder in input is not a file to sign');
+  });
+});
+
+describe('hot folder across a crash', () => {
+  const folders: string[] = [];
+  const children: ChildService[] = [];
+  after(async () => {
+    await Promise.all(children.map((child) => child.kill()));
+    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  });
+
+  for (const moment of ['while signing', 'while writing outputs'] as const) {
+    test(`kill -9 ${moment}, 150 files: after the restart exactly one output each, every original in backup, nothing left behind`, { timeout: 240_000 }, async () => {
+      const workFolder = await createWorkFolder({
+        'client-a': { secret: 'secret-a', hotFolder: { input: 'in', backup: 'backup', output: 'out', signature: { format: 'CAdES', level: moment === 'while signing' ? 'B-T' : 'B-B' } } },
+      });
+      folders.push(workFolder);
+      const flags = ['--hot-folder=true', `--hot-folder-settle=${SETTLE}`, '--workers=1'];
+      const first = await startChildService({ workFolder, flags });
+      children.push(first);
+      const input = path.join(workFolder, 'in');
+      const output = path.join(workFolder, 'out');
+      const backup = path.join(workFolder, 'backup');
+      const dropped = new Map<string, Buffer>();
+      for (let i = 0; i < 150; i++) dropped.set(`doc-${String(i).padStart(3, '0')}.bin`, randomBytes(2000 + i));
+      for (const [name, content] of dropped) {
+        await writeFile(path.join(input, `${name}.tmp`), content);
+        await rename(path.join(input, `${name}.tmp`), path.join(input, name));
+      }
+      if (moment === 'while signing') {
+        await until('the files claimed', async () => ((await readdir(input)).length === 0 ? true : undefined), 30_000);
+      } else {
+        await until('some outputs', async () => ((await readdir(output)).filter((name) => name.endsWith('.p7s')).length >= 10 ? true : undefined), 60_000);
+      }
+      await first.kill();
+
+      const second = await startChildService({ workFolder, flags });
+      children.push(second);
+      const expected = [...dropped.keys()].map((name) => `${name}.p7s`).sort();
+      await until('150 outputs', async () => {
+        const names = (await readdir(output)).filter((name) => !name.startsWith('.'));
+        return names.length >= 150 && (await readdir(backup)).length >= 150 ? names : undefined;
+      }, 120_000);
+      // Settle: nothing more may appear (no second output for anything).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual((await readdir(output)).filter((name) => !name.startsWith('.')).sort(), expected, 'exactly one output per input');
+      assert.deepEqual((await readdir(output)).filter((name) => name.startsWith('.')), [], 'no temporary file left in output');
+      assert.deepEqual((await readdir(backup)).sort(), [...dropped.keys()].sort());
+      assert.deepEqual(await readdir(input), []);
+      await until('the processing area emptied', async () => ((await readdir(path.join(workFolder, 'hot-folder'), { recursive: true })).length <= 1 ? true : undefined), 10_000);
+      const caFile = path.join(workFolder, 'pki', 'ca.cert.pem');
+      for (const [name, content] of dropped) {
+        assert.ok((await readFile(path.join(backup, name))).equals(content), `${name}: original changed`);
+        const result = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(output, `${name}.p7s`), '-content', path.join(backup, name), '-CAfile', caFile, '-out', '/dev/null']);
+        assert.equal(result.status, 0, `${name}: ${result.stderr}`);
+      }
+      await second.kill();
+    });
+  }
+});
