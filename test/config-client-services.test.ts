@@ -86,11 +86,19 @@ describe('client services file', () => {
     );
   });
 
+  it('reads a hotFolder and refuses one that is incomplete or names a folder twice', () => {
+    const [client] = parseClientServices(JSON.stringify({ erp: { secret: 's', hotFolder: { input: 'in', backup: 'bak', output: 'out', signature: { level: 'B-T' } } } }), file).values();
+    assert.deepEqual(client.hotFolder, { input: 'in', backup: 'bak', output: 'out', signature: { level: 'B-T' } });
+    assert.match(problemOf(JSON.stringify({ erp: { secret: 's', hotFolder: { input: 'in', backup: 'bak' } } })), /erp"\.hotFolder\.output must be a folder path/);
+    assert.match(problemOf(JSON.stringify({ erp: { secret: 's', hotFolder: { input: 'in', backup: 'in', output: 'out' } } })), /three different folders/);
+    assert.match(problemOf(JSON.stringify({ erp: { secret: 's', hotFolder: { input: 'in', backup: 'b', output: 'o', folder: 'x' } } })), /hotFolder has unknown field "folder"/);
+  });
+
   it('refuses unknown fields, suggesting the one meant', () => {
     const text = lines('{', '  "erp-prod": {', '    "secrte": "y"', '  }', '}');
     assert.equal(
       problemOf(text),
-      `${file} line 3: "erp-prod" has unknown field "secrte" (did you mean "secret"?); allowed: secret, webhookSecret, callbackUrl, keys`,
+      `${file} line 3: "erp-prod" has unknown field "secrte" (did you mean "secret"?); allowed: secret, webhookSecret, callbackUrl, keys, hotFolder`,
     );
   });
 
