@@ -275,7 +275,7 @@ async function startWith(
         })
       : undefined;
   // The hot-folder mode (API.md §12): each configured client's folders, again when the configuration changes.
-  const hotFolders = config.hotFolder ? new HotFolders(context, { workFolder: config.workFolder, settleMs: config.hotFolderSettleMs, log: log.child({ component: 'hot-folder' }) }) : undefined;
+  const hotFolders = config.hotFolder ? new HotFolders(context, { workFolder: config.workFolder, instance: config.serverHostPort, settleMs: config.hotFolderSettleMs, log: log.child({ component: 'hot-folder' }) }) : undefined;
   await hotFolders?.start(clients.all());
   const stopWatchingHotFolders = hotFolders ? clients.onChange(() => void hotFolders.restart(clients.all())) : undefined;
   const trustListRefresh =

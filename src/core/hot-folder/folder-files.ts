@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -51,13 +52,21 @@ export async function releaseName(folder: string, name: string): Promise<void> {
 }
 
 function reservationOf(folder: string, name: string): string {
-  return path.join(folder, `.${name}.signet-reserved`);
+  return path.join(folder, hiddenName(name, 'reserved'));
+}
+
+/**
+ * A hidden name of fixed length for `name`'s bookkeeping (temporary write, reservation, plan): a file
+ * name near the 255-byte limit must not fail because of what we add to it.
+ */
+export function hiddenName(name: string, purpose: 'tmp' | 'reserved' | 'plan'): string {
+  return `.signet-${createHash('sha256').update(name).digest('hex').slice(0, 24)}.${purpose}`;
 }
 
 /** Writes a whole file under a hidden temporary name in the same folder, flushes it, then renames it into place. */
 export async function writeWhole(file: string, content: Buffer | string | Readable): Promise<void> {
   // One temporary name per target: a write cut short by a crash is replaced by the retry, not left beside it.
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.signet-tmp`);
+  const temporary = path.join(path.dirname(file), hiddenName(path.basename(file), 'tmp'));
   try {
     if (typeof content === 'string' || Buffer.isBuffer(content)) await writeFile(temporary, content);
     else await pipeline(content, createWriteStream(temporary));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { SignetError } from '../../errors/signet-error.js';
+import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { Logger } from '../../util/logger.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
@@ -12,7 +12,7 @@ import { findSignatureOperationsByReference, getSignatureOperation, openSignedBl
 import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
-import { exists, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
+import { exists, hiddenName, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -47,7 +47,11 @@ interface Plan {
   backupError?: string;
 }
 
-const BATCH_FILE = 'batch.json';
+/** Hidden: a claimed file is never hidden (hidden input files are not taken), so no input can be named like it. */
+const BATCH_FILE = '.batch.json';
+/** Batches in flight at once per client: each may hold up to 64 MB of staged bytes. */
+const MAX_RUNNING_BATCHES = 4;
+const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
 const ignored = (name: string) => name.startsWith('.') || /\.(tmp|part)$/i.test(name);
 
 /**
@@ -79,8 +83,12 @@ export class HotFolder {
   async start(): Promise<void> {
     const { input, backup, output, processing } = this.settings;
     for (const folder of [input, backup, output, processing]) await mkdir(folder, { recursive: true });
+    // Claiming is a rename: across file systems it would be a copy, and two instances could both take a file.
+    if ((await stat(input)).dev !== (await stat(processing)).dev) {
+      throw new SignetError('invalid_request', `The hot folder ${input} is on another file system than the work folder; files cannot be claimed atomically`);
+    }
     // Batches a previous run left (a crash, a stop mid-way) are finished first.
-    for (const batch of await readdir(processing)) this.#track(this.#runBatch(batch));
+    for (const batch of await readdir(processing)) this.#track(batch);
     const every = Math.min(1000, Math.max(50, Math.floor(this.settings.settleMs / 4)));
     this.#timer = setInterval(() => this.#scanSoon(), every);
     try {
@@ -100,9 +108,15 @@ export class HotFolder {
     await Promise.allSettled([...this.#running]);
   }
 
-  #track(work: Promise<void>): void {
-    const tracked = work
-      .catch((error: unknown) => this.settings.log.error({ err: (error as Error).message, client: this.settings.client.id }, 'hot folder: a batch failed; it is retried at the next start'))
+  /** Runs a batch; a failure (a database outage, an unreadable file) is retried with growing delays until it passes or the folder stops. */
+  #track(batch: string, attempt = 0): void {
+    const tracked = this.#runBatch(batch)
+      .catch(async (error: unknown) => {
+        const delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
+        this.settings.log.warn({ err: (error as Error).message, client: this.settings.client.id, batch, retryInMs: delay }, 'hot folder: a batch failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        if (!this.#stopped) this.#track(batch, attempt + 1);
+      })
       .finally(() => this.#running.delete(tracked));
     this.#running.add(tracked);
   }
@@ -127,55 +141,67 @@ export class HotFolder {
       const seen = this.#seen.get(entry.name);
       if (!seen || seen.size !== info.size || seen.mtimeMs !== info.mtimeMs) {
         this.#seen.set(entry.name, { size: info.size, mtimeMs: info.mtimeMs, since: now });
-      } else if (now - seen.since >= this.settings.settleMs && now - info.mtimeMs >= this.settings.settleMs) {
+      } else if (now - seen.since >= this.settings.settleMs) {
         stable.push(entry.name);
       }
     }
     for (const name of this.#seen.keys()) if (!present.has(name)) this.#seen.delete(name);
     if (stable.length === 0 || this.#stopped) return;
     for (let start = 0; start < stable.length; start += this.settings.maxDocuments) {
+      if (this.#running.size >= MAX_RUNNING_BATCHES) return;
       const batch = await this.#claim(stable.slice(start, start + this.settings.maxDocuments).sort());
-      if (batch) this.#track(this.#runBatch(batch));
+      if (batch) this.#track(batch);
     }
   }
 
-  /** Moves the files into a new batch folder; a file another instance took first is simply not there. */
+  /**
+   * Moves the files into a new batch folder and records them; a file another instance took first is
+   * simply not there, one that cannot be moved (permissions) stays in input and is said in the log.
+   */
   async #claim(names: string[]): Promise<string | undefined> {
     const batch = uuid7();
     const folder = path.join(this.settings.processing, batch);
     await mkdir(folder);
     const claimed: string[] = [];
-    for (const name of names) {
-      try {
-        await rename(path.join(this.settings.input, name), path.join(folder, name));
-        claimed.push(name);
-        this.#seen.delete(name);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EXDEV') {
-          throw new SignetError('invalid_request', `The hot folder ${this.settings.input} is on another file system than the work folder; files cannot be claimed atomically`);
+    try {
+      for (const name of names) {
+        try {
+          await rename(path.join(this.settings.input, name), path.join(folder, name));
+          claimed.push(name);
+          this.#seen.delete(name);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          this.settings.log.warn({ file: name, input: this.settings.input, err: (error as Error).message }, 'hot folder: a file cannot be taken; it stays in input');
         }
-        if (code !== 'ENOENT') throw error;
       }
+    } finally {
+      if (claimed.length > 0) await writeJsonWhole(path.join(folder, BATCH_FILE), { files: claimed } satisfies BatchRecord);
+      else await rmdir(folder).catch(() => {});
     }
-    if (claimed.length === 0) {
-      await rmdir(folder).catch(() => {});
-      return undefined;
-    }
-    await writeJsonWhole(path.join(folder, BATCH_FILE), { files: claimed } satisfies BatchRecord);
-    return batch;
+    return claimed.length > 0 ? batch : undefined;
   }
 
   async #runBatch(batch: string): Promise<void> {
     const folder = path.join(this.settings.processing, batch);
     const record = await this.#record(folder);
     if (!record) return;
-    const operation = await this.#operationOf(batch, folder, record);
-    const finished = await this.#waitUntilFinished(operation);
-    if (!finished) return;
-    for (const document of finished.documents) await this.#finishDocument(folder, document);
+    let documents: OperationDocument[];
+    try {
+      const finished = await this.#waitUntilFinished(await this.#operationOf(batch, folder, record));
+      if (!finished) return;
+      documents = finished.documents.map((document) => (document.status === 'RECEIVED' ? { ...document, status: 'FAILED' as const, error: finished.task.error } : document));
+    } catch (error) {
+      // Refused for good (a key the client may not use, an invalid option): each file gets its .error.txt.
+      if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
+      documents = record.files.map((name) => refusedDocument(batch, name, error));
+    }
+    let failure: unknown;
+    for (const document of documents) {
+      await this.#finishDocument(folder, document).catch((error: unknown) => (failure ??= error));
+    }
+    if (failure) throw failure;
     await this.#removeBatchFolder(folder);
-    this.settings.log.info({ client: this.settings.client.id, batch, documents: finished.documents.length }, 'hot folder: batch done');
+    this.settings.log.info({ client: this.settings.client.id, batch, documents: documents.length }, 'hot folder: batch done');
   }
 
   /** The batch's file list: recorded, or (claimed before a crash, never recorded) what the folder holds. */
@@ -185,7 +211,7 @@ export class HotFolder {
     } catch {
       const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== BATCH_FILE).sort();
       if (files.length === 0) {
-        await rmdir(folder).catch(() => {});
+        await rm(folder, { recursive: true, force: true });
         return undefined;
       }
       const record = { files };
@@ -232,7 +258,7 @@ export class HotFolder {
   async #finishDocument(folder: string, document: OperationDocument): Promise<void> {
     const { output, backup } = this.settings;
     const original = path.join(folder, document.name);
-    const planFile = path.join(folder, `.${document.name}.plan.json`);
+    const planFile = path.join(folder, hiddenName(document.name, 'plan'));
     let plan: Plan | undefined = await readFile(planFile, 'utf8').then(
       (text) => JSON.parse(text) as Plan,
       () => undefined,
@@ -274,11 +300,37 @@ export class HotFolder {
 }
 
 function errorText(document: OperationDocument): string {
-  const error = document.error ?? { code: 'internal_error', message: `The document ended ${document.status}` };
+  const error = document.error ?? { code: 'internal_error', message: 'The document could not be signed' };
   return `${document.name}\n${error.code}: ${error.message}\n`;
 }
 
-/** The processing area of a client: inside the work folder, named by a digest of the client id (any characters). */
-export function processingFolderOf(workFolder: string, clientId: string): string {
-  return path.join(workFolder, 'hot-folder', createHash('sha256').update(clientId).digest('hex').slice(0, 16));
+/** A file whose operation was refused before it existed: failed with the refusal. */
+function refusedDocument(batch: string, name: string, error: SignetError): OperationDocument {
+  return {
+    id: `${batch}/${name}`,
+    taskId: batch,
+    position: 0,
+    externalReference: name,
+    name,
+    contentType: 'application/octet-stream',
+    status: 'FAILED',
+    error: { code: error.code, message: error.message },
+    format: 'CAdES',
+    level: 'B-T',
+    size: 0,
+    signedSize: null,
+    sha256: '',
+    purgedAt: null,
+  };
+}
+
+/**
+ * The processing area of a client on one instance: inside the work folder, named by digests of the
+ * client id (any characters) and of the instance's advertised address, so that instances sharing a
+ * work folder (PostgreSQL, one volume) never resume each other's batches while both run; a restarted
+ * instance (same --server.host.port) resumes its own.
+ */
+export function processingFolderOf(workFolder: string, clientId: string, instance: string): string {
+  const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return path.join(workFolder, 'hot-folder', digest(clientId), digest(instance));
 }

@@ -7,6 +7,8 @@ import { HotFolder, processingFolderOf } from './hot-folder.js';
 
 export interface HotFoldersOptions {
   workFolder: string;
+  /** This instance's --server.host.port as configured: its processing area's name. */
+  instance: string;
   settleMs: number;
   log: Logger;
 }
@@ -19,6 +21,7 @@ export interface HotFoldersOptions {
 export class HotFolders {
   #folders: HotFolder[] = [];
   #restarting: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(
     private readonly context: CoreContext,
@@ -27,7 +30,7 @@ export class HotFolders {
 
   async start(clients: readonly ClientService[]): Promise<void> {
     for (const client of clients) {
-      if (!client.hotFolder) continue;
+      if (!client.hotFolder || this.#closed) continue;
       const resolve = (folder: string) => path.resolve(this.options.workFolder, folder);
       const folder = new HotFolder(this.context, {
         client,
@@ -35,27 +38,35 @@ export class HotFolders {
         backup: resolve(client.hotFolder.backup),
         output: resolve(client.hotFolder.output),
         signature: client.hotFolder.signature as SignatureOptions,
-        processing: processingFolderOf(this.options.workFolder, client.id),
+        processing: processingFolderOf(this.options.workFolder, client.id, this.options.instance),
         settleMs: this.options.settleMs,
         maxDocuments: this.context.maxDocuments,
         log: this.options.log,
       });
-      await folder.start();
       this.#folders.push(folder);
+      await folder.start();
       this.options.log.info({ client: client.id, input: client.hotFolder.input }, 'hot folder watched');
     }
   }
 
-  /** The configuration changed: stop every folder (batches in flight finish), start them again. */
+  /** The configuration changed: stop every folder (batches in flight finish), start them again. A folder that cannot start is logged; the others run. */
   restart(clients: readonly ClientService[]): Promise<void> {
-    this.#restarting = this.#restarting.then(async () => {
-      await this.stop();
-      await this.start(clients);
-    });
+    this.#restarting = this.#restarting
+      .then(async () => {
+        await this.#stopFolders();
+        await this.start(clients);
+      })
+      .catch((error: unknown) => this.options.log.error({ err: (error as Error).message }, 'hot folder: the new configuration could not be applied in full'));
     return this.#restarting;
   }
 
   async stop(): Promise<void> {
+    this.#closed = true;
+    await this.#restarting;
+    await this.#stopFolders();
+  }
+
+  async #stopFolders(): Promise<void> {
     const folders = this.#folders;
     this.#folders = [];
     await Promise.all(folders.map((folder) => folder.stop()));
