@@ -23,6 +23,14 @@ async function withServer<T>(hotFolder: boolean, use: (url: string, workFolder: 
   const client = { secret: 'bench-secret', ...(hotFolder && { hotFolder: { input: 'in', backup: 'backup', output: 'out', signature } }) };
   await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: client }));
   const server = await startChildServer(workFolder, ['--max-body-size=2gb', '--max-documents=5000', ...(hotFolder ? ['--hot-folder=true', `--hot-folder-settle=${SETTLE}`] : [])]);
+  // Where a hot-folder batch spent its time (the service logs it): submit (staging), sign, finish (outputs).
+  server.child.stdout!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.includes('hot folder: batch done')) continue;
+      const { documents, submitMs, signMs, finishMs } = JSON.parse(line) as Record<string, number>;
+      console.log(`    batch of ${documents}: submit ${submitMs} ms, sign ${signMs} ms, finish ${finishMs} ms`);
+    }
+  });
   try {
     return await use(server.url, workFolder);
   } finally {

@@ -59,7 +59,7 @@ function reservationOf(folder: string, name: string): string {
  * A hidden name of fixed length for `name`'s bookkeeping (temporary write, reservation, plan): a file
  * name near the 255-byte limit must not fail because of what we add to it.
  */
-export function hiddenName(name: string, purpose: 'tmp' | 'reserved' | 'plan'): string {
+export function hiddenName(name: string, purpose: 'tmp' | 'reserved'): string {
   return `.signet-${createHash('sha256').update(name).digest('hex').slice(0, 24)}.${purpose}`;
 }
 

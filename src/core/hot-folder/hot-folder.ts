@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { Logger } from '../../util/logger.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { uuid7 } from '../../util/uuid7.js';
 import type { ClientIdentity, CoreContext } from '../core-context.js';
 import type { OperationDocument } from '../signatures/operation-document.js';
@@ -12,7 +13,7 @@ import { findSignatureOperationsByReference, getSignatureOperation, openSignedBl
 import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
-import { exists, hiddenName, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
+import { exists, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -49,9 +50,12 @@ interface Plan {
 
 /** Hidden: a claimed file is never hidden (hidden input files are not taken), so no input can be named like it. */
 const BATCH_FILE = '.batch.json';
+const PLANS_FILE = '.plans.json';
 /** Batches in flight at once per client: each may hold up to 64 MB of staged bytes. */
 const MAX_RUNNING_BATCHES = 4;
 const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
+const STAT_CONCURRENCY = 32;
+const FINISH_CONCURRENCY = 16;
 const ignored = (name: string) => name.startsWith('.') || /\.(tmp|part)$/i.test(name);
 
 /**
@@ -133,18 +137,20 @@ export class HotFolder {
     const now = Date.now();
     const present = new Set<string>();
     const stable: string[] = [];
-    for (const entry of await readdir(this.settings.input, { withFileTypes: true })) {
-      if (!entry.isFile() || ignored(entry.name)) continue;
-      present.add(entry.name);
-      const info = await stat(path.join(this.settings.input, entry.name)).catch(() => undefined);
-      if (!info) continue;
-      const seen = this.#seen.get(entry.name);
+    const names = (await readdir(this.settings.input, { withFileTypes: true })).filter((entry) => entry.isFile() && !ignored(entry.name)).map((entry) => entry.name);
+    // Stats in parallel: a folder of 2,500 files was a 100 ms scan one stat after the other.
+    const infos = await mapLimit(names, STAT_CONCURRENCY, (name) => stat(path.join(this.settings.input, name)).catch(() => undefined));
+    names.forEach((name, index) => {
+      present.add(name);
+      const info = infos[index];
+      if (!info) return;
+      const seen = this.#seen.get(name);
       if (!seen || seen.size !== info.size || seen.mtimeMs !== info.mtimeMs) {
-        this.#seen.set(entry.name, { size: info.size, mtimeMs: info.mtimeMs, since: now });
+        this.#seen.set(name, { size: info.size, mtimeMs: info.mtimeMs, since: now });
       } else if (now - seen.since >= this.settings.settleMs) {
-        stable.push(entry.name);
+        stable.push(name);
       }
-    }
+    });
     for (const name of this.#seen.keys()) if (!present.has(name)) this.#seen.delete(name);
     if (stable.length === 0 || this.#stopped) return;
     for (let start = 0; start < stable.length; start += this.settings.maxDocuments) {
@@ -185,9 +191,15 @@ export class HotFolder {
     const folder = path.join(this.settings.processing, batch);
     const record = await this.#record(folder);
     if (!record) return;
+    const started = performance.now();
+    let submittedAt = started;
+    let signedAt = started;
     let documents: OperationDocument[];
     try {
-      const finished = await this.#waitUntilFinished(await this.#operationOf(batch, folder, record));
+      const operation = await this.#operationOf(batch, folder, record);
+      submittedAt = performance.now();
+      const finished = await this.#waitUntilFinished(operation);
+      signedAt = performance.now();
       if (!finished) return;
       documents = finished.documents.map((document) => (document.status === 'RECEIVED' ? { ...document, status: 'FAILED' as const, error: finished.task.error } : document));
     } catch (error) {
@@ -195,13 +207,13 @@ export class HotFolder {
       if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
       documents = record.files.map((name) => refusedDocument(batch, name, error));
     }
-    let failure: unknown;
-    for (const document of documents) {
-      await this.#finishDocument(folder, document).catch((error: unknown) => (failure ??= error));
-    }
-    if (failure) throw failure;
+    await this.#finishBatch(folder, documents);
     await this.#removeBatchFolder(folder);
-    this.settings.log.info({ client: this.settings.client.id, batch, documents: documents.length }, 'hot folder: batch done');
+    const ms = (from: number, to: number) => Math.round(to - from);
+    this.settings.log.info(
+      { client: this.settings.client.id, batch, documents: documents.length, submitMs: ms(started, submittedAt), signMs: ms(submittedAt, signedAt), finishMs: ms(signedAt, performance.now()) },
+      'hot folder: batch done',
+    );
   }
 
   /** The batch's file list: recorded, or (claimed before a crash, never recorded) what the folder holds. */
@@ -227,7 +239,20 @@ export class HotFolder {
     if (existing) return existing;
     const stager = new UploadStager(this.context.store);
     try {
-      for (const name of record.files) await stager.stage(createReadStream(path.join(folder, name)));
+      // Files read 32 at a time (8 reads in flight), then handed to the stager in order, which writes them
+      // in the background within its memory bound: one after the other, 1,200 files took 4 s to stage.
+      for (let start = 0; start < record.files.length; start += 32) {
+        const names = record.files.slice(start, start + 32);
+        const contents = await mapLimit(names, 8, async (name) => {
+          const file = path.join(folder, name);
+          return (await stat(file)).size <= 4 * 1024 * 1024 ? readFile(file) : undefined;
+        });
+        for (const [index, name] of names.entries()) {
+          const content = contents[index];
+          if (content) await stager.stageBuffer(content);
+          else await stager.stage(createReadStream(path.join(folder, name)));
+        }
+      }
       const staged = await stager.finish();
       const { task } = await submitSignatureOperation(
         this.context,
@@ -252,26 +277,45 @@ export class HotFolder {
   }
 
   /**
-   * Output and backup of one document, by a plan written before any rename: a restart finds the plan
-   * and completes it (an output already in place is not written again).
+   * Outputs and backups of a finished batch, by one plan written (and flushed) before any rename: every
+   * document's output and backup names, reserved first. A restart reads the plan and completes it (an
+   * output already in place is not written again); one flush for the batch, not one per document.
    */
-  async #finishDocument(folder: string, document: OperationDocument): Promise<void> {
+  async #finishBatch(folder: string, documents: readonly OperationDocument[]): Promise<void> {
+    const planFile = path.join(folder, PLANS_FILE);
+    const plans: Record<string, Plan> = await readFile(planFile, 'utf8').then(
+      (text) => JSON.parse(text) as Record<string, Plan>,
+      () => ({}),
+    );
+    const unplanned = documents.filter((document) => !plans[document.name]);
+    if (unplanned.length > 0) {
+      const planned = await mapLimit(unplanned, FINISH_CONCURRENCY, async (document) => ((await exists(path.join(folder, document.name))) ? this.#plan(folder, document) : undefined));
+      unplanned.forEach((document, index) => {
+        if (planned[index]) plans[document.name] = planned[index];
+      });
+      await writeJsonWhole(planFile, plans);
+    }
+    // Documents without a plan and without their original were finished before a crash.
+    const todo = documents.filter((document) => plans[document.name]);
+    let failure: unknown;
+    await mapLimit(todo, FINISH_CONCURRENCY, (document) => this.#finishDocument(folder, document, plans[document.name]!).catch((error: unknown) => void (failure ??= error)));
+    if (failure) throw failure;
+  }
+
+  /** Reserves the names one document leaves under (reservations carry the document, so a restart finds them again). */
+  async #plan(folder: string, document: OperationDocument): Promise<Plan> {
+    const { output, backup } = this.settings;
+    const signed = document.status === 'SIGNED';
+    const owner = (role: string) => `${folder}\n${document.id}\n${role}`;
+    const outputName = await reserveName(output, signed ? signedFileName(document) : `${document.name}.error.txt`, owner('output'));
+    const backupName = await reserveName(backup, document.name, owner('backup'));
+    return { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
+  }
+
+  /** One document by its plan: the output written whole, the error text beside the original, the original moved. */
+  async #finishDocument(folder: string, document: OperationDocument, plan: Plan): Promise<void> {
     const { output, backup } = this.settings;
     const original = path.join(folder, document.name);
-    const planFile = path.join(folder, hiddenName(document.name, 'plan'));
-    let plan: Plan | undefined = await readFile(planFile, 'utf8').then(
-      (text) => JSON.parse(text) as Plan,
-      () => undefined,
-    );
-    if (!plan) {
-      if (!(await exists(original))) return; // finished before the crash
-      const signed = document.status === 'SIGNED';
-      const owner = (role: string) => `${folder}\n${document.id}\n${role}`;
-      const outputName = await reserveName(output, signed ? signedFileName(document) : `${document.name}.error.txt`, owner('output'));
-      const backupName = await reserveName(backup, document.name, owner('backup'));
-      plan = { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
-      await writeJsonWhole(planFile, plan);
-    }
     const outputFile = path.join(output, plan.output);
     if (!(await exists(outputFile))) {
       if (document.status === 'SIGNED') await writeWhole(outputFile, openSignedBlob(this.context, document));
@@ -284,7 +328,6 @@ export class HotFolder {
     }
     if (await exists(original)) await moveFile(original, path.join(backup, plan.backup));
     await releaseName(backup, plan.backup);
-    await unlink(planFile).catch(() => {});
   }
 
   /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
