@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { copyFile, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -65,23 +67,53 @@ export function hiddenName(name: string, purpose: 'tmp' | 'reserved'): string {
 
 /** Writes a whole file under a hidden temporary name in the same folder, flushes it, then renames it into place. */
 export async function writeWhole(file: string, content: Buffer | string | Readable): Promise<void> {
-  // One temporary name per target: a write cut short by a crash is replaced by the retry, not left beside it.
+  const temporary = await writeUnflushed(file, content);
+  await flushFile(temporary);
+  await rename(temporary, file);
+}
+
+/**
+ * The first half of writeWhole for many files at once: the content under the target's hidden temporary
+ * name, not yet flushed; `flushAll` then one rename each put them in place. One temporary name per
+ * target: a write cut short by a crash is replaced by the retry, not left beside it.
+ */
+export async function writeUnflushed(file: string, content: Buffer | string | Readable): Promise<string> {
   const temporary = path.join(path.dirname(file), hiddenName(path.basename(file), 'tmp'));
   try {
     if (typeof content === 'string' || Buffer.isBuffer(content)) await writeFile(temporary, content);
     else await pipeline(content, createWriteStream(temporary));
-    const handle = await open(temporary, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;
   }
-  await rename(temporary, file);
+  return temporary;
 }
+
+async function flushFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Flushes many files: one syncfs(2) per file system (`sync --file-system`, coreutils) instead of an
+ * fsync each — 2,500 outputs were 2.3 ms apiece here (bench/hot-folder.ts) — else, where that command
+ * is missing, an fsync per file.
+ */
+export async function flushAll(files: readonly string[], concurrency = 8): Promise<void> {
+  if (files.length === 0) return;
+  const folders = [...new Set(files.map((file) => path.dirname(file)))];
+  try {
+    await execFileAsync('sync', ['--file-system', ...folders]);
+  } catch {
+    for (let start = 0; start < files.length; start += concurrency) await Promise.all(files.slice(start, start + concurrency).map(flushFile));
+  }
+}
+
+const execFileAsync = promisify(execFile);
 
 /** JSON written whole (write, flush, rename), so a crash leaves the old version or the new one. */
 export async function writeJsonWhole(file: string, value: unknown): Promise<void> {

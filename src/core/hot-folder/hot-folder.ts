@@ -13,7 +13,7 @@ import { findSignatureOperationsByReference, getSignatureOperation, openSignedBl
 import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
-import { exists, moveFile, releaseName, reserveName, writeJsonWhole, writeWhole } from './folder-files.js';
+import { exists, flushAll, moveFile, releaseName, reserveName, writeJsonWhole, writeUnflushed } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -297,9 +297,30 @@ export class HotFolder {
     }
     // Documents without a plan and without their original were finished before a crash.
     const todo = documents.filter((document) => plans[document.name]);
+    // Every new output and error text written first, flushed together, then each put in place.
+    const written = await mapLimit(todo, FINISH_CONCURRENCY, (document) => this.#writeOutputs(document, plans[document.name]!));
+    await flushAll(written.flat().map(([temporary]) => temporary));
     let failure: unknown;
-    await mapLimit(todo, FINISH_CONCURRENCY, (document) => this.#finishDocument(folder, document, plans[document.name]!).catch((error: unknown) => void (failure ??= error)));
+    await mapLimit(todo, FINISH_CONCURRENCY, (document, index) =>
+      this.#placeDocument(folder, document, plans[document.name]!, written[index]!).catch((error: unknown) => void (failure ??= error)),
+    );
     if (failure) throw failure;
+  }
+
+  /** The document's output (and error text for backup) under temporary names: [temporary, target] pairs, none for what is in place already. */
+  async #writeOutputs(document: OperationDocument, plan: Plan): Promise<Array<[string, string]>> {
+    const { output, backup } = this.settings;
+    const pairs: Array<[string, string]> = [];
+    const outputFile = path.join(output, plan.output);
+    if (!(await exists(outputFile))) {
+      const content = document.status === 'SIGNED' ? openSignedBlob(this.context, document) : errorText(document);
+      pairs.push([await writeUnflushed(outputFile, content), outputFile]);
+    }
+    if (plan.backupError) {
+      const errorFile = path.join(backup, plan.backupError);
+      if (!(await exists(errorFile))) pairs.push([await writeUnflushed(errorFile, errorText(document)), errorFile]);
+    }
+    return pairs;
   }
 
   /** Reserves the names one document leaves under (reservations carry the document, so a restart finds them again). */
@@ -312,20 +333,13 @@ export class HotFolder {
     return { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
   }
 
-  /** One document by its plan: the output written whole, the error text beside the original, the original moved. */
-  async #finishDocument(folder: string, document: OperationDocument, plan: Plan): Promise<void> {
+  /** One document by its plan, its outputs flushed: each renamed into place, the original moved to backup. */
+  async #placeDocument(folder: string, document: OperationDocument, plan: Plan, written: ReadonlyArray<[string, string]>): Promise<void> {
     const { output, backup } = this.settings;
-    const original = path.join(folder, document.name);
-    const outputFile = path.join(output, plan.output);
-    if (!(await exists(outputFile))) {
-      if (document.status === 'SIGNED') await writeWhole(outputFile, openSignedBlob(this.context, document));
-      else await writeWhole(outputFile, errorText(document));
-    }
+    for (const [temporary, target] of written) await rename(temporary, target);
     await releaseName(output, plan.output);
-    if (plan.backupError) {
-      if (!(await exists(path.join(backup, plan.backupError)))) await writeWhole(path.join(backup, plan.backupError), errorText(document));
-      await releaseName(backup, plan.backupError);
-    }
+    if (plan.backupError) await releaseName(backup, plan.backupError);
+    const original = path.join(folder, document.name);
     if (await exists(original)) await moveFile(original, path.join(backup, plan.backup));
     await releaseName(backup, plan.backup);
   }
