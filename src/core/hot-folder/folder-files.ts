@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import { createWriteStream } from 'node:fs';
-import { copyFile, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fsyncPath } from '../../util/durable-files.js';
 
 /**
  * File steps of the hot folder (API.md §12) that must leave no half state a consumer could see or a
@@ -68,13 +67,15 @@ export function hiddenName(name: string, purpose: 'tmp' | 'reserved'): string {
 /** Writes a whole file under a hidden temporary name in the same folder, flushes it, then renames it into place. */
 export async function writeWhole(file: string, content: Buffer | string | Readable): Promise<void> {
   const temporary = await writeUnflushed(file, content);
-  await flushFile(temporary);
+  await fsyncPath(temporary);
   await rename(temporary, file);
+  // The new name is on disk too: a plan must survive a power loss before the renames it governs.
+  await fsyncPath(path.dirname(file));
 }
 
 /**
  * The first half of writeWhole for many files at once: the content under the target's hidden temporary
- * name, not yet flushed; `flushAll` then one rename each put them in place. One temporary name per
+ * name, not yet flushed; `flushAll` (util/durable-files.ts) then one rename each put them in place. One temporary name per
  * target: a write cut short by a crash is replaced by the retry, not left beside it.
  */
 export async function writeUnflushed(file: string, content: Buffer | string | Readable): Promise<string> {
@@ -88,32 +89,6 @@ export async function writeUnflushed(file: string, content: Buffer | string | Re
   }
   return temporary;
 }
-
-async function flushFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Flushes many files: one syncfs(2) per file system (`sync --file-system`, coreutils) instead of an
- * fsync each — 2,500 outputs were 2.3 ms apiece here (bench/hot-folder.ts) — else, where that command
- * is missing, an fsync per file.
- */
-export async function flushAll(files: readonly string[], concurrency = 8): Promise<void> {
-  if (files.length === 0) return;
-  const folders = [...new Set(files.map((file) => path.dirname(file)))];
-  try {
-    await execFileAsync('sync', ['--file-system', ...folders]);
-  } catch {
-    for (let start = 0; start < files.length; start += concurrency) await Promise.all(files.slice(start, start + concurrency).map(flushFile));
-  }
-}
-
-const execFileAsync = promisify(execFile);
 
 /** JSON written whole (write, flush, rename), so a crash leaves the old version or the new one. */
 export async function writeJsonWhole(file: string, value: unknown): Promise<void> {

@@ -13,7 +13,8 @@ import { findSignatureOperationsByReference, getSignatureOperation, openSignedBl
 import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
-import { exists, flushAll, moveFile, releaseName, reserveName, writeJsonWhole, writeUnflushed } from './folder-files.js';
+import { flushAll, fsyncPath } from '../../util/durable-files.js';
+import { exists, moveFile, releaseName, reserveName, writeJsonWhole, writeUnflushed } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -221,7 +222,7 @@ export class HotFolder {
     try {
       return JSON.parse(await readFile(path.join(folder, BATCH_FILE), 'utf8')) as BatchRecord;
     } catch {
-      const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== BATCH_FILE).sort();
+      const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.')).sort();
       if (files.length === 0) {
         await rm(folder, { recursive: true, force: true });
         return undefined;
@@ -305,6 +306,8 @@ export class HotFolder {
       this.#placeDocument(folder, document, plans[document.name]!, written[index]!).catch((error: unknown) => void (failure ??= error)),
     );
     if (failure) throw failure;
+    // The renames on disk before the batch folder (with its plan) goes.
+    for (const folder of new Set([this.settings.output, this.settings.backup])) await fsyncPath(folder);
   }
 
   /** The document's output (and error text for backup) under temporary names: [temporary, target] pairs, none for what is in place already. */
@@ -347,7 +350,7 @@ export class HotFolder {
   /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
   async #removeBatchFolder(folder: string): Promise<void> {
     const left = await readdir(folder).catch(() => [] as string[]);
-    const originals = left.filter((name) => !name.startsWith('.') && name !== BATCH_FILE);
+    const originals = left.filter((name) => !name.startsWith('.'));
     if (originals.length > 0) {
       this.settings.log.warn({ folder, originals }, 'hot folder: files of a finished batch were not in its operation; they stay in the processing area');
       return;

@@ -10,6 +10,7 @@ import { KeyMaterialError, type Signer } from '../keys/signer.js';
 import type { SigningThreads } from '../keys/signing-threads.js';
 import { DEVELOPMENT_CA_CRL_NAME, crlUrl } from './crl.js';
 import { ocspUrl } from './ocsp-responder.js';
+import { fsyncPath } from '../../util/durable-files.js';
 
 /**
  * The development PKI a fresh install signs with: a CA, a document-signing certificate and a TSA
@@ -286,7 +287,7 @@ async function writePkiFiles(folder: string, pki: PkiFiles): Promise<void> {
       await writeDurably(temporary, pki[key], key.endsWith('Key') ? 0o600 : 0o644);
     }
     for (const { temporary, final } of written) await rename(temporary, final);
-    await fsyncFolder(folder);
+    await fsyncPath(folder);
   } catch (error) {
     await Promise.all(written.map(({ temporary }) => rm(temporary, { force: true })));
     throw error;
@@ -298,15 +299,6 @@ async function writeDurably(path: string, content: string, mode: number): Promis
   try {
     await handle.writeFile(content, 'utf8');
     await handle.chmod(mode); // `open`'s mode is filtered by the umask; a key must be 0600 regardless
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();
