@@ -84,50 +84,44 @@ export class AccountRepository {
   }
 
   /**
-   * Counts a login attempt for each key *before* its password is checked, so that concurrent guesses
-   * meet the limit as sequential ones do. One statement per key: the attempt that brings the failures
+   * Counts a login attempt against `key` *before* its password is checked, so that concurrent guesses
+   * meet the limit as sequential ones do. One statement: the attempt that brings the failures
    * in a row to `threshold` locks the key until `now + lockMs` (and is still checked: `lockedNow`);
    * while the lock holds, attempts are counted and refused (`refusedUntil`); once it has passed, the
    * count restarts at `threshold`, so the next attempt is checked and, if wrong, locks again. The
    * returned count tells each attempt which it was, whatever the clock says.
    */
-  async countLoginAttempt(keys: readonly string[], now: number, threshold: number, lockMs: number): Promise<{ refusedUntil?: number; lockedNow: string[] }> {
-    const lockedNow: string[] = [];
-    let refusedUntil: number | undefined;
-    for (const key of keys) {
-      const row = await this.db
-        .insertInto('login_failures')
-        .values({ key, failures: 1, locked_until: threshold <= 1 ? now + lockMs : null, updated_at: now })
-        .onConflict((conflict) =>
-          conflict.column('key').doUpdateSet((eb) => {
-            const lockHolds = eb('login_failures.locked_until', '>', now);
-            return {
-              // Every SET expression reads the row as it was (SQLite and PostgreSQL alike).
-              failures: eb
-                .case()
-                .when(eb.and([eb('login_failures.failures', '>=', threshold), eb.not(lockHolds)]))
-                .then(threshold)
-                .else(eb('login_failures.failures', '+', 1))
-                .end(),
-              locked_until: eb
-                .case()
-                .when(lockHolds)
-                .then(eb.ref('login_failures.locked_until'))
-                .when(eb('login_failures.failures', '+', 1), '>=', threshold)
-                .then(now + lockMs)
-                .else(eb.ref('login_failures.locked_until'))
-                .end(),
-              updated_at: now,
-            };
-          }),
-        )
-        .returning(['failures', 'locked_until'])
-        .executeTakeFirstOrThrow();
-      const failures = Number(row.failures);
-      if (failures === threshold) lockedNow.push(key);
-      else if (failures > threshold) refusedUntil = Math.max(refusedUntil ?? 0, Number(row.locked_until));
-    }
-    return { refusedUntil, lockedNow };
+  async countLoginAttempt(key: string, now: number, threshold: number, lockMs: number): Promise<{ refusedUntil?: number; lockedNow: boolean }> {
+    const row = await this.db
+      .insertInto('login_failures')
+      .values({ key, failures: 1, locked_until: threshold <= 1 ? now + lockMs : null, updated_at: now })
+      .onConflict((conflict) =>
+        conflict.column('key').doUpdateSet((eb) => {
+          const lockHolds = eb('login_failures.locked_until', '>', now);
+          return {
+            // Every SET expression reads the row as it was (SQLite and PostgreSQL alike).
+            failures: eb
+              .case()
+              .when(eb.and([eb('login_failures.failures', '>=', threshold), eb.not(lockHolds)]))
+              .then(threshold)
+              .else(eb('login_failures.failures', '+', 1))
+              .end(),
+            locked_until: eb
+              .case()
+              .when(lockHolds)
+              .then(eb.ref('login_failures.locked_until'))
+              .when(eb('login_failures.failures', '+', 1), '>=', threshold)
+              .then(now + lockMs)
+              .else(eb.ref('login_failures.locked_until'))
+              .end(),
+            updated_at: now,
+          };
+        }),
+      )
+      .returning(['failures', 'locked_until'])
+      .executeTakeFirstOrThrow();
+    const failures = Number(row.failures);
+    return { lockedNow: failures === threshold, ...(failures > threshold && { refusedUntil: Number(row.locked_until) }) };
   }
 
   /** A successful attempt does not count against a shared key (a client IP): its count, and the lock if it set it, are taken back. */

@@ -44,14 +44,14 @@ export async function countAttempt(context: CoreContext, email: string, ip: stri
   const accounts = context.store.accounts;
   const addressKey = `email:${emailKey(email)}`;
   const ipKey = `ip:${ip}`;
-  const address = await accounts.countLoginAttempt([addressKey], now, FAILURES_BEFORE_LOCK, LOCK_MS);
-  const network = await accounts.countLoginAttempt([ipKey], now, FAILURES_FROM_ONE_IP_BEFORE_LOCK, LOCK_MS);
+  const address = await accounts.countLoginAttempt(addressKey, now, FAILURES_BEFORE_LOCK, LOCK_MS);
+  const network = await accounts.countLoginAttempt(ipKey, now, FAILURES_FROM_ONE_IP_BEFORE_LOCK, LOCK_MS);
   const refused = [address.refusedUntil, network.refusedUntil].filter((until): until is number => until !== undefined);
   return {
     refusedUntil: refused.length ? Math.max(...refused) : undefined,
     async succeeded() {
       await accounts.clearLoginFailures([addressKey]);
-      await accounts.forgiveLoginAttempt(ipKey, network.lockedNow.length > 0);
+      await accounts.forgiveLoginAttempt(ipKey, network.lockedNow);
     },
   };
 }

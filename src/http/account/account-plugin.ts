@@ -113,25 +113,22 @@ export const accountPlugin: FastifyPluginAsync<{ context: CoreContext }> = async
     return html(reply, registrationsPage(session, page.items, { next: page.nextCursor, first: after === undefined }, publicBase()));
   });
 
-  app.get<{ Params: { rid: string } }>('/account/registrations/:rid/certificate.pdf', { schema: { hide: true } }, async (request, reply) => {
-    const session = await sessionOf(request);
-    if (!session) return toLogin(reply);
-    const registration = await getAccountRegistration(context, session, request.params.rid);
-    return reply
-      .type('application/pdf')
-      .header('Content-Disposition', `attachment; filename="certificate-${registration.rid}.pdf"`)
-      .send(await registrationCertificate(context, registration));
-  });
-
-  app.get<{ Params: { rid: string } }>('/account/registrations/:rid/evidence.zip', { schema: { hide: true } }, async (request, reply) => {
-    const session = await sessionOf(request);
-    if (!session) return toLogin(reply);
-    const registration = await getAccountRegistration(context, session, request.params.rid);
-    return reply
-      .type('application/zip')
-      .header('Content-Disposition', `attachment; filename="evidence-${registration.rid}.zip"`)
-      .send(await evidencePackage(context, registration));
-  });
+  // The downloads the registrations page links to, with the session alone.
+  const downloads = [
+    { file: 'certificate.pdf', type: 'application/pdf', name: (rid: string) => `certificate-${rid}.pdf`, produce: registrationCertificate },
+    { file: 'evidence.zip', type: 'application/zip', name: (rid: string) => `evidence-${rid}.zip`, produce: evidencePackage },
+  ] as const;
+  for (const download of downloads) {
+    app.get<{ Params: { rid: string } }>(`/account/registrations/:rid/${download.file}`, { schema: { hide: true } }, async (request, reply) => {
+      const session = await sessionOf(request);
+      if (!session) return toLogin(reply);
+      const registration = await getAccountRegistration(context, session, request.params.rid);
+      return reply
+        .type(download.type)
+        .header('Content-Disposition', `attachment; filename="${download.name(registration.rid)}"`)
+        .send(await download.produce(context, registration));
+    });
+  }
 
   app.get('/account/password', { schema: { hide: true } }, async (request, reply) => {
     const session = await sessionOf(request);

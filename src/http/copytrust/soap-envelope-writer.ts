@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../util/escape-html.js';
 import {
   registrationSummaryFields,
   SOAP11_NAMESPACE,
@@ -20,10 +21,11 @@ export interface ResponseRecord {
  * by the JSON API — become U+FFFD, so every answer stays well-formed.
  */
 export function escapeXml(text: string): string {
-  return text
-    .replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
-    .replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'))
-    .replace(/\r/g, '&#13;');
+  // The markup characters as for HTML; a CR as a reference, which XML parsers would otherwise turn into LF.
+  return escapeHtml(text.replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')).replace(
+    /\r/g,
+    '&#13;',
+  );
 }
 
 export function contentTypeOf(version: SoapVersion): string {

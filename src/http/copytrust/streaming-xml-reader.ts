@@ -54,6 +54,8 @@ const forbiddenCharacter = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 const predefined: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 /** A SOAP element has a handful; namespace declarations included. */
 const MAX_ATTRIBUTES = 256;
+/** U+FFFD as UTF-8: in the text but not in the bytes, it is the decoder's mark of bytes that are not UTF-8. */
+const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
 /** `&#x10FFFF;` is the longest reference the reader accepts. */
 const MAX_REFERENCE_LENGTH = 10;
 
@@ -79,7 +81,7 @@ export class StreamingXmlReader {
 
   write(bytes: Buffer): void {
     const text = this.decoder.write(bytes);
-    if (text.includes('\uFFFD') && !bytes.includes(Buffer.from('\uFFFD'))) throw this.error('the body is not UTF-8');
+    if (text.includes('\uFFFD') && !bytes.includes(REPLACEMENT_CHARACTER)) throw this.error('the body is not UTF-8');
     this.pending += this.continueMarkup(text);
     if (!this.unfinished) this.drain(false);
   }
