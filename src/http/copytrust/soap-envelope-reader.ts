@@ -149,11 +149,6 @@ export class SoapEnvelopeReader implements StreamingXmlHandler {
     return { version: this.version, operation: this.operation, fields: this.fields, fileDataAttachment: attachment, hasFileData: this.hasFileData };
   }
 
-  /** The version as far as it is known (for a fault about a broken envelope). */
-  get soapVersion(): SoapVersion | undefined {
-    return this.version;
-  }
-
   private envelope(name: XmlName): void {
     if (name.localName !== 'Envelope') throw new SignetError('invalid_envelope', `The body's root element is <${name.localName}>, not a SOAP Envelope`);
     if (name.namespaceUri === SOAP11_NAMESPACE) this.version = '1.1';

@@ -45,7 +45,7 @@ export function responseEnvelope(version: SoapVersion, operation: OperationName,
   return envelope(version, `<${operation}Response xmlns="${TARGET_NAMESPACE}">${children(fields, values)}</${operation}Response>`);
 }
 
-export function children(fields: readonly FieldSpec[], values: ResponseRecord): string {
+function children(fields: readonly FieldSpec[], values: ResponseRecord): string {
   let xml = '';
   for (const spec of fields) {
     const value = values[spec.name];
