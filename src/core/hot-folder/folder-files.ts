@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +32,7 @@ export async function reserveName(folder: string, name: string, owner: string): 
     const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
     if (await exists(path.join(folder, candidate))) continue;
     try {
-      await writeFile(reservationOf(folder, candidate), owner, { flag: 'wx' });
+      await createWithContent(reservationOf(folder, candidate), owner);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // Ours already, from before a crash that came before the plan was written: take it again.
@@ -45,6 +45,26 @@ export async function reserveName(folder: string, name: string, owner: string): 
       continue;
     }
     return candidate;
+  }
+}
+
+/**
+ * Creates `file` holding `content`, failing with EEXIST if it is there: written under a name of its own,
+ * then linked (link(2) is exclusive like O_EXCL). An exclusive create then a write left, when a kill fell
+ * between the two, an empty reservation that its own document no longer recognised after the restart —
+ * and that output went to `name-1`.
+ */
+async function createWithContent(file: string, content: string): Promise<void> {
+  const staged = path.join(path.dirname(file), hiddenName(`${path.basename(file)}\n${content}`, 'tmp'));
+  await writeFile(staged, content);
+  try {
+    await link(staged, file);
+  } catch (error) {
+    // No hard links on this file system (FAT, some network shares): the exclusive create, with its small window.
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await writeFile(file, content, { flag: 'wx' });
+  } finally {
+    await unlink(staged).catch(() => {});
   }
 }
 
