@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { access, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../src/store/store.js';
@@ -42,6 +42,22 @@ for (const kind of testStores()) {
       assert.deepEqual(stored, { size: bytes.length, sha256: '' });
       await store.blobs.makeDurable(['out/blob-c']);
       assert.ok((await store.blobs.readAll('out/blob-c')).equals(bytes));
+    });
+
+    test('copyTo writes the bytes to a file (a small blob and a large one), replacing what was there; a missing blob is refused', async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'signet-copyto-'));
+      try {
+        for (const [key, bytes] of [['out/blob-small', randomBytes(1000)], ['out/blob-large', randomBytes(SMALL_BLOB_BYTES * 3 + 11)]] as const) {
+          await store.blobs.write(key, bytes);
+          const file = path.join(folder, key.replace('/', '-'));
+          await writeFile(file, 'an earlier, longer content that must not survive at the end of the copy'.repeat(100));
+          await store.blobs.copyTo(key, file);
+          assert.ok((await readFile(file)).equals(bytes), key);
+        }
+        await assert.rejects(store.blobs.copyTo('out/never-written', path.join(folder, 'never')));
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
     });
 
     test('a missing blob is refused by readAll; delete removes one', async () => {

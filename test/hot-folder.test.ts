@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { hiddenName, releaseName, reserveName } from '../src/core/hot-folder/folder-files.js';
 import { createWorkFolder, startChildService, type ChildService } from './support/child-service.js';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
@@ -153,6 +155,30 @@ describe('hot folder', () => {
     mkdirSync(path.join(input, 'a-folder'));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.deepEqual(readdirSync(input), ['a-folder'], 'a folder in input is not a file to sign');
+  });
+});
+
+describe('output name reservations', () => {
+  test('the same owner takes its reservation again (a restart), another gets -1; a name in the folder is skipped; release frees it; a reservation written as a plain file (no symbolic links) is read back too', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signet-reserve-'));
+    try {
+      const first = await reserveName(folder, 'a.pdf', 'batch-1\ndoc-1\noutput');
+      assert.equal(first, 'a.pdf');
+      const reservation = readdirSync(folder).find((name) => name.startsWith('.signet-'))!;
+      assert.equal(lstatSync(path.join(folder, reservation)).isSymbolicLink(), true, 'made in one step with its owner in it');
+      assert.equal(await reserveName(folder, 'a.pdf', 'batch-1\ndoc-1\noutput'), 'a.pdf', 'its owner finds it again');
+      assert.equal(await reserveName(folder, 'a.pdf', 'batch-2\ndoc-9\noutput'), 'a-1.pdf', 'another owner does not');
+      writeFileSync(path.join(folder, 'b.xml'), 'placed by a person');
+      assert.equal(await reserveName(folder, 'b.xml', 'batch-1\ndoc-2\noutput'), 'b-1.xml');
+      await releaseName(folder, 'a.pdf');
+      assert.equal(await reserveName(folder, 'a.pdf', 'batch-3\ndoc-1\noutput'), 'a.pdf', 'released, the name is free again');
+      // What the fallback for file systems without symbolic links leaves: a plain file holding the owner.
+      writeFileSync(path.join(folder, hiddenName('c.pdf', 'reserved')), 'batch-4\ndoc-1\noutput');
+      assert.equal(await reserveName(folder, 'c.pdf', 'batch-4\ndoc-1\noutput'), 'c.pdf');
+      assert.equal(await reserveName(folder, 'c.pdf', 'batch-5\ndoc-1\noutput'), 'c-1.pdf');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

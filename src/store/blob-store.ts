@@ -40,6 +40,11 @@ export interface BlobStore {
   /** Flushes blobs written with `{ durable: false }` to stable storage. */
   makeDurable(keys: readonly string[]): Promise<void>;
   createReadStream(key: string): Readable;
+  /**
+   * Writes the blob's bytes to `file` (created or replaced; not flushed): the hot folder's outputs. On
+   * the file store a kernel copy in one thread-pool call (a reflink where the file system has them).
+   */
+  copyTo(key: string, file: string): Promise<void>;
   /** The whole blob in memory, for the formats that need all of it (a PDF to sign). */
   readAll(key: string): Promise<Buffer>;
   size(key: string): Promise<number>;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
 import { uuid7, uuid7Floor } from '../util/uuid7.js';
 import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWriteOptions, type StoredBlob } from './blob-store.js';
@@ -120,6 +122,10 @@ export class DatabaseBlobStore implements BlobStore {
     const { rows } = await chunksOf(this.db, { key });
     if (rows.length === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
     return rows.length === 1 ? fromBase64(rows[0]!.data64) : Buffer.concat(rows.map((row) => fromBase64(row.data64)));
+  }
+
+  async copyTo(key: string, file: string): Promise<void> {
+    await pipeline(this.createReadStream(key), createWriteStream(file));
   }
 
   /** Reads one chunk per query as the consumer asks, so memory stays at about one chunk. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
@@ -75,6 +76,12 @@ export class SmallBlobsInDatabase implements BlobStore {
       else yield* files.createReadStream(key);
     }
     return Readable.from(bytes(), { objectMode: false });
+  }
+
+  async copyTo(key: string, file: string): Promise<void> {
+    const data = await this.row(key);
+    if (data) await writeFile(file, data);
+    else await this.files.copyTo(key, file);
   }
 
   async readAll(key: string): Promise<Buffer> {

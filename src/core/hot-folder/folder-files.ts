@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,26 +20,28 @@ export async function exists(file: string): Promise<boolean> {
 
 /**
  * Reserves `name`, else `name-1`, `name-2`, … before the extension: the first that `folder` does not hold
- * and nobody else reserved. The reservation is a hidden marker made with an exclusive create, so two
- * batches (or two instances sharing the folder) finishing at once never pick the same name; it holds
- * `owner`, so the same document finds its reservation again after a crash; it is released once the file
- * is in place.
+ * and nobody else reserved. The reservation is a hidden symbolic link whose target is `owner`: made in
+ * one exclusive step with its content (symlink(2) fails with EEXIST), so two batches (or two instances
+ * sharing the folder) finishing at once never pick the same name, and the same document finds its
+ * reservation again after a crash. An exclusive create followed by a write had a window where kill -9
+ * left an empty reservation its own document no longer recognised, and that output went to `name-1`.
+ * Released once the file is in place.
  */
 export async function reserveName(folder: string, name: string, owner: string): Promise<string> {
   const extension = path.extname(name);
   const stem = extension && extension !== name ? name.slice(0, -extension.length) : name;
   for (let n = 0; ; n++) {
     const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
-    if (await exists(path.join(folder, candidate))) continue;
+    const reservation = reservationOf(folder, candidate);
     try {
-      await createWithContent(reservationOf(folder, candidate), owner);
+      await createReservation(reservation, owner);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // Ours already, from before a crash that came before the plan was written: take it again.
-      if ((await readFile(reservationOf(folder, candidate), 'utf8').catch(() => '')) === owner) return candidate;
+      if ((await readReservation(reservation)) === owner) return candidate;
       continue;
     }
-    // Placed meanwhile by someone who did not reserve (a person copying a file in): look further.
+    // Present already, or placed meanwhile by someone who did not reserve (a person copying a file in).
     if (await exists(path.join(folder, candidate))) {
       await releaseName(folder, candidate);
       continue;
@@ -48,23 +50,22 @@ export async function reserveName(folder: string, name: string, owner: string): 
   }
 }
 
-/**
- * Creates `file` holding `content`, failing with EEXIST if it is there: written under a name of its own,
- * then linked (link(2) is exclusive like O_EXCL). An exclusive create then a write left, when a kill fell
- * between the two, an empty reservation that its own document no longer recognised after the restart —
- * and that output went to `name-1`.
- */
-async function createWithContent(file: string, content: string): Promise<void> {
-  const staged = path.join(path.dirname(file), hiddenName(`${path.basename(file)}\n${content}`, 'tmp'));
-  await writeFile(staged, content);
+/** The reservation as a symbolic link; where the file system has none (FAT, some shares), an exclusive create then a write. */
+async function createReservation(reservation: string, owner: string): Promise<void> {
   try {
-    await link(staged, file);
+    await symlink(owner, reservation);
   } catch (error) {
-    // No hard links on this file system (FAT, some network shares): the exclusive create, with its small window.
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-    await writeFile(file, content, { flag: 'wx' });
-  } finally {
-    await unlink(staged).catch(() => {});
+    await writeFile(reservation, owner, { flag: 'wx' });
+  }
+}
+
+async function readReservation(reservation: string): Promise<string> {
+  try {
+    return await readlink(reservation);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') return '';
+    return readFile(reservation, 'utf8').catch(() => '');
   }
 }
 
@@ -99,7 +100,7 @@ export async function writeWhole(file: string, content: Buffer | string | Readab
  * target: a write cut short by a crash is replaced by the retry, not left beside it.
  */
 export async function writeUnflushed(file: string, content: Buffer | string | Readable): Promise<string> {
-  const temporary = path.join(path.dirname(file), hiddenName(path.basename(file), 'tmp'));
+  const temporary = temporaryNameOf(file);
   try {
     if (typeof content === 'string' || Buffer.isBuffer(content)) await writeFile(temporary, content);
     else await pipeline(content, createWriteStream(temporary));
@@ -108,6 +109,11 @@ export async function writeUnflushed(file: string, content: Buffer | string | Re
     throw error;
   }
   return temporary;
+}
+
+/** The hidden name `file` is written under before its rename into place. */
+export function temporaryNameOf(file: string): string {
+  return path.join(path.dirname(file), hiddenName(path.basename(file), 'tmp'));
 }
 
 /** JSON written whole (write, flush, rename), so a crash leaves the old version or the new one. */

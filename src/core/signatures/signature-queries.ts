@@ -77,6 +77,12 @@ export function openSignedBlob(context: CoreContext, document: OperationDocument
   return context.store.blobs.createReadStream(outputBlobKey(document.id));
 }
 
+/** A signed document's bytes written to `file` (not flushed): the hot folder's outputs, without passing through JavaScript on the file store. */
+export async function copySignedBlobTo(context: CoreContext, document: OperationDocument, file: string): Promise<void> {
+  assertNotPurged(document, document.taskId);
+  await context.store.blobs.copyTo(outputBlobKey(document.id), file);
+}
+
 /**
  * The signed documents of an operation, for a ZIP or an answer that inlines them: `410 purged` once
  * the retention deleted them, `409 document_not_signed` while none is signed.
