@@ -19,6 +19,7 @@ const SETTLE = process.argv[3] ?? '500ms';
 const signature = { format: 'PAdES', level: 'B-T' };
 
 async function withServer<T>(hotFolder: boolean, use: (url: string, workFolder: string) => Promise<T>): Promise<T> {
+  const label = hotFolder ? 'hot folder' : 'multipart';
   const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-bench-hot-'));
   const client = { secret: 'bench-secret', ...(hotFolder && { hotFolder: { input: 'in', backup: 'backup', output: 'out', signature } }) };
   await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: client }));
@@ -32,7 +33,11 @@ async function withServer<T>(hotFolder: boolean, use: (url: string, workFolder: 
     }
   });
   try {
-    return await use(server.url, workFolder);
+    const before = await server.cpuSeconds();
+    const result = await use(server.url, workFolder);
+    const cpu = await server.cpuSeconds();
+    console.log(`    ${label} server CPU: ${(cpu.user - before.user).toFixed(1)} s user, ${(cpu.system - before.system).toFixed(1)} s system`);
+    return result;
   } finally {
     await server.stop();
     await rm(workFolder, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hiddenName, releaseName, reserveName } from '../src/core/hot-folder/folder-files.js';
+import { hiddenName, releaseName, reservationMark, reserveName } from '../src/core/hot-folder/folder-files.js';
 import { createWorkFolder, startChildService, type ChildService } from './support/child-service.js';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
@@ -173,7 +173,7 @@ describe('output name reservations', () => {
       await releaseName(folder, 'a.pdf');
       assert.equal(await reserveName(folder, 'a.pdf', 'batch-3\ndoc-1\noutput'), 'a.pdf', 'released, the name is free again');
       // What the fallback for file systems without symbolic links leaves: a plain file holding the owner.
-      writeFileSync(path.join(folder, hiddenName('c.pdf', 'reserved')), 'batch-4\ndoc-1\noutput');
+      writeFileSync(path.join(folder, hiddenName('c.pdf', 'reserved')), reservationMark('batch-4\ndoc-1\noutput'));
       assert.equal(await reserveName(folder, 'c.pdf', 'batch-4\ndoc-1\noutput'), 'c.pdf');
       assert.equal(await reserveName(folder, 'c.pdf', 'batch-5\ndoc-1\noutput'), 'c-1.pdf');
     } finally {
@@ -209,26 +209,35 @@ describe('hot folder across a crash', () => {
         await rename(path.join(input, `${name}.tmp`), path.join(input, name));
       }
       if (moment === 'while signing') {
-        await until('the files claimed', async () => ((await readdir(input)).length === 0 ? true : undefined), 30_000);
+        // Some documents signed and delivered (a batch's outputs appear as they are signed), not all.
+        await until('the first outputs', async () => ((await readdir(output)).some((name) => name.endsWith('.p7s')) ? true : undefined), 60_000);
       } else {
         // Names reserved, outputs being written (hidden reservations and temporary files in output).
         await until('outputs being written', async () => ((await readdir(output)).some((name) => name.startsWith('.signet-')) ? true : undefined), 60_000);
       }
       await first.kill();
       // The kill landed mid-way: not every output was written yet.
-      const atKill = (await readdir(output)).filter((name) => name.endsWith('.p7s')).length;
-      assert.ok(atKill < 150, `${atKill} outputs already at the kill`);
+      const atKill = (await readdir(output)).filter((name) => name.endsWith('.p7s'));
+      assert.ok(atKill.length < 150, `${atKill.length} outputs already at the kill`);
+      // The consumer (the ERP) takes away the outputs already there. Those whose original had left the
+      // processing area were done and must not come back; one whose original was still there (its
+      // output renamed in, the crash before the original moved) may be written again.
+      const taken = path.join(workFolder, 'taken');
+      mkdirSync(taken);
+      for (const name of atKill) await rename(path.join(output, name), path.join(taken, name));
+      const stillClaimed = new Set((await readdir(path.join(workFolder, 'hot-folder'), { recursive: true })).map((entry) => `${path.basename(entry)}.p7s`));
+      const mayComeBack = new Set(atKill.filter((name) => stillClaimed.has(name)));
 
       const second = await startChildService({ workFolder, flags });
       children.push(second);
       const expected = [...dropped.keys()].map((name) => `${name}.p7s`).sort();
-      await until('150 outputs', async () => {
-        const names = (await readdir(output)).filter((name) => !name.startsWith('.'));
-        return names.length >= 150 && (await readdir(backup)).length >= 150 ? names : undefined;
-      }, 120_000);
+      const delivered = async () => [...(await readdir(output)).filter((name) => !name.startsWith('.')), ...(await readdir(taken))];
+      await until('150 outputs', async () => ((await delivered()).length >= 150 && (await readdir(backup)).length >= 150 ? true : undefined), 120_000);
       // Settle: nothing more may appear (no second output for anything).
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      assert.deepEqual((await readdir(output)).filter((name) => !name.startsWith('.')).sort(), expected, 'exactly one output per input');
+      const again = (await readdir(output)).filter((name) => atKill.includes(name));
+      assert.deepEqual(again.filter((name) => !mayComeBack.has(name)), [], 'an output the consumer took is not written again');
+      assert.deepEqual([...new Set(await delivered())].sort(), expected, 'exactly one output per input');
       assert.deepEqual((await readdir(output)).filter((name) => name.startsWith('.')), [], 'no temporary file left in output');
       assert.deepEqual((await readdir(backup)).sort(), [...dropped.keys()].sort());
       assert.deepEqual(await readdir(input), []);
@@ -240,7 +249,8 @@ describe('hot folder across a crash', () => {
       const caFile = path.join(workFolder, 'pki', 'ca.cert.pem');
       for (const [name, content] of dropped) {
         assert.ok((await readFile(path.join(backup, name))).equals(content), `${name}: original changed`);
-        const result = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(output, `${name}.p7s`), '-content', path.join(backup, name), '-CAfile', caFile, '-out', '/dev/null']);
+        const signed = existsSync(path.join(output, `${name}.p7s`)) ? path.join(output, `${name}.p7s`) : path.join(taken, `${name}.p7s`);
+        const result = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', signed, '-content', path.join(backup, name), '-CAfile', caFile, '-out', '/dev/null']);
         assert.equal(result.status, 0, `${name}: ${result.stderr}`);
       }
       await second.kill();

@@ -9,6 +9,8 @@ export interface ChildServer {
   url: string;
   /** The server's peak resident memory so far (VmHWM), bytes. */
   peakRss(): Promise<number>;
+  /** CPU time the server has used so far (its threads and the children it waited for), seconds. */
+  cpuSeconds(): Promise<{ user: number; system: number }>;
   /** SIGTERM (a profiling server writes its profile), then SIGKILL after 5 s. */
   stop(): Promise<void>;
 }
@@ -39,6 +41,12 @@ export async function startChildServer(workFolder: string, flags: string[] = [])
     child,
     url,
     peakRss: () => readFile(`/proc/${child.pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)![1]) * 1024),
+    async cpuSeconds() {
+      // proc(5): after the ") " closing the command name, utime is field 14 and stime 15, cutime 16, cstime 17, in ticks of 1/100 s.
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      return { user: (fields[11]! + fields[13]!) / 100, system: (fields[12]! + fields[14]!) / 100 };
+    },
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -20,7 +20,7 @@ export async function exists(file: string): Promise<boolean> {
 
 /**
  * Reserves `name`, else `name-1`, `name-2`, … before the extension: the first that `folder` does not hold
- * and nobody else reserved. The reservation is a hidden symbolic link whose target is `owner`: made in
+ * and nobody else reserved. The reservation is a hidden symbolic link whose target is a digest of `owner`: made in
  * one exclusive step with its content (symlink(2) fails with EEXIST), so two batches (or two instances
  * sharing the folder) finishing at once never pick the same name, and the same document finds its
  * reservation again after a crash. An exclusive create followed by a write had a window where kill -9
@@ -30,15 +30,16 @@ export async function exists(file: string): Promise<boolean> {
 export async function reserveName(folder: string, name: string, owner: string): Promise<string> {
   const extension = path.extname(name);
   const stem = extension && extension !== name ? name.slice(0, -extension.length) : name;
+  const mark = reservationMark(owner);
   for (let n = 0; ; n++) {
     const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
     const reservation = reservationOf(folder, candidate);
     try {
-      await createReservation(reservation, owner);
+      await createReservation(reservation, mark);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // Ours already, from before a crash that came before the plan was written: take it again.
-      if ((await readReservation(reservation)) === owner) return candidate;
+      if ((await readReservation(reservation)) === mark) return candidate;
       continue;
     }
     // Present already, or placed meanwhile by someone who did not reserve (a person copying a file in).
@@ -50,13 +51,21 @@ export async function reserveName(folder: string, name: string, owner: string): 
   }
 }
 
+/**
+ * What a reservation holds: 32 characters, because ext4 keeps a symbolic link's target of up to 60 bytes
+ * in its inode; a longer one (the owner's folder path) took a data block, three times the cost.
+ */
+export function reservationMark(owner: string): string {
+  return createHash('sha256').update(owner).digest('hex').slice(0, 32);
+}
+
 /** The reservation as a symbolic link; where the file system has none (FAT, some shares), an exclusive create then a write. */
-async function createReservation(reservation: string, owner: string): Promise<void> {
+async function createReservation(reservation: string, mark: string): Promise<void> {
   try {
-    await symlink(owner, reservation);
+    await symlink(mark, reservation);
   } catch (error) {
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-    await writeFile(reservation, owner, { flag: 'wx' });
+    await writeFile(reservation, mark, { flag: 'wx' });
   }
 }
 

@@ -105,6 +105,7 @@ export class HotFolder {
   #timer?: NodeJS.Timeout;
   #watcher?: FSWatcher;
   #scanning?: Promise<void>;
+  #lastScan = 0;
   #stopped = false;
 
   constructor(
@@ -124,7 +125,11 @@ export class HotFolder {
     const every = Math.min(1000, Math.max(50, Math.floor(this.settings.settleMs / 4)));
     this.#timer = setInterval(() => this.#scanSoon(), every);
     try {
-      this.#watcher = watch(input, () => this.#scanSoon());
+      // An event starts a scan at once (a new file is seen sooner), but not within half a period of the
+      // last one: 2,500 files dropped at once were a storm of events and ten scans of 2,500 stats each.
+      this.#watcher = watch(input, () => {
+        if (performance.now() - this.#lastScan >= every / 2) this.#scanSoon();
+      });
       this.#watcher.on('error', () => {});
     } catch {
       // No fs events here (some network file systems): the periodic scan does the work.
@@ -155,6 +160,7 @@ export class HotFolder {
 
   #scanSoon(): void {
     if (this.#stopped || this.#scanning) return;
+    this.#lastScan = performance.now();
     this.#scanning = this.#scan()
       .catch((error: unknown) => this.settings.log.warn({ err: (error as Error).message, input: this.settings.input }, 'hot folder: scanning the input failed'))
       .finally(() => (this.#scanning = undefined));
@@ -320,21 +326,33 @@ export class HotFolder {
    * Puts finished documents in place by a plan written (and flushed) before any rename: every
    * document's output and backup names, reserved first. A restart reads the plan and completes it (an
    * output already in place is not written again); one flush per pass, not one per document.
+   *
+   * A document whose original has left the batch folder is done: the original moves last, after its
+   * outputs are in place. (Asking whether its output is in output instead would write it a second time
+   * when the consumer had already taken the first away.)
    */
   async #finishDocuments(finishing: BatchFinishing, documents: readonly OperationDocument[]): Promise<void> {
     const plans = await finishing.plans();
-    const pending = documents.filter((document) => !finishing.placed.has(document.name));
+    const originals = new Set(await readdir(finishing.folder));
+    const pending: OperationDocument[] = [];
+    for (const document of documents) {
+      if (finishing.placed.has(document.name)) continue;
+      if (originals.has(document.name)) {
+        pending.push(document);
+        continue;
+      }
+      // Done before a crash; names it may still hold (the crash fell before their release) are freed.
+      const plan = plans.get(document.name);
+      if (plan) await this.#releasePlan(plan);
+      finishing.placed.add(document.name);
+    }
     const unplanned = pending.filter((document) => !plans.has(document.name));
     if (unplanned.length > 0) {
-      // Without a plan and without its original, a document was finished before a crash.
-      const originals = new Set(await readdir(finishing.folder));
-      const toPlan = unplanned.filter((document) => originals.has(document.name));
-      for (const document of unplanned) if (!originals.has(document.name)) finishing.placed.add(document.name);
-      const planned = await mapLimit(toPlan, FINISH_CONCURRENCY, (document) => this.#plan(finishing.folder, document));
-      toPlan.forEach((document, index) => plans.set(document.name, { ...planned[index]!, fresh: true }));
-      if (toPlan.length > 0) await finishing.savePlans();
+      const planned = await mapLimit(unplanned, FINISH_CONCURRENCY, (document) => this.#plan(finishing.folder, document));
+      unplanned.forEach((document, index) => plans.set(document.name, { ...planned[index]!, fresh: true }));
+      await finishing.savePlans();
     }
-    const todo = pending.filter((document) => plans.has(document.name));
+    const todo = pending;
     // Every new output and error text written first, flushed together, then each put in place.
     const written = await mapLimit(todo, FINISH_CONCURRENCY, (document) => this.#writeOutputs(document, plans.get(document.name)!));
     await flushAll(written.flat().map(([temporary]) => temporary));
@@ -384,19 +402,22 @@ export class HotFolder {
     return { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
   }
 
-  /** One document by its plan, its outputs flushed: each renamed into place, the original moved to backup. */
+  /**
+   * One document by its plan, its outputs flushed: each renamed into place, then the original moved to
+   * backup (the step that says it is done), then its names released.
+   */
   async #placeDocument(folder: string, document: OperationDocument, plan: Plan, written: ReadonlyArray<[string, string]>): Promise<void> {
-    const { output, backup } = this.settings;
+    const { backup } = this.settings;
     for (const [temporary, target] of written) await rename(temporary, target);
+    await moveFile(path.join(folder, document.name), path.join(backup, plan.backup));
+    await this.#releasePlan(plan);
+  }
+
+  async #releasePlan(plan: Plan): Promise<void> {
+    const { output, backup } = this.settings;
     await releaseName(output, plan.output);
-    if (plan.backupError) await releaseName(backup, plan.backupError);
-    try {
-      await moveFile(path.join(folder, document.name), path.join(backup, plan.backup));
-    } catch (error) {
-      // Moved before a crash: the plan is being completed.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
     await releaseName(backup, plan.backup);
+    if (plan.backupError) await releaseName(backup, plan.backupError);
   }
 
   /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
