@@ -190,8 +190,10 @@ describe('hot folder across a crash', () => {
     for (const folder of folders) rmSync(folder, { recursive: true, force: true });
   });
 
-  for (const moment of ['while signing', 'while writing outputs'] as const) {
-    test(`kill -9 ${moment}, 150 files: after the restart exactly one output each, every original in backup, nothing left behind`, { timeout: 240_000 }, async () => {
+  // While signing: enough files that signing outlasts the first delivery pass (150 at B-T sometimes
+  // signed within a second, all delivered at once, before the kill could land).
+  for (const [moment, count] of [['while signing', 400], ['while writing outputs', 150]] as const) {
+    test(`kill -9 ${moment}, ${count} files: after the restart exactly one output each, every original in backup, nothing left behind`, { timeout: 240_000 }, async () => {
       const workFolder = await createWorkFolder({
         'client-a': { secret: 'secret-a', hotFolder: { input: 'in', backup: 'backup', output: 'out', signature: { format: 'CAdES', level: moment === 'while signing' ? 'B-T' : 'B-B' } } },
       });
@@ -203,7 +205,7 @@ describe('hot folder across a crash', () => {
       const output = path.join(workFolder, 'out');
       const backup = path.join(workFolder, 'backup');
       const dropped = new Map<string, Buffer>();
-      for (let i = 0; i < 150; i++) dropped.set(`doc-${String(i).padStart(3, '0')}.bin`, randomBytes(2000 + i));
+      for (let i = 0; i < count; i++) dropped.set(`doc-${String(i).padStart(3, '0')}.bin`, randomBytes(2000 + i));
       for (const [name, content] of dropped) {
         await writeFile(path.join(input, `${name}.tmp`), content);
         await rename(path.join(input, `${name}.tmp`), path.join(input, name));
@@ -218,7 +220,7 @@ describe('hot folder across a crash', () => {
       await first.kill();
       // The kill landed mid-way: not every output was written yet.
       const atKill = (await readdir(output)).filter((name) => name.endsWith('.p7s'));
-      assert.ok(atKill.length < 150, `${atKill.length} outputs already at the kill`);
+      assert.ok(atKill.length < count, `${atKill.length} outputs already at the kill`);
       // The consumer (the ERP) takes away the outputs already there. Those whose original had left the
       // processing area were done and must not come back; one whose original was still there (its
       // output renamed in, the crash before the original moved) may be written again.
@@ -232,7 +234,7 @@ describe('hot folder across a crash', () => {
       children.push(second);
       const expected = [...dropped.keys()].map((name) => `${name}.p7s`).sort();
       const delivered = async () => [...(await readdir(output)).filter((name) => !name.startsWith('.')), ...(await readdir(taken))];
-      await until('150 outputs', async () => ((await delivered()).length >= 150 && (await readdir(backup)).length >= 150 ? true : undefined), 120_000);
+      await until(`${count} outputs`, async () => ((await delivered()).length >= count && (await readdir(backup)).length >= count ? true : undefined), 120_000);
       // Settle: nothing more may appear (no second output for anything).
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const again = (await readdir(output)).filter((name) => atKill.includes(name));
