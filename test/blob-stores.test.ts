@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { access, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../src/store/store.js';
@@ -55,6 +55,25 @@ for (const kind of testStores()) {
           assert.ok((await readFile(file)).equals(bytes), key);
         }
         await assert.rejects(store.blobs.copyTo('out/never-written', path.join(folder, 'never')));
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+
+    test('adopt takes a file as a blob with its digest (a hard link on the file store: nothing copied); the blob outlives the file', async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'signet-adopt-'));
+      try {
+        for (const [key, bytes] of [['in/adopt-small', randomBytes(1000)], ['in/adopt-large', randomBytes(3 * 1024 * 1024 + 1)]] as const) {
+          const file = path.join(folder, key.replace('/', '-'));
+          await writeFile(file, bytes);
+          const stored = await store.blobs.adopt(key, file);
+          assert.deepEqual(stored, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+          await store.blobs.makeDurable([key]);
+          if (kind === 'sqlite') assert.equal((await stat(file)).nlink, 2, `${key}: linked, not copied`);
+          await rm(file);
+          assert.ok((await store.blobs.readAll(key)).equals(bytes), key);
+        }
+        await assert.rejects(store.blobs.adopt('in/adopt-missing', path.join(folder, 'never-written')));
       } finally {
         await rm(folder, { recursive: true, force: true });
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -85,6 +85,8 @@ describe('hot folder', () => {
         assert.equal(result.status, 0, `${name}: ${result.stderr}`);
       }
     }
+    // A failed document's input may be signed again (operator retry): its original in backup is a copy, not the blob's file.
+    assert.equal(statSync(path.join(backup, 'broken.pdf')).nlink, 1, 'the failed original in backup shares nothing with the store');
     const error = await readFile(path.join(output, 'broken.pdf.error.txt'), 'utf8');
     assert.match(error, /invalid_pdf/);
     assert.equal(await readFile(path.join(backup, 'broken.pdf.error.txt'), 'utf8'), error);

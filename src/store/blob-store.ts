@@ -37,6 +37,13 @@ export interface BlobStore {
    * of keys before anything depends on them (one round of flushes instead of one per blob).
    */
   write(key: string, source: BlobSource, options?: BlobWriteOptions): Promise<StoredBlob>;
+  /**
+   * Takes the bytes of `file` as the blob, like `write(key, file's bytes, { durable: false })`; on the
+   * file store by a hard link when the file is on its file system (no byte copied: the hot folder's
+   * claimed files). The caller must never change the file afterwards (moving it by rename is fine);
+   * it may unlink it. Durable after `makeDurable`.
+   */
+  adopt(key: string, file: string): Promise<StoredBlob>;
   /** Flushes blobs written with `{ durable: false }` to stable storage. */
   makeDurable(keys: readonly string[]): Promise<void>;
   createReadStream(key: string): Readable;

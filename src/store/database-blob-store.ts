@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
@@ -101,6 +101,10 @@ export class DatabaseBlobStore implements BlobStore {
       throw error;
     }
     return { size, sha256: hashing ? hash.digest('hex') : '' };
+  }
+
+  adopt(key: string, file: string): Promise<StoredBlob> {
+    return this.write(key, createReadStream(file), { durable: false });
   }
 
   /**

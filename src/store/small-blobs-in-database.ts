@@ -62,6 +62,11 @@ export class SmallBlobsInDatabase implements BlobStore {
     return { size, sha256: options.hash === false ? '' : createHash('sha256').update(data).digest('hex') };
   }
 
+  adopt(key: string, file: string): Promise<StoredBlob> {
+    // Like a write with durable: false, which always goes to a file.
+    return this.files.adopt(key, file);
+  }
+
   makeDurable(keys: readonly string[]): Promise<void> {
     // Only unflushed writes need it, and those are always files.
     return this.files.makeDurable(keys);

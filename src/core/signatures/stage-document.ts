@@ -29,6 +29,8 @@ export async function makeStagedDocumentsDurable(store: Store, staged: StagedDoc
 const BUFFERED_PART_BYTES = 4 * 1024 * 1024;
 /** Bytes read but not yet on disk, across the parts being written: the memory one upload may hold. */
 const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** Files being staged at once (each read in chunks of at most 1 MiB to hash it). */
+const FILES_IN_FLIGHT = 8;
 
 /**
  * Stages the documents of one upload as their parts arrive. Writing each part before parsing the next
@@ -90,6 +92,18 @@ export class UploadStager {
     return content.length;
   }
 
+  /**
+   * Stages a file by handing it to the blob store (BlobStore.adopt: a hard link on the file store, so
+   * its bytes are read once to hash them and never copied); the caller must not change the file
+   * afterwards. Up to FILES_IN_FLIGHT at once; resolves once this one has started.
+   */
+  async stageFile(file: string): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    this.#track(this.#adopt(uuid7(), file), 0);
+    while (this.#pending.size >= FILES_IN_FLIGHT && this.#failure === undefined) await Promise.race(this.#pending);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
   /** Every staged document, in order, once all are written (not yet flushed: see makeStagedDocumentsDurable). */
   async finish(): Promise<StagedDocument[]> {
     await Promise.allSettled(this.#writes);
@@ -106,6 +120,12 @@ export class UploadStager {
 
   async #write(id: string, content: Readable | Buffer): Promise<StagedDocument> {
     const blob = await this.#store.blobs.write(inputBlobKey(id), content, { durable: false });
+    return { id, ...blob };
+  }
+
+  async #adopt(id: string, file: string): Promise<StagedDocument> {
+    const blob = await this.#store.blobs.adopt(inputBlobKey(id), file);
+    this.size += blob.size;
     return { id, ...blob };
   }
 
