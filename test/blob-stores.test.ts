@@ -44,6 +44,30 @@ for (const kind of testStores()) {
       assert.ok((await store.blobs.readAll('out/blob-c')).equals(bytes));
     });
 
+    test('a blob written with a prefix (a signed PDF: its original, then the update) reads back whole by every path; a rewrite without one replaces it', async () => {
+      const original = randomBytes(300 * 1024);
+      await store.blobs.write('in/prefix-original', original);
+      for (const [key, update] of [['out/prefix-small', randomBytes(5000)], ['out/prefix-large', randomBytes(2 * 1024 * 1024 + 3)], ['out/prefix-empty', Buffer.alloc(0)]] as const) {
+        const whole = Buffer.concat([original, update]);
+        const stored = await store.blobs.write(key, [original, update], { prefix: { key: 'in/prefix-original', size: original.length } });
+        assert.deepEqual(stored, { size: whole.length, sha256: createHash('sha256').update(whole).digest('hex') });
+        assert.ok((await store.blobs.readAll(key)).equals(whole), `${key}: readAll`);
+        assert.ok((await readAll(store.blobs.createReadStream(key))).equals(whole), `${key}: stream`);
+        assert.equal(await store.blobs.size(key), whole.length);
+        const folder = await mkdtemp(path.join(tmpdir(), 'signet-prefix-'));
+        await store.blobs.copyTo(key, path.join(folder, 'copy'));
+        assert.ok((await readFile(path.join(folder, 'copy'))).equals(whole), `${key}: copyTo`);
+        await rm(folder, { recursive: true, force: true });
+      }
+      // The prefix given as a piece of its own or inside a larger first piece: the same bytes either way.
+      const joined = Buffer.concat([original, Buffer.from('update')]);
+      await store.blobs.write('out/prefix-joined', [joined, Buffer.from('!')], { prefix: { key: 'in/prefix-original', size: original.length } });
+      assert.ok((await store.blobs.readAll('out/prefix-joined')).equals(Buffer.concat([joined, Buffer.from('!')])));
+      await store.blobs.write('out/prefix-small', Buffer.from('rewritten'));
+      assert.equal((await store.blobs.readAll('out/prefix-small')).toString(), 'rewritten', 'a later write without a prefix drops the reference');
+      assert.equal(await store.blobs.size('out/prefix-small'), 9);
+    });
+
     test('copyTo writes the bytes to a file (a small blob and a large one), replacing what was there; a missing blob is refused', async () => {
       const folder = await mkdtemp(path.join(tmpdir(), 'signet-copyto-'));
       try {

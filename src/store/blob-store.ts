@@ -23,6 +23,12 @@ export interface BlobWriteOptions {
    * loop per 200 KB document). Default true.
    */
   hash?: boolean;
+  /**
+   * The source begins with the whole of blob `key` (`size` bytes): a signed PDF is its original and an
+   * update. The database store keeps a reference instead of those bytes (the prefix blob must then
+   * outlive this one: delete this one first); the file store writes them all. Ignored for a stream source.
+   */
+  prefix?: { key: string; size: number };
 }
 
 /**

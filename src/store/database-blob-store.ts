@@ -51,6 +51,7 @@ export class DatabaseBlobStore implements BlobStore {
     const hashing = options.hash ?? true;
     assertBlobKey(key);
     const buffers = buffersOf(source);
+    if (buffers && options.prefix) return this.#writeAfterPrefix(db, smallWrites, key, buffers, options.prefix, hashing);
     const total = buffers?.reduce((sum, buffer) => sum + buffer.length, 0) ?? Infinity;
     if (buffers && total <= CHUNK_BYTES) {
       // One chunk: written in place by one statement, which replaces an earlier version whole (its
@@ -108,6 +109,41 @@ export class DatabaseBlobStore implements BlobStore {
   }
 
   /**
+   * Only what follows the prefix is stored, with a reference to the prefix blob on the first chunk: a
+   * PAdES output costs its update (kilobytes), not a second copy of its original, in rows and WAL.
+   */
+  async #writeAfterPrefix(db: Kysely<Database>, smallWrites: ReturnType<typeof smallBlobWrites>, key: string, buffers: readonly Buffer[], prefix: { key: string; size: number }, hashing: boolean): Promise<StoredBlob> {
+    assertBlobKey(prefix.key);
+    const hash = createHash('sha256');
+    const rest: Buffer[] = [];
+    let skip = prefix.size;
+    let size = 0;
+    for (const buffer of buffers) {
+      if (hashing) hash.update(buffer);
+      size += buffer.length;
+      const drop = Math.min(skip, buffer.length);
+      skip -= drop;
+      if (drop < buffer.length) rest.push(buffer.subarray(drop));
+    }
+    if (skip > 0) throw new Error(`blob ${key} is shorter than its prefix ${prefix.key}`);
+    const data = Buffer.concat(rest);
+    // The usual case, an update of kilobytes: one row, grouped with the other small writes of the moment.
+    if (data.length <= GROUPED_WRITE_BYTES) {
+      await smallWrites.call({ key, data, prefixKey: prefix.key });
+      return { size, sha256: hashing ? hash.digest('hex') : '' };
+    }
+    const chunks = Array.from({ length: Math.max(1, Math.ceil(data.length / CHUNK_BYTES)) }, (_, seq) => data.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES));
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
+      await trx
+        .insertInto('blob_chunks')
+        .values(chunks.map((chunk, seq) => ({ blob_key: key, seq, data: chunk, prefix_key: seq === 0 ? prefix.key : null })))
+        .execute();
+    });
+    return { size, sha256: hashing ? hash.digest('hex') : '' };
+  }
+
+  /**
    * A flush barrier: a transaction that writes (one row of `settings`) commits synchronously, so
    * PostgreSQL flushes the WAL up to its commit record — which covers every asynchronous commit before
    * it, the WAL being one sequence. (A transaction that only takes an id writes no WAL and commits
@@ -125,7 +161,10 @@ export class DatabaseBlobStore implements BlobStore {
     assertBlobKey(key);
     const { rows } = await chunksOf(this.db, { key });
     if (rows.length === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
-    return rows.length === 1 ? fromBase64(rows[0]!.data64) : Buffer.concat(rows.map((row) => fromBase64(row.data64)));
+    const own = rows.map((row) => fromBase64(row.data64));
+    const prefixKey = rows[0]!.prefix_key;
+    if (prefixKey) return Buffer.concat([await this.readAll(prefixKey), ...own]);
+    return own.length === 1 ? own[0]! : Buffer.concat(own);
   }
 
   async copyTo(key: string, file: string): Promise<void> {
@@ -136,6 +175,7 @@ export class DatabaseBlobStore implements BlobStore {
   createReadStream(key: string): Readable {
     assertBlobKey(key);
     const db = this.db;
+    const prefixStream = (prefixKey: string) => this.createReadStream(prefixKey);
     async function* chunks() {
       for (let seq = 0; ; seq++) {
         const row = (await chunkOf(db, { key, seq })).rows[0];
@@ -143,6 +183,7 @@ export class DatabaseBlobStore implements BlobStore {
           if (seq === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
           return;
         }
+        if (seq === 0 && row.prefix_key) yield* prefixStream(row.prefix_key);
         yield fromBase64(row.data64);
       }
     }
@@ -152,10 +193,11 @@ export class DatabaseBlobStore implements BlobStore {
   async size(key: string): Promise<number> {
     const row = await this.db
       .selectFrom('blob_chunks')
-      .select(sql<number>`coalesce(sum(octet_length(data)), 0)`.as('size'))
+      .select([sql<number>`coalesce(sum(octet_length(data)), 0)`.as('size'), sql<string | null>`max(prefix_key)`.as('prefix_key')])
       .where('blob_key', '=', key)
       .executeTakeFirst();
-    return Number(row?.size ?? 0);
+    const own = Number(row?.size ?? 0);
+    return row?.prefix_key ? own + (await this.size(row.prefix_key)) : own;
   }
 
   async exists(key: string): Promise<boolean> {
@@ -193,7 +235,7 @@ const replaceWithOneChunk = compiledQuery((db: Kysely<Database>, p: { key: strin
     .with('older_chunks', (qc) => qc.deleteFrom('blob_chunks').where('blob_key', '=', p.key).where('seq', '>', 0))
     .insertInto('blob_chunks')
     .values({ blob_key: p.key, seq: 0, data: p.data })
-    .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: (eb) => eb.ref('excluded.data') })),
+    .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: (eb) => eb.ref('excluded.data'), prefix_key: null })),
 );
 
 /*
@@ -203,10 +245,10 @@ const replaceWithOneChunk = compiledQuery((db: Kysely<Database>, p: { key: strin
  * third smaller and Node decodes it natively. (Binary results: pg decodes all fields as UTF-8.)
  */
 const chunksOf = compiledQuery((db: Kysely<Database>, p: { key: string }) =>
-  db.selectFrom('blob_chunks').select(sql<string>`encode(data, 'base64')`.as('data64')).where('blob_key', '=', p.key).orderBy('seq'),
+  db.selectFrom('blob_chunks').select([sql<string>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).orderBy('seq'),
 );
 const chunkOf = compiledQuery((db: Kysely<Database>, p: { key: string; seq: number }) =>
-  db.selectFrom('blob_chunks').select(sql<string>`encode(data, 'base64')`.as('data64')).where('blob_key', '=', p.key).where('seq', '=', p.seq),
+  db.selectFrom('blob_chunks').select([sql<string>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).where('seq', '=', p.seq),
 );
 
 /** Once before every registration's token: compiled once, a prepared statement (prepared-statements.ts). */

@@ -141,6 +141,8 @@ export interface BlobChunkTable {
   blob_key: string;
   seq: number;
   data: Buffer;
+  /** On seq 0 only: the blob whose whole bytes come before this blob's own chunks (migration 013). */
+  prefix_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';

@@ -27,8 +27,9 @@ export async function purgeExpiredSignatureDocuments(
       const docs = await store.documents.listForTask(id);
       if (!(await store.tasks.markPurged(id, now))) continue;
       await mapLimit(docs, 8, async (doc) => {
-        await store.blobs.delete(inputBlobKey(doc.id));
+        // The output first: it may begin with a reference to the input (BlobWriteOptions.prefix).
         await store.blobs.delete(outputBlobKey(doc.id));
+        await store.blobs.delete(inputBlobKey(doc.id));
       });
       operations++;
       documents += docs.length;

@@ -3,7 +3,7 @@ import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { DocumentResult, DocumentRow } from '../../store/document-repository.js';
 import { mapLimit } from '../../util/map-limit.js';
 import type { CoreContext } from '../core-context.js';
-import { signWithServiceKeys } from './sign-document.js';
+import { signWithServiceKeys, type SignedBytes } from './sign-document.js';
 import { inputBlobKey, outputBlobKey } from './stage-document.js';
 
 /**
@@ -113,11 +113,24 @@ async function flushAndRecord(context: CoreContext, taskId: string, owner: strin
 /** Signs one document; a permanent failure is its result, a transient one aborts the attempt. */
 async function signOne(context: CoreContext, doc: DocumentRow): Promise<DocumentResult> {
   try {
-    const signed = await signWithServiceKeys(context, doc, () => context.store.blobs.readAll(inputBlobKey(doc.id)));
-    const stored = await context.store.blobs.write(outputBlobKey(doc.id), signed, { durable: false, hash: false });
+    let input: Buffer | undefined;
+    const signed = await signWithServiceKeys(context, doc, async () => (input = await context.store.blobs.readAll(inputBlobKey(doc.id))));
+    const stored = await context.store.blobs.write(outputBlobKey(doc.id), signed, { durable: false, hash: false, ...prefixOption(doc, input, signed) });
     return { id: doc.id, status: 'SIGNED', signedSize: stored.size };
   } catch (error) {
     if (isSignetError(error) && !error.transient) return { id: doc.id, status: 'FAILED', code: error.code, message: error.message };
     throw error;
   }
+}
+
+/**
+ * When the signed bytes begin with the whole input (a PDF's incremental update), the store may keep a
+ * reference to the input blob instead of a second copy (half the bytes of a PAdES operation on
+ * PostgreSQL). Checked, not assumed: one comparison of the input's length.
+ */
+function prefixOption(doc: DocumentRow, input: Buffer | undefined, signed: SignedBytes): { prefix?: { key: string; size: number } } {
+  if (!input || Buffer.isBuffer(signed) || signed.length < 2) return {};
+  const first = signed[0]!;
+  const begins = first === input || (first.length >= input.length && first.subarray(0, input.length).equals(input));
+  return begins ? { prefix: { key: inputBlobKey(doc.id), size: input.length } } : {};
 }

@@ -10,9 +10,10 @@ import { retention } from './009-retention.js';
 import { blobChunksUncompressed } from './010-blob-chunks-uncompressed.js';
 import { validationData } from './011-validation-data.js';
 import { accountPages } from './012-account-pages.js';
+import { blobPrefix } from './013-blob-prefix.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /** Numbered and append-only, in order: one file per migration. */
-export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention, blobChunksUncompressed, validationData, accountPages];
+export const migrations: Migration[] = [tasksDocumentsSettings, blobChunks, deliveries, signstashOperationNumbers, registrations, runnableByKind, registrationsByContent, failedTasks, retention, blobChunksUncompressed, validationData, accountPages, blobPrefix];
