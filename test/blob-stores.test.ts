@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { access, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../src/store/store.js';
@@ -98,6 +98,14 @@ for (const kind of testStores()) {
           assert.ok((await store.blobs.readAll(key)).equals(bytes), key);
         }
         await assert.rejects(store.blobs.adopt('in/adopt-missing', path.join(folder, 'never-written')));
+        // A file with another name already (dropped by `ln`) could change under the blob: copied, not linked.
+        const shared = path.join(folder, 'shared');
+        await writeFile(shared, 'shared bytes');
+        await link(shared, path.join(folder, 'elsewhere'));
+        await store.blobs.adopt('in/adopt-shared', shared);
+        assert.equal((await stat(shared)).nlink, 2, 'not linked a third time');
+        await writeFile(path.join(folder, 'elsewhere'), 'changed by its producer');
+        assert.equal((await store.blobs.readAll('in/adopt-shared')).toString(), 'shared bytes');
       } finally {
         await rm(folder, { recursive: true, force: true });
       }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hiddenName, releaseName, reservationMark, reserveName } from '../src/core/hot-folder/folder-files.js';
+import { hiddenName, releaseName, removeStaleReservations, reservationMark, reserveName } from '../src/core/hot-folder/folder-files.js';
 import { createWorkFolder, startChildService, type ChildService } from './support/child-service.js';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
@@ -161,23 +161,70 @@ describe('hot folder', () => {
 });
 
 describe('output name reservations', () => {
+  const mark = (batch: string, doc: string) => reservationMark(batch, doc, 'output');
+
   test('the same owner takes its reservation again (a restart), another gets -1; a name in the folder is skipped; release frees it; a reservation written as a plain file (no symbolic links) is read back too', async () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'signet-reserve-'));
     try {
-      const first = await reserveName(folder, 'a.pdf', 'batch-1\ndoc-1\noutput');
-      assert.equal(first, 'a.pdf');
+      assert.equal(await reserveName(folder, 'a.pdf', mark('batch-1', 'doc-1')), 'a.pdf');
       const reservation = readdirSync(folder).find((name) => name.startsWith('.signet-'))!;
       assert.equal(lstatSync(path.join(folder, reservation)).isSymbolicLink(), true, 'made in one step with its owner in it');
-      assert.equal(await reserveName(folder, 'a.pdf', 'batch-1\ndoc-1\noutput'), 'a.pdf', 'its owner finds it again');
-      assert.equal(await reserveName(folder, 'a.pdf', 'batch-2\ndoc-9\noutput'), 'a-1.pdf', 'another owner does not');
+      assert.equal(await reserveName(folder, 'a.pdf', mark('batch-1', 'doc-1')), 'a.pdf', 'its owner finds it again');
+      assert.equal(await reserveName(folder, 'a.pdf', mark('batch-2', 'doc-9')), 'a-1.pdf', 'another owner does not');
       writeFileSync(path.join(folder, 'b.xml'), 'placed by a person');
-      assert.equal(await reserveName(folder, 'b.xml', 'batch-1\ndoc-2\noutput'), 'b-1.xml');
-      await releaseName(folder, 'a.pdf');
-      assert.equal(await reserveName(folder, 'a.pdf', 'batch-3\ndoc-1\noutput'), 'a.pdf', 'released, the name is free again');
-      // What the fallback for file systems without symbolic links leaves: a plain file holding the owner.
-      writeFileSync(path.join(folder, hiddenName('c.pdf', 'reserved')), reservationMark('batch-4\ndoc-1\noutput'));
-      assert.equal(await reserveName(folder, 'c.pdf', 'batch-4\ndoc-1\noutput'), 'c.pdf');
-      assert.equal(await reserveName(folder, 'c.pdf', 'batch-5\ndoc-1\noutput'), 'c-1.pdf');
+      assert.equal(await reserveName(folder, 'b.xml', mark('batch-1', 'doc-2')), 'b-1.xml');
+      await releaseName(folder, 'a.pdf', mark('batch-1', 'doc-1'));
+      assert.equal(await reserveName(folder, 'a.pdf', mark('batch-3', 'doc-1')), 'a.pdf', 'released, the name is free again');
+      // What the fallback for file systems without links leaves: a plain file holding the mark.
+      writeFileSync(path.join(folder, hiddenName('c.pdf', 'reserved')), mark('batch-4', 'doc-1'));
+      assert.equal(await reserveName(folder, 'c.pdf', mark('batch-4', 'doc-1')), 'c.pdf');
+      assert.equal(await reserveName(folder, 'c.pdf', mark('batch-5', 'doc-1')), 'c-1.pdf');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('a reservation of ours on a name taken since (the crash fell between reserving and checking) is not taken: never overwrite', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signet-reserve-'));
+    try {
+      symlinkSync(mark('batch-1', 'doc-1'), path.join(folder, hiddenName('scan.pdf', 'reserved')));
+      writeFileSync(path.join(folder, 'scan.pdf'), 'an earlier scan');
+      assert.equal(await reserveName(folder, 'scan.pdf', mark('batch-1', 'doc-1')), 'scan-1.pdf');
+      // A dangling symbolic link a person left is a name in use too.
+      symlinkSync('/nowhere', path.join(folder, 'link.pdf'));
+      assert.equal(await reserveName(folder, 'link.pdf', mark('batch-1', 'doc-2')), 'link-1.pdf');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('a release repeated after a restart does not free a name another batch has reserved since', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signet-reserve-'));
+    try {
+      assert.equal(await reserveName(folder, 'x.pdf', mark('batch-a', 'doc-1')), 'x.pdf');
+      await releaseName(folder, 'x.pdf', mark('batch-a', 'doc-1'));
+      assert.equal(await reserveName(folder, 'x.pdf', mark('batch-b', 'doc-7')), 'x.pdf');
+      await releaseName(folder, 'x.pdf', mark('batch-a', 'doc-1'));
+      assert.equal(await reserveName(folder, 'x.pdf', mark('batch-c', 'doc-3')), 'x-1.pdf', 'batch-b still holds x.pdf');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('reservations a crash left are removed once old, unless their batch is still there', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'signet-reserve-'));
+    try {
+      await reserveName(folder, 'dead.pdf', mark('batch-gone', 'doc-1'));
+      await reserveName(folder, 'live.pdf', mark('batch-live', 'doc-1'));
+      await reserveName(folder, 'recent.pdf', mark('batch-gone-too', 'doc-1'));
+      writeFileSync(path.join(folder, hiddenName('empty.pdf', 'reserved')), '');
+      const hour = 60 * 60 * 1000;
+      const old = new Date(Date.now() - 25 * hour);
+      for (const name of ['dead.pdf', 'live.pdf', 'empty.pdf']) lutimesSync(path.join(folder, hiddenName(name, 'reserved')), old, old);
+      const removed = await removeStaleReservations(folder, (batch) => batch === 'batch-live', 24 * hour);
+      assert.equal(removed, 2);
+      const left = readdirSync(folder).sort();
+      assert.deepEqual(left, [hiddenName('live.pdf', 'reserved'), hiddenName('recent.pdf', 'reserved')].sort());
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
@@ -223,14 +270,10 @@ describe('hot folder across a crash', () => {
       // The kill landed mid-way: not every output was written yet.
       const atKill = (await readdir(output)).filter((name) => name.endsWith('.p7s'));
       assert.ok(atKill.length < count, `${atKill.length} outputs already at the kill`);
-      // The consumer (the ERP) takes away the outputs already there. Those whose original had left the
-      // processing area were done and must not come back; one whose original was still there (its
-      // output renamed in, the crash before the original moved) may be written again.
+      // The consumer (the ERP) takes away the outputs already there: none may come back.
       const taken = path.join(workFolder, 'taken');
       mkdirSync(taken);
       for (const name of atKill) await rename(path.join(output, name), path.join(taken, name));
-      const stillClaimed = new Set((await readdir(path.join(workFolder, 'hot-folder'), { recursive: true })).map((entry) => `${path.basename(entry)}.p7s`));
-      const mayComeBack = new Set(atKill.filter((name) => stillClaimed.has(name)));
 
       const second = await startChildService({ workFolder, flags });
       children.push(second);
@@ -239,9 +282,8 @@ describe('hot folder across a crash', () => {
       await until(`${count} outputs`, async () => ((await delivered()).length >= count && (await readdir(backup)).length >= count ? true : undefined), 120_000);
       // Settle: nothing more may appear (no second output for anything).
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      const again = (await readdir(output)).filter((name) => atKill.includes(name));
-      assert.deepEqual(again.filter((name) => !mayComeBack.has(name)), [], 'an output the consumer took is not written again');
-      assert.deepEqual([...new Set(await delivered())].sort(), expected, 'exactly one output per input');
+      assert.deepEqual((await readdir(output)).filter((name) => atKill.includes(name)), [], 'an output the consumer took is not written again');
+      assert.deepEqual((await delivered()).sort(), expected, 'exactly one output per input');
       assert.deepEqual((await readdir(output)).filter((name) => name.startsWith('.')), [], 'no temporary file left in output');
       assert.deepEqual((await readdir(backup)).sort(), [...dropped.keys()].sort());
       assert.deepEqual(await readdir(input), []);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
@@ -168,7 +169,12 @@ export class DatabaseBlobStore implements BlobStore {
   }
 
   async copyTo(key: string, file: string): Promise<void> {
-    await pipeline(this.createReadStream(key), createWriteStream(file));
+    try {
+      await pipeline(this.createReadStream(key), createWriteStream(file));
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
   }
 
   /** Reads one chunk per query as the consumer asks, so memory stays at about one chunk. */

@@ -80,21 +80,29 @@ export class FileBlobStore implements BlobStore {
   async adopt(key: string, file: string): Promise<StoredBlob> {
     const finalPath = this.pathOf(key);
     await this.ensureFolder(path.dirname(finalPath));
-    const hash = createHash('sha256');
-    let size = 0;
-    // 1 MiB reads: a 200 KB document in one read, a large one in bounded memory.
-    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-    }
+    const copy = () => this.write(key, createReadStream(file), { durable: false });
+    // A file with other names already (a producer that drops by `ln`) could change under the blob: copied.
+    if ((await stat(file)).nlink > 1) return copy();
     try {
       await link(file, finalPath);
     } catch (error) {
-      // Another file system, or none with hard links: the bytes are written as by any upload.
+      // Another file system, or none with hard links (or not for this file's owner): written as any upload.
       if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-      return this.write(key, createReadStream(file), { durable: false });
+      return copy();
     }
-    return { size, sha256: hash.digest('hex') };
+    try {
+      // The digest of what the blob now holds; 1 MiB reads: a 200 KB document in one, a large one in bounded memory.
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of createReadStream(finalPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        size += chunk.length;
+      }
+      return { size, sha256: hash.digest('hex') };
+    } catch (error) {
+      await rm(finalPath, { force: true });
+      throw error;
+    }
   }
 
   private async ensureFolder(folder: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import { compiledQuery } from './compiled-query.js';
@@ -85,8 +85,13 @@ export class SmallBlobsInDatabase implements BlobStore {
 
   async copyTo(key: string, file: string): Promise<void> {
     const data = await this.row(key);
-    if (data) await writeFile(file, data);
-    else await this.files.copyTo(key, file);
+    if (!data) return this.files.copyTo(key, file);
+    try {
+      await writeFile(file, data);
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
   }
 
   async readAll(key: string): Promise<Buffer> {

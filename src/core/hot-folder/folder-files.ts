@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, readdir, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,17 +20,16 @@ export async function exists(file: string): Promise<boolean> {
 
 /**
  * Reserves `name`, else `name-1`, `name-2`, … before the extension: the first that `folder` does not hold
- * and nobody else reserved. The reservation is a hidden symbolic link whose target is a digest of `owner`: made in
- * one exclusive step with its content (symlink(2) fails with EEXIST), so two batches (or two instances
- * sharing the folder) finishing at once never pick the same name, and the same document finds its
- * reservation again after a crash. An exclusive create followed by a write had a window where kill -9
- * left an empty reservation its own document no longer recognised, and that output went to `name-1`.
- * Released once the file is in place.
+ * and nobody else reserved. The reservation is a hidden symbolic link whose target is `mark` (see
+ * reservationMark): made in one exclusive step with its content (symlink(2) fails with EEXIST), so two
+ * batches (or two instances sharing the folder) finishing at once never pick the same name, and the same
+ * document finds its reservation again after a crash. (An exclusive create followed by a write had a
+ * window where kill -9 left an empty reservation its own document no longer recognised.) Released by
+ * its owner once the document is done.
  */
-export async function reserveName(folder: string, name: string, owner: string): Promise<string> {
+export async function reserveName(folder: string, name: string, mark: string): Promise<string> {
   const extension = path.extname(name);
   const stem = extension && extension !== name ? name.slice(0, -extension.length) : name;
-  const mark = reservationMark(owner);
   for (let n = 0; ; n++) {
     const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
     const reservation = reservationOf(folder, candidate);
@@ -38,13 +37,13 @@ export async function reserveName(folder: string, name: string, owner: string): 
       await createReservation(reservation, mark);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // Ours already, from before a crash that came before the plan was written: take it again.
-      if ((await readReservation(reservation)) === mark) return candidate;
-      continue;
+      // Someone else's; or ours from before a crash that came before the plan was written, taken again
+      // unless the name was taken meanwhile (below).
+      if ((await readReservation(reservation)) !== mark) continue;
     }
-    // Present already, or placed meanwhile by someone who did not reserve (a person copying a file in).
-    if (await exists(path.join(folder, candidate))) {
-      await releaseName(folder, candidate);
+    // Present already (a dangling symbolic link too), or placed meanwhile by someone who did not reserve.
+    if (await lexists(path.join(folder, candidate))) {
+      await unlink(reservation).catch(() => {});
       continue;
     }
     return candidate;
@@ -52,20 +51,37 @@ export async function reserveName(folder: string, name: string, owner: string): 
 }
 
 /**
- * What a reservation holds: 32 characters, because ext4 keeps a symbolic link's target of up to 60 bytes
- * in its inode; a longer one (the owner's folder path) took a data block, three times the cost.
+ * What a reservation holds: the batch, then a digest of the document and the role — 53 characters,
+ * because ext4 keeps a symbolic link's target of up to 60 bytes in its inode (a longer one took a data
+ * block, three times the cost), and the batch lets a later start remove what a crash left behind
+ * (removeStaleReservations).
  */
-export function reservationMark(owner: string): string {
-  return createHash('sha256').update(owner).digest('hex').slice(0, 32);
+export function reservationMark(batch: string, documentId: string, role: string): string {
+  return `${batch}.${createHash('sha256').update(`${documentId}\n${role}`).digest('hex').slice(0, 16)}`;
 }
 
-/** The reservation as a symbolic link; where the file system has none (FAT, some shares), an exclusive create then a write. */
+/**
+ * The reservation as a symbolic link. Where the file system has none (FAT, some shares): the mark
+ * written under a name of its own, then hard-linked into place (exclusive too); with neither, an
+ * exclusive create then a write (its crash window is what removeStaleReservations clears).
+ */
 async function createReservation(reservation: string, mark: string): Promise<void> {
+  const unsupported = (error: unknown) => ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '');
   try {
     await symlink(mark, reservation);
+    return;
   } catch (error) {
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!unsupported(error)) throw error;
+  }
+  const staged = path.join(path.dirname(reservation), hiddenName(`${path.basename(reservation)}\n${mark}`, 'tmp'));
+  await writeFile(staged, mark);
+  try {
+    await link(staged, reservation);
+  } catch (error) {
+    if (!unsupported(error)) throw error;
     await writeFile(reservation, mark, { flag: 'wx' });
+  } finally {
+    await unlink(staged).catch(() => {});
   }
 }
 
@@ -78,8 +94,41 @@ async function readReservation(reservation: string): Promise<string> {
   }
 }
 
-export async function releaseName(folder: string, name: string): Promise<void> {
-  await unlink(reservationOf(folder, name)).catch(() => {});
+/**
+ * Frees `name` if `mark` still holds it: a release repeated after a restart must not free a name that
+ * another batch has reserved since. (Between the read and the unlink only its owner could change it.)
+ */
+export async function releaseName(folder: string, name: string, mark: string): Promise<void> {
+  const reservation = reservationOf(folder, name);
+  if ((await readReservation(reservation)) === mark) await unlink(reservation).catch(() => {});
+}
+
+/**
+ * Removes the reservations in `folder` that a crash left behind: those of a batch no instance still
+ * has (`isLive`) — or unreadable ones — once older than `olderThanMs` (instances with other work
+ * folders may share an output folder; their batches are not visible here, so age decides). A restart
+ * that planned a document again under another name left its first reservation for good otherwise.
+ */
+export async function removeStaleReservations(folder: string, isLive: (batch: string) => boolean, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const entry of await readdir(folder)) {
+    if (!entry.startsWith('.signet-') || !entry.endsWith('.reserved')) continue;
+    const reservation = path.join(folder, entry);
+    const batch = (await readReservation(reservation)).split('.')[0] ?? '';
+    if (batch && isLive(batch)) continue;
+    const info = await lstat(reservation).catch(() => undefined);
+    if (!info || now - info.mtimeMs < olderThanMs) continue;
+    await unlink(reservation).catch(() => {});
+    removed++;
+  }
+  return removed;
+}
+
+async function lexists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function reservationOf(folder: string, name: string): string {
@@ -87,7 +136,7 @@ function reservationOf(folder: string, name: string): string {
 }
 
 /**
- * A hidden name of fixed length for `name`'s bookkeeping (temporary write, reservation, plan): a file
+ * A hidden name of fixed length for `name`'s bookkeeping (temporary write, reservation): a file
  * name near the 255-byte limit must not fail because of what we add to it.
  */
 export function hiddenName(name: string, purpose: 'tmp' | 'reserved'): string {

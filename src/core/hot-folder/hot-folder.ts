@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { constants, watch, type FSWatcher } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isSignetError, SignetError } from '../../errors/signet-error.js';
@@ -14,7 +14,7 @@ import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
 import { flushAll, fsyncPath } from '../../util/durable-files.js';
-import { exists, moveFile, releaseName, reserveName, temporaryNameOf, writeJsonWhole, writeUnflushed } from './folder-files.js';
+import { moveFile, releaseName, removeStaleReservations, reservationMark, reserveName, temporaryNameOf, writeJsonWhole, writeUnflushed } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -43,23 +43,31 @@ interface BatchRecord {
 
 /** How one document of a finished batch leaves: where its output and original go (decided once, before any rename). */
 interface Plan {
+  /** The document's status when planned: a plan made for another outcome (refused, then accepted after a restart) is dropped. */
+  status: OperationDocument['status'];
   output: string;
   backup: string;
   /** FAILED documents: the text beside the original in backup. */
   backupError?: string;
+  /**
+   * Its new files are complete and flushed under their temporary names: from here a restart renames
+   * what is still under a temporary name and writes nothing again — a missing output was delivered
+   * (and perhaps taken away by the consumer), not lost.
+   */
+  written?: true;
 }
 
-/** A plan this process made (its output cannot be in place yet) or read back from the batch folder. */
-type PlanInMemory = Plan & { fresh?: boolean };
-
-/** A batch being finished in this process: its plans (loaded once, saved whole) and the documents already in place. */
+/** A batch being finished in this process: its plans (loaded once, saved whole) and the documents already done. */
 class BatchFinishing {
   readonly placed = new Set<string>();
-  #plans?: Map<string, PlanInMemory>;
+  #plans?: Map<string, Plan>;
 
-  constructor(readonly folder: string) {}
+  constructor(
+    readonly batch: string,
+    readonly folder: string,
+  ) {}
 
-  async plans(): Promise<Map<string, PlanInMemory>> {
+  async plans(): Promise<Map<string, Plan>> {
     this.#plans ??= await readFile(path.join(this.folder, PLANS_FILE), 'utf8').then(
       (text) => new Map(Object.entries(JSON.parse(text) as Record<string, Plan>)),
       () => new Map(),
@@ -68,18 +76,19 @@ class BatchFinishing {
   }
 
   async savePlans(): Promise<void> {
-    const plans = Object.fromEntries([...(await this.plans())].map(([name, { fresh: _fresh, ...plan }]) => [name, plan]));
-    await writeJsonWhole(path.join(this.folder, PLANS_FILE), plans);
+    await writeJsonWhole(path.join(this.folder, PLANS_FILE), Object.fromEntries(await this.plans()));
   }
 }
 
 /** Hidden: a claimed file is never hidden (hidden input files are not taken), so no input can be named like it. */
 const BATCH_FILE = '.batch.json';
 const PLANS_FILE = '.plans.json';
-/** Batches in flight at once per client: each may hold up to 64 MB of staged bytes. */
+/** Batches in flight at once per client (staging reads up to 8 files at a time, 1 MiB each at most). */
 const MAX_RUNNING_BATCHES = 4;
 const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
 const STAT_CONCURRENCY = 32;
+/** A reservation of a batch no instance here has is removed after this long (instances elsewhere may share the output folder). */
+const STALE_RESERVATION_MS = 24 * 60 * 60 * 1000;
 const FINISH_CONCURRENCY = 16;
 /** While a batch is signed, its finished documents are put in place about this often, at least this many at a time. */
 const PROGRESS_MS = 1000;
@@ -90,14 +99,15 @@ const ignored = (name: string) => name.startsWith('.') || /\.(tmp|part)$/i.test(
  * The Sign'Stash hot folder (API.md §12) over core: a file that keeps its size and time for
  * `settleMs` is claimed by an atomic rename into a batch folder of the processing area (of two
  * instances sharing a folder, one rename wins), the batch becomes one ordinary signature operation
- * (`externalReference` hot-folder:<batch>, visible in /v1/tasks, with callbacks), and when it has run
- * each signed file goes to `output` and each original to `backup` — or an `.error.txt` to both.
+ * (`externalReference` hot-folder:<batch>, visible in /v1/tasks, with callbacks), and as its documents
+ * are signed each signed file goes to `output` and each original to `backup` — or an `.error.txt` to both.
  *
  * Exactly once across crashes: a batch folder is the state. Claimed but not recorded → recorded from
  * what it holds; recorded → its operation is found by reference or submitted (a replay answers the same
- * task); finished → each document's plan (output and backup names) is written before any rename, so a
- * restart finishes the same plan instead of writing a second output. Outputs appear whole (temporary
- * name, flush, rename); a name already present in output or backup is never overwritten.
+ * task); a document final → its plan (output and backup names) is written before anything, then that
+ * its files are written, then they are renamed and the original moves last; a restart completes the
+ * same plan and never writes a delivered output twice. Outputs appear whole (temporary name, flush,
+ * rename); a name already present in output or backup is never overwritten.
  */
 export class HotFolder {
   readonly #seen = new Map<string, Seen>();
@@ -120,7 +130,10 @@ export class HotFolder {
     if ((await stat(input)).dev !== (await stat(processing)).dev) {
       throw new SignetError('invalid_request', `The hot folder ${input} is on another file system than the work folder; files cannot be claimed atomically`);
     }
-    // Batches a previous run left (a crash, a stop mid-way) are finished first.
+    // What a crash left: reservations of batches that no longer exist (a day old), then the batches
+    // a previous run left (a crash, a stop mid-way), finished first.
+    const live = await liveBatches(path.dirname(path.dirname(processing)));
+    for (const folder of new Set([output, backup])) await removeStaleReservations(folder, (batch) => live.has(batch), STALE_RESERVATION_MS);
     for (const batch of await readdir(processing)) this.#track(batch);
     const every = Math.min(1000, Math.max(50, Math.floor(this.settings.settleMs / 4)));
     this.#timer = setInterval(() => this.#scanSoon(), every);
@@ -228,23 +241,26 @@ export class HotFolder {
     const started = performance.now();
     let submittedAt = started;
     let signedAt = started;
-    let documents: OperationDocument[];
-    const finishing = new BatchFinishing(folder);
+    let documents!: OperationDocument[];
+    const finishing = new BatchFinishing(batch, folder);
+    let operation: SignatureOperation | undefined;
     try {
-      const operation = await this.#operationOf(batch, folder, record);
-      submittedAt = performance.now();
-      const finished = await this.#waitUntilFinished(operation, finishing);
-      signedAt = performance.now();
-      if (!finished) return;
-      documents = finished.documents.map((document) => (document.status === 'RECEIVED' ? { ...document, status: 'FAILED' as const, error: finished.task.error } : document));
+      operation = await this.#operationOf(batch, folder, record);
     } catch (error) {
       // Refused for good (a key the client may not use, an invalid option): each file gets its .error.txt.
       if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
       documents = record.files.map((name) => refusedDocument(batch, name, error));
     }
+    if (operation) {
+      submittedAt = performance.now();
+      const finished = await this.#waitUntilFinished(operation, finishing);
+      signedAt = performance.now();
+      if (!finished) return;
+      documents = finished.documents.map((document) => (document.status === 'RECEIVED' ? { ...document, status: 'FAILED' as const, error: finished.task.error } : document));
+    }
     await this.#finishDocuments(finishing, documents);
     // The renames on disk before the batch folder (with its plan) goes.
-    for (const folder of new Set([this.settings.output, this.settings.backup])) await fsyncPath(folder);
+    for (const target of new Set([this.settings.output, this.settings.backup])) await fsyncPath(target);
     await this.#removeBatchFolder(folder);
     const ms = (from: number, to: number) => Math.round(to - from);
     this.settings.log.info(
@@ -315,12 +331,11 @@ export class HotFolder {
 
   /**
    * Puts finished documents in place by a plan written (and flushed) before any rename: every
-   * document's output and backup names, reserved first. A restart reads the plan and completes it (an
-   * output already in place is not written again); one flush per pass, not one per document.
-   *
-   * A document whose original has left the batch folder is done: the original moves last, after its
-   * outputs are in place. (Asking whether its output is in output instead would write it a second time
-   * when the consumer had already taken the first away.)
+   * document's output and backup names, reserved first. Then its new files are written under temporary
+   * names and flushed together, the plan says so (`written`), and each is renamed into place; the
+   * original moves last. A restart reads the plan and completes it: a document whose original has left
+   * the batch folder is done; one whose files were written is renamed, never written again (its output
+   * may already be delivered and taken away by the consumer); one not yet written is written.
    */
   async #finishDocuments(finishing: BatchFinishing, documents: readonly OperationDocument[]): Promise<void> {
     const plans = await finishing.plans();
@@ -328,29 +343,37 @@ export class HotFolder {
     const pending: OperationDocument[] = [];
     for (const document of documents) {
       if (finishing.placed.has(document.name)) continue;
-      if (originals.has(document.name)) {
-        pending.push(document);
+      const plan = plans.get(document.name);
+      if (!originals.has(document.name)) {
+        // Done before a crash; names it may still hold (the crash fell before their release) are freed.
+        if (plan) await this.#releasePlan(finishing.batch, document, plan);
+        finishing.placed.add(document.name);
         continue;
       }
-      // Done before a crash; names it may still hold (the crash fell before their release) are freed.
-      const plan = plans.get(document.name);
-      if (plan) await this.#releasePlan(plan);
-      finishing.placed.add(document.name);
+      if (plan && plan.status !== document.status) {
+        // Planned for another outcome (refused at submission, then accepted after a restart): planned again.
+        await this.#releasePlan(finishing.batch, document, plan);
+        plans.delete(document.name);
+      }
+      pending.push(document);
     }
     const unplanned = pending.filter((document) => !plans.has(document.name));
     if (unplanned.length > 0) {
-      const planned = await mapLimit(unplanned, FINISH_CONCURRENCY, (document) => this.#plan(finishing.folder, document));
-      unplanned.forEach((document, index) => plans.set(document.name, { ...planned[index]!, fresh: true }));
+      const planned = await mapLimit(unplanned, FINISH_CONCURRENCY, (document) => this.#plan(finishing, document));
+      unplanned.forEach((document, index) => plans.set(document.name, planned[index]!));
       await finishing.savePlans();
     }
-    const todo = pending;
-    // Every new output and error text written first, flushed together, then each put in place.
-    const written = await mapLimit(todo, FINISH_CONCURRENCY, (document) => this.#writeOutputs(document, plans.get(document.name)!));
-    await flushAll(written.flat().map(([temporary]) => temporary));
+    const toWrite = pending.filter((document) => !plans.get(document.name)!.written);
+    if (toWrite.length > 0) {
+      const written = await mapLimit(toWrite, FINISH_CONCURRENCY, (document) => this.#writeFiles(finishing.folder, document, plans.get(document.name)!));
+      await flushAll(written.flat());
+      for (const document of toWrite) plans.get(document.name)!.written = true;
+      await finishing.savePlans();
+    }
     let failure: unknown;
-    await mapLimit(todo, FINISH_CONCURRENCY, async (document, index) => {
+    await mapLimit(pending, FINISH_CONCURRENCY, async (document) => {
       try {
-        await this.#placeDocument(finishing.folder, document, plans.get(document.name)!, written[index]!);
+        await this.#placeDocument(finishing, document, plans.get(document.name)!);
         finishing.placed.add(document.name);
       } catch (error) {
         failure ??= error;
@@ -359,63 +382,72 @@ export class HotFolder {
     if (failure) throw failure;
   }
 
-  /**
-   * The document's output (and error text for backup) under temporary names: [temporary, target] pairs.
-   * A plan read back after a crash may be half done: what is in place already is not written again.
-   */
-  async #writeOutputs(document: OperationDocument, plan: PlanInMemory): Promise<Array<[string, string]>> {
+  /** Where a document's files go: [target, written under temporaryNameOf(target)]; a failed document's original is copied to backup. */
+  #targetsOf(document: OperationDocument, plan: Plan): string[] {
     const { output, backup } = this.settings;
-    const pairs: Array<[string, string]> = [];
-    const outputFile = path.join(output, plan.output);
-    if (plan.fresh || !(await exists(outputFile))) {
-      if (document.status === 'SIGNED') {
-        const temporary = temporaryNameOf(outputFile);
-        await copySignedBlobTo(this.context, document, temporary);
-        pairs.push([temporary, outputFile]);
-      } else {
-        pairs.push([await writeUnflushed(outputFile, errorText(document)), outputFile]);
-      }
-    }
-    if (plan.backupError) {
-      const errorFile = path.join(backup, plan.backupError);
-      if (plan.fresh || !(await exists(errorFile))) pairs.push([await writeUnflushed(errorFile, errorText(document)), errorFile]);
-    }
-    return pairs;
+    const targets = [path.join(output, plan.output)];
+    if (plan.backupError) targets.push(path.join(backup, plan.backupError));
+    if (document.status !== 'SIGNED') targets.push(path.join(backup, plan.backup));
+    return targets;
   }
 
-  /** Reserves the names one document leaves under (reservations carry the document, so a restart finds them again). */
-  async #plan(folder: string, document: OperationDocument): Promise<Plan> {
+  /** The document's new files under their temporary names (answered, to be flushed). */
+  async #writeFiles(folder: string, document: OperationDocument, plan: Plan): Promise<string[]> {
+    const [outputFile, ...backupFiles] = this.#targetsOf(document, plan);
+    const temporaries: string[] = [];
+    if (document.status === 'SIGNED') {
+      const temporary = temporaryNameOf(outputFile!);
+      await copySignedBlobTo(this.context, document, temporary);
+      temporaries.push(temporary);
+    } else {
+      temporaries.push(await writeUnflushed(outputFile!, errorText(document)));
+      temporaries.push(await writeUnflushed(backupFiles[0]!, errorText(document)));
+      // Its input blob shares the original's file (stageFile) and a retry may sign it: backup gets a copy of its own.
+      const copy = temporaryNameOf(backupFiles[1]!);
+      await copyFile(path.join(folder, document.name), copy, constants.COPYFILE_FICLONE);
+      temporaries.push(copy);
+    }
+    return temporaries;
+  }
+
+  /** Reserves the names one document leaves under (reservations carry the batch and document, so a restart finds them again). */
+  async #plan(finishing: BatchFinishing, document: OperationDocument): Promise<Plan> {
     const { output, backup } = this.settings;
     const signed = document.status === 'SIGNED';
-    const owner = (role: string) => `${folder}\n${document.id}\n${role}`;
-    const outputName = await reserveName(output, signed ? signedFileName(document) : `${document.name}.error.txt`, owner('output'));
-    const backupName = await reserveName(backup, document.name, owner('backup'));
-    return { output: outputName, backup: backupName, ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, owner('error')) }) };
+    const mark = (role: string) => reservationMark(finishing.batch, document.id, role);
+    const outputName = await reserveName(output, signed ? signedFileName(document) : `${document.name}.error.txt`, mark('output'));
+    const backupName = await reserveName(backup, document.name, mark('backup'));
+    return {
+      status: document.status,
+      output: outputName,
+      backup: backupName,
+      ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, mark('error')) }),
+    };
   }
 
   /**
-   * One document by its plan, its outputs flushed: each renamed into place, then the original moved to
-   * backup (the step that says it is done), then its names released.
+   * One written document by its plan: each file still under its temporary name renamed into place (one
+   * already gone was renamed before a crash), then the original moved to backup (the step that says it
+   * is done; a failed document's was copied there), then its names released.
    */
-  async #placeDocument(folder: string, document: OperationDocument, plan: Plan, written: ReadonlyArray<[string, string]>): Promise<void> {
-    const { backup } = this.settings;
-    for (const [temporary, target] of written) await rename(temporary, target);
-    const original = path.join(folder, document.name);
-    if (document.status === 'SIGNED') {
-      await moveFile(original, path.join(backup, plan.backup));
-    } else {
-      // Its input blob shares the file (stageFile) and a retry may sign it: backup gets a copy of its own.
-      await copyFile(original, path.join(backup, plan.backup));
-      await unlink(original);
+  async #placeDocument(finishing: BatchFinishing, document: OperationDocument, plan: Plan): Promise<void> {
+    for (const target of this.#targetsOf(document, plan)) {
+      await rename(temporaryNameOf(target), target).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
     }
-    await this.#releasePlan(plan);
+    const original = path.join(finishing.folder, document.name);
+    if (document.status === 'SIGNED') await moveFile(original, path.join(this.settings.backup, plan.backup));
+    else await unlink(original);
+    await this.#releasePlan(finishing.batch, document, plan);
   }
 
-  async #releasePlan(plan: Plan): Promise<void> {
+  async #releasePlan(batch: string, document: OperationDocument, plan: Plan): Promise<void> {
     const { output, backup } = this.settings;
-    await releaseName(output, plan.output);
-    await releaseName(backup, plan.backup);
-    if (plan.backupError) await releaseName(backup, plan.backupError);
+    const mark = (role: string) => reservationMark(batch, document.id, role);
+    await releaseName(output, plan.output, mark('output'));
+    await releaseName(backup, plan.backup, mark('backup'));
+    if (plan.backupError) await releaseName(backup, plan.backupError, mark('error'));
   }
 
   /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
@@ -428,6 +460,18 @@ export class HotFolder {
     }
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** Batch ids in every processing area under `root` (work/hot-folder/<client>/<instance>/<batch>). */
+async function liveBatches(root: string): Promise<Set<string>> {
+  const live = new Set<string>();
+  const list = (folder: string) => readdir(folder).catch(() => [] as string[]);
+  for (const client of await list(root)) {
+    for (const instance of await list(path.join(root, client))) {
+      for (const batch of await list(path.join(root, client, instance))) live.add(batch);
+    }
+  }
+  return live;
 }
 
 function errorText(document: OperationDocument): string {
