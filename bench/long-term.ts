@@ -8,7 +8,7 @@
  * in a child process with `--tsa-url` and `--outbound-allow 127.0.0.1`. Printed: time to upload and to
  * sign, the server's peak RSS, requests that reached the signer's OCSP responder, and B-LT / B-T.
  *
- *   node --import tsx bench/long-term.ts [documents=2500]
+ *   node --import tsx bench/long-term.ts [documents=2500] [rounds=2]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +21,8 @@ import { generatedPdf } from './support/generated-pdf.js';
 import { auth, uploadBatch, waitDone } from './support/batch-upload.js';
 
 const COUNT = Number(process.argv[2] ?? 2500);
+const ROUNDS = Number(process.argv[3] ?? 2);
+const workFolders: string[] = [];
 
 function openssl(...args: string[]): void {
   const result = spawnSync('openssl', args, { encoding: 'utf8' });
@@ -87,8 +89,13 @@ try {
   const pdf = generatedPdf();
   console.log(`${COUNT} × ${(pdf.length / 1024).toFixed(0)} KB PDFs in one multipart operation, key from an openssl CA, external TSA (${tsa.url}/tsa), Node ${process.version}`);
   const results: Record<string, number> = {};
-  for (const level of ['B-T', 'B-LT']) {
+  // Best of ROUNDS, the order alternating (B-T first, then B-LT first), work folders removed only at the
+  // end: on this machine's ext4 (no journal) files created within minutes of thousands of deletions cost
+  // several times more, so removing one level's 5,000 blobs right before the other taxed the second.
+  const order = Array.from({ length: ROUNDS }, (_, round) => (round % 2 === 0 ? ['B-T', 'B-LT'] : ['B-LT', 'B-T'])).flat();
+  for (const level of order) {
     const workFolder = await mkdtemp(path.join(tmpdir(), 'signet-bench-lt-work-'));
+    workFolders.push(workFolder);
     await writeFile(path.join(workFolder, 'client-services-config.json'), JSON.stringify({ bench: { secret: 'bench-secret', keys: ['seal'] } }));
     await writeFile(path.join(workFolder, 'signing-keys.json'), JSON.stringify({ keys: { seal: { type: 'pem', key: at('seal.key'), certificate: at('seal.pem'), chain: at('ca.pem') } } }));
     // Counted from the start: the key's status is established then, and B-LT reuses that answer.
@@ -105,17 +112,18 @@ try {
       const failure = operation.documents.find((document: any) => document.status !== 'SIGNED');
       if (failure) console.log(`  first failure: ${JSON.stringify(failure.error)}`);
       const rss = await server.peakRss();
-      results[level] = (done - start) / 1000;
+      const seconds = (done - start) / 1000;
+      results[level] = Math.min(results[level] ?? Infinity, seconds);
       console.log(
         `PAdES-${level.padEnd(5)} ${task.status}, ${signed}/${COUNT} signed; upload ${((uploaded - start) / 1000).toFixed(1)} s, signing ${((done - uploaded) / 1000).toFixed(1)} s, ` +
-          `total ${results[level]!.toFixed(1)} s (${(COUNT / results[level]!).toFixed(0)} docs/s), server peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, ` +
+          `total ${seconds.toFixed(1)} s (${(COUNT / seconds).toFixed(0)} docs/s), server peak RSS ${(rss / 1024 / 1024).toFixed(0)} MB, ` +
           `requests to the signer's OCSP responder (start included) ${ocspRequests - before}`,
       );
     } finally {
       await server.stop();
-      await rm(workFolder, { recursive: true, force: true });
     }
   }
+  console.log(`best of ${ROUNDS}: B-T ${results['B-T']!.toFixed(1)} s, B-LT ${results['B-LT']!.toFixed(1)} s`);
   console.log(`ratio PAdES-B-LT / PAdES-B-T total time: ${(results['B-LT']! / results['B-T']!).toFixed(2)} (issue 12 goal ≤ 1.2; B-LT ≤ 10 s)`);
   web.close();
   relay.close();
@@ -123,5 +131,6 @@ try {
 } finally {
   for (const server of servers) await server.stop();
   for (const child of children) child.kill();
+  for (const folder of workFolders) await rm(folder, { recursive: true, force: true });
   await rm(scratch, { recursive: true, force: true });
 }

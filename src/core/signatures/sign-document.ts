@@ -95,6 +95,7 @@ export async function signDocument(document: DocumentToSign, tools: SigningTools
         validationData: tools.validationData,
         timestampClient: tools.timestamps,
         fieldName: signed.fieldName,
+        signature: { fieldName: signed.fieldName, contents: signed.signatureContents() },
       });
       return extended.parts;
     }

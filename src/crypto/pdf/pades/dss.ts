@@ -38,10 +38,11 @@ export function appendDss(pdf: Buffer, additions: DssAddition | readonly DssAddi
 }
 
 /** appendDss as pieces to store one after the other — `pdf` (or its start) and the update — without copying `pdf`. */
-export function appendDssParts(pdf: Buffer, additions: DssAddition | readonly DssAddition[]): Buffer[] {
+export function appendDssParts(pdf: Buffer | PdfReader, additions: DssAddition | readonly DssAddition[]): Buffer[] {
   const list = Array.isArray(additions) ? (additions as readonly DssAddition[]) : [additions as DssAddition];
   return asDocumentError(() => {
-    const reader = PdfReader.open(pdf);
+    // A reader its caller opened already (pades-levels.ts) is not opened a second time.
+    const reader = pdf instanceof PdfReader ? pdf : PdfReader.open(pdf);
     const update = new IncrementalUpdate(reader);
     const catalog = reader.catalog().clone();
     let catalogChanged = false;
@@ -94,7 +95,7 @@ export function appendDssParts(pdf: Buffer, additions: DssAddition | readonly Ds
     if (catalogChanged) update.put(reader.catalogRef, catalog);
 
     const appended = update.build();
-    return [pdf.subarray(0, appended.start), appended.bytes];
+    return [reader.buffer.subarray(0, appended.start), appended.bytes];
   });
 }
 

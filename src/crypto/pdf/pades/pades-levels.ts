@@ -7,7 +7,7 @@ import {
 import { DerShapeError } from '../../cms/der-reader.js';
 import type { TimestampClient } from '../../tsp/timestamp-client.js';
 import { isName } from '../objects.js';
-import { cmsOf, contentsOf } from './signature-contents.js';
+import { cmsInContents, contentsOf } from './signature-contents.js';
 import { asDocumentError } from '../pdf-error.js';
 import { PdfReader } from '../reader/pdf-reader.js';
 import { addDocumentTimestamp } from './document-timestamp.js';
@@ -37,6 +37,8 @@ export interface ExtendPadesOptions {
   fieldName?: string;
   /** The time CRLs must be current at; default now. */
   now?: Date;
+  /** The signature just made (signPdfDetailed): its /Contents is not looked up and read back from the file. */
+  signature?: { fieldName: string; contents: Buffer };
 }
 
 export interface ExtendedPdf {
@@ -56,13 +58,20 @@ export interface ExtendedPdf {
 export async function extendPadesLevel(signedPdf: Buffer, options: ExtendPadesOptions): Promise<ExtendedPdf> {
   if (options.level === 'B-LTA' && !options.timestampClient) throw new TypeError('B-LTA needs a timestampClient for the document time-stamp');
   const now = options.now ?? new Date();
-  const signature = asDocumentError(() => findSignature(PdfReader.open(signedPdf), options.fieldName));
-  const data = await signatureValidationData(cmsOf(signature), options.validationData, now).catch((error: unknown) => {
+  const reader = asDocumentError(() => PdfReader.open(signedPdf));
+  const signature =
+    options.signature ??
+    asDocumentError(() => {
+      const field = findSignature(reader, options.fieldName);
+      return { fieldName: field.name, contents: contentsOf(field) };
+    });
+  const cms = asDocumentError(() => cmsInContents(signature.contents, signature.fieldName));
+  const data = await signatureValidationData(cms, options.validationData, now).catch((error: unknown) => {
     // Not B-T (no signature time-stamp), or a CMS we did not make and cannot take apart.
-    if (error instanceof TypeError || error instanceof DerShapeError) throw new SignetError('invalid_request', `The signature "${signature.name}" cannot be extended: ${error.message}`, { cause: error });
+    if (error instanceof TypeError || error instanceof DerShapeError) throw new SignetError('invalid_request', `The signature "${signature.fieldName}" cannot be extended: ${error.message}`, { cause: error });
     throw error;
   });
-  const withDssParts = appendDssParts(signedPdf, { signatureContents: [contentsOf(signature)], ...data });
+  const withDssParts = appendDssParts(reader, { signatureContents: [signature.contents], ...data });
   if (options.level === 'B-LT') {
     return {
       get pdf() {

@@ -15,7 +15,12 @@ export function contentsOf(field: FilledSignatureField): Buffer {
  * with its padding: BER readers stop at its end-of-contents.
  */
 export function cmsOf(field: FilledSignatureField): Buffer {
-  const bytes = contentsOf(field);
+  return cmsInContents(contentsOf(field), field.name);
+}
+
+/** cmsOf for /Contents bytes already in hand (a signature just made); `name` names the field in errors. */
+export function cmsInContents(bytes: Buffer, name: string): Buffer {
+  const field = { name };
   if (bytes.length < 2 || bytes[0] !== 0x30) throw invalidPdf(`the /Contents of "${field.name}" is not a DER CMS`);
   let length = bytes[1];
   let header = 2;
