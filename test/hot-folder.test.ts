@@ -6,6 +6,7 @@ import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hiddenName, releaseName, removeStaleReservations, reservationMark, reserveName } from '../src/core/hot-folder/folder-files.js';
+import { processingFolderOf } from '../src/core/hot-folder/hot-folder.js';
 import { createWorkFolder, startChildService, type ChildService } from './support/child-service.js';
 import { textPdf } from './support/pdf-bytes.js';
 import { basicAuth, startTestService, type TestService } from './support/test-service.js';
@@ -237,6 +238,32 @@ describe('hot folder across a crash', () => {
   after(async () => {
     await Promise.all(children.map((child) => child.kill()));
     for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  });
+
+  test('a refused batch cut short after placing some of its files: after the restart the rest gets its .error.txt, nothing is staged again', { timeout: 60_000 }, async () => {
+    const workFolder = await createWorkFolder({
+      'client-b': { secret: 'secret-b', hotFolder: { input: 'in', backup: 'backup', output: 'out', signature: { key: 'no-such-key' } } },
+    });
+    folders.push(workFolder);
+    const instance = 'hot-test:1';
+    // The state a kill -9 leaves: refused and recorded as such, a.bin done (its texts out, its original in backup), b.bin still claimed.
+    const batch = path.join(processingFolderOf(workFolder, 'client-b', instance), '0190aaaa-0000-7000-8000-000000000001');
+    mkdirSync(batch, { recursive: true });
+    for (const folder of ['out', 'backup']) mkdirSync(path.join(workFolder, folder));
+    writeFileSync(path.join(batch, '.batch.json'), JSON.stringify({ files: ['a.bin', 'b.bin'] }));
+    writeFileSync(path.join(batch, '.refused.json'), JSON.stringify({ code: 'invalid_request', message: 'No signing key named "no-such-key"' }));
+    writeFileSync(path.join(batch, 'b.bin'), 'b');
+    writeFileSync(path.join(workFolder, 'out', 'a.bin.error.txt'), 'a.bin\ninvalid_request: No signing key named "no-such-key"\n');
+    writeFileSync(path.join(workFolder, 'backup', 'a.bin'), 'a');
+    writeFileSync(path.join(workFolder, 'backup', 'a.bin.error.txt'), 'a.bin\ninvalid_request: No signing key named "no-such-key"\n');
+    const service = await startChildService({ workFolder, flags: ['--hot-folder=true', `--hot-folder-settle=${SETTLE}`, `--server.host.port=${instance}`] });
+    children.push(service);
+    await until('b.bin finished', async () => ((await readdir(path.join(workFolder, 'out'))).includes('b.bin.error.txt') ? true : undefined), 30_000);
+    await until('the batch folder removed', async () => (existsSync(batch) ? undefined : true), 10_000);
+    assert.deepEqual((await readdir(path.join(workFolder, 'out'))).sort(), ['a.bin.error.txt', 'b.bin.error.txt']);
+    assert.deepEqual((await readdir(path.join(workFolder, 'backup'))).sort(), ['a.bin', 'a.bin.error.txt', 'b.bin', 'b.bin.error.txt']);
+    assert.match(await readFile(path.join(workFolder, 'out', 'b.bin.error.txt'), 'utf8'), /invalid_request: No signing key named "no-such-key"/);
+    await service.kill();
   });
 
   // While signing: enough files that signing outlasts the first delivery pass (150 at B-T sometimes

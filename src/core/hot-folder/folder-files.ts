@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, link, lstat, readdir, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, lutimes, readdir, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -101,6 +101,11 @@ async function readReservation(reservation: string): Promise<string> {
 export async function releaseName(folder: string, name: string, mark: string): Promise<void> {
   const reservation = reservationOf(folder, name);
   if ((await readReservation(reservation)) === mark) await unlink(reservation).catch(() => {});
+}
+
+/** Marks a reservation as in use now (its age is what removeStaleReservations goes by). */
+export async function touchReservation(folder: string, name: string, now: Date): Promise<void> {
+  await lutimes(reservationOf(folder, name), now, now).catch(() => {});
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, watch, type FSWatcher } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isSignetError, SignetError } from '../../errors/signet-error.js';
 import type { Logger } from '../../util/logger.js';
 import { mapLimit } from '../../util/map-limit.js';
@@ -14,7 +15,7 @@ import { UploadStager } from '../signatures/stage-document.js';
 import { submitSignatureOperation } from '../signatures/submit-signature-operation.js';
 import { isFinal, waitForTask } from '../tasks/task-queries.js';
 import { flushAll, fsyncPath } from '../../util/durable-files.js';
-import { moveFile, releaseName, removeStaleReservations, reservationMark, reserveName, temporaryNameOf, writeJsonWhole, writeUnflushed } from './folder-files.js';
+import { moveFile, releaseName, removeStaleReservations, reservationMark, reserveName, temporaryNameOf, touchReservation, writeJsonWhole, writeUnflushed } from './folder-files.js';
 
 /** One client's hot folder (client-services-config.json `hotFolder`), its paths resolved. */
 export interface HotFolderSettings {
@@ -43,8 +44,13 @@ interface BatchRecord {
 
 /** How one document of a finished batch leaves: where its output and original go (decided once, before any rename). */
 interface Plan {
-  /** The document's status when planned: a plan made for another outcome (refused, then accepted after a restart) is dropped. */
+  /**
+   * The document's status and id when planned: what its files are (signed output or error texts) and
+   * whose marks hold its names. A document whose status changed since (refused, then accepted after a
+   * restart; an operator retry) keeps a plan already written, and is planned again otherwise.
+   */
   status: OperationDocument['status'];
+  id: string;
   output: string;
   backup: string;
   /** FAILED documents: the text beside the original in backup. */
@@ -67,11 +73,16 @@ class BatchFinishing {
     readonly folder: string,
   ) {}
 
+  /** Plans were read back from the batch folder (a restart, a retry), not all made by this run. */
+  resumed = false;
+  touched = false;
+
   async plans(): Promise<Map<string, Plan>> {
-    this.#plans ??= await readFile(path.join(this.folder, PLANS_FILE), 'utf8').then(
-      (text) => new Map(Object.entries(JSON.parse(text) as Record<string, Plan>)),
-      () => new Map(),
-    );
+    if (!this.#plans) {
+      const saved = await readJson<Record<string, Plan>>(path.join(this.folder, PLANS_FILE));
+      this.resumed = saved !== undefined;
+      this.#plans = new Map(Object.entries(saved ?? {}));
+    }
     return this.#plans;
   }
 
@@ -83,6 +94,13 @@ class BatchFinishing {
 /** Hidden: a claimed file is never hidden (hidden input files are not taken), so no input can be named like it. */
 const BATCH_FILE = '.batch.json';
 const PLANS_FILE = '.plans.json';
+/** A batch whose submission was refused for good: a restart must not stage it again (its files may be gone in part). */
+const REFUSED_FILE = '.refused.json';
+
+interface Refusal {
+  code: string;
+  message: string;
+}
 /** Batches in flight at once per client (staging reads up to 8 files at a time, 1 MiB each at most). */
 const MAX_RUNNING_BATCHES = 4;
 const RETRY_MS = [5_000, 15_000, 60_000, 300_000];
@@ -117,6 +135,7 @@ export class HotFolder {
   #scanning?: Promise<void>;
   #lastScan = 0;
   #stopped = false;
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly context: CoreContext,
@@ -152,6 +171,7 @@ export class HotFolder {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     clearInterval(this.#timer);
     this.#watcher?.close();
     await this.#scanning;
@@ -164,8 +184,9 @@ export class HotFolder {
       .catch(async (error: unknown) => {
         const delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
         this.settings.log.warn({ err: (error as Error).message, client: this.settings.client.id, batch, retryInMs: delay }, 'hot folder: a batch failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
-        if (!this.#stopped) this.#track(batch, attempt + 1);
+        // Cut short by stop(), which would otherwise wait out a delay of up to five minutes.
+        const waited = await sleep(delay, true, { signal: this.#stopping.signal, ref: false }).catch(() => false);
+        if (waited && !this.#stopped) this.#track(batch, attempt + 1);
       })
       .finally(() => this.#running.delete(tracked));
     this.#running.add(tracked);
@@ -244,12 +265,19 @@ export class HotFolder {
     let documents!: OperationDocument[];
     const finishing = new BatchFinishing(batch, folder);
     let operation: SignatureOperation | undefined;
-    try {
-      operation = await this.#operationOf(batch, folder, record);
-    } catch (error) {
-      // Refused for good (a key the client may not use, an invalid option): each file gets its .error.txt.
-      if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
-      documents = record.files.map((name) => refusedDocument(batch, name, error));
+    const refusal = await readJson<Refusal>(path.join(folder, REFUSED_FILE));
+    if (refusal) {
+      // Refused before a restart: finished as such (its files may be placed in part; it was never submitted).
+      documents = record.files.map((name) => refusedDocument(batch, name, refusal));
+    } else {
+      try {
+        operation = await this.#operationOf(batch, folder, record);
+      } catch (error) {
+        // Refused for good (a key the client may not use, an invalid option): each file gets its .error.txt.
+        if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
+        await writeJsonWhole(path.join(folder, REFUSED_FILE), { code: error.code, message: error.message } satisfies Refusal);
+        documents = record.files.map((name) => refusedDocument(batch, name, error));
+      }
     }
     if (operation) {
       submittedAt = performance.now();
@@ -346,13 +374,14 @@ export class HotFolder {
       const plan = plans.get(document.name);
       if (!originals.has(document.name)) {
         // Done before a crash; names it may still hold (the crash fell before their release) are freed.
-        if (plan) await this.#releasePlan(finishing.batch, document, plan);
+        if (plan) await this.#releasePlan(finishing.batch, plan);
         finishing.placed.add(document.name);
         continue;
       }
-      if (plan && plan.status !== document.status) {
-        // Planned for another outcome (refused at submission, then accepted after a restart): planned again.
-        await this.#releasePlan(finishing.batch, document, plan);
+      if (plan && plan.status !== document.status && !plan.written) {
+        // Planned for another outcome, nothing delivered yet: its temporary files and names go, planned again.
+        for (const target of this.#targetsOf(plan)) await unlink(temporaryNameOf(target)).catch(() => {});
+        await this.#releasePlan(finishing.batch, plan);
         plans.delete(document.name);
       }
       pending.push(document);
@@ -362,6 +391,12 @@ export class HotFolder {
       const planned = await mapLimit(unplanned, FINISH_CONCURRENCY, (document) => this.#plan(finishing, document));
       unplanned.forEach((document, index) => plans.set(document.name, planned[index]!));
       await finishing.savePlans();
+    }
+    if (finishing.resumed && !finishing.touched) {
+      // Restarted (or retried) with plans to complete: their reservations are touched, so that the
+      // start-up sweep of another instance sharing the folders does not take them for a crash's leftovers.
+      finishing.touched = true;
+      await this.#touchReservations(pending.map((document) => plans.get(document.name)!));
     }
     const toWrite = pending.filter((document) => !plans.get(document.name)!.written);
     if (toWrite.length > 0) {
@@ -375,6 +410,8 @@ export class HotFolder {
       try {
         await this.#placeDocument(finishing, document, plans.get(document.name)!);
         finishing.placed.add(document.name);
+        // Done: its plan is not needed again (a restart sees the original gone), nor rewritten with every pass.
+        plans.delete(document.name);
       } catch (error) {
         failure ??= error;
       }
@@ -382,18 +419,26 @@ export class HotFolder {
     if (failure) throw failure;
   }
 
-  /** Where a document's files go: [target, written under temporaryNameOf(target)]; a failed document's original is copied to backup. */
-  #targetsOf(document: OperationDocument, plan: Plan): string[] {
+  /** Where a document's files go (each written under temporaryNameOf(target)); a failed document's original is copied to backup. */
+  #targetsOf(plan: Plan): string[] {
     const { output, backup } = this.settings;
     const targets = [path.join(output, plan.output)];
     if (plan.backupError) targets.push(path.join(backup, plan.backupError));
-    if (document.status !== 'SIGNED') targets.push(path.join(backup, plan.backup));
+    if (plan.status !== 'SIGNED') targets.push(path.join(backup, plan.backup));
     return targets;
+  }
+
+  async #touchReservations(plans: readonly Plan[]): Promise<void> {
+    const now = new Date();
+    await mapLimit(plans, FINISH_CONCURRENCY, async (plan) => {
+      for (const target of this.#targetsOf(plan)) await touchReservation(path.dirname(target), path.basename(target), now);
+      await touchReservation(this.settings.backup, plan.backup, now);
+    });
   }
 
   /** The document's new files under their temporary names (answered, to be flushed). */
   async #writeFiles(folder: string, document: OperationDocument, plan: Plan): Promise<string[]> {
-    const [outputFile, ...backupFiles] = this.#targetsOf(document, plan);
+    const [outputFile, ...backupFiles] = this.#targetsOf(plan);
     const temporaries: string[] = [];
     if (document.status === 'SIGNED') {
       const temporary = temporaryNameOf(outputFile!);
@@ -419,6 +464,7 @@ export class HotFolder {
     const backupName = await reserveName(backup, document.name, mark('backup'));
     return {
       status: document.status,
+      id: document.id,
       output: outputName,
       backup: backupName,
       ...(!signed && { backupError: await reserveName(backup, `${backupName}.error.txt`, mark('error')) }),
@@ -431,20 +477,20 @@ export class HotFolder {
    * is done; a failed document's was copied there), then its names released.
    */
   async #placeDocument(finishing: BatchFinishing, document: OperationDocument, plan: Plan): Promise<void> {
-    for (const target of this.#targetsOf(document, plan)) {
+    for (const target of this.#targetsOf(plan)) {
       await rename(temporaryNameOf(target), target).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
     }
     const original = path.join(finishing.folder, document.name);
-    if (document.status === 'SIGNED') await moveFile(original, path.join(this.settings.backup, plan.backup));
+    if (plan.status === 'SIGNED') await moveFile(original, path.join(this.settings.backup, plan.backup));
     else await unlink(original);
-    await this.#releasePlan(finishing.batch, document, plan);
+    await this.#releasePlan(finishing.batch, plan);
   }
 
-  async #releasePlan(batch: string, document: OperationDocument, plan: Plan): Promise<void> {
+  async #releasePlan(batch: string, plan: Plan): Promise<void> {
     const { output, backup } = this.settings;
-    const mark = (role: string) => reservationMark(batch, document.id, role);
+    const mark = (role: string) => reservationMark(batch, plan.id, role);
     await releaseName(output, plan.output, mark('output'));
     await releaseName(backup, plan.backup, mark('backup'));
     if (plan.backupError) await releaseName(backup, plan.backupError, mark('error'));
@@ -479,8 +525,15 @@ function errorText(document: OperationDocument): string {
   return `${document.name}\n${error.code}: ${error.message}\n`;
 }
 
+async function readJson<T>(file: string): Promise<T | undefined> {
+  return readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as T,
+    () => undefined,
+  );
+}
+
 /** A file whose operation was refused before it existed: failed with the refusal. */
-function refusedDocument(batch: string, name: string, error: SignetError): OperationDocument {
+function refusedDocument(batch: string, name: string, error: Refusal): OperationDocument {
   return {
     id: `${batch}/${name}`,
     taskId: batch,
