@@ -5,7 +5,8 @@
  * upload at CAdES-B-B, where signing costs almost nothing — the difference is the PAdES+TSA work.
  *
  * Then the same PAdES-B-T operation on PostgreSQL (issue 11: within 1.5× of the embedded time), in
- * the same run, against a fresh database on SIGNET_TEST_DATABASE_URL's server (default 127.0.0.1).
+ * the same run, against a fresh database on SIGNET_TEST_DATABASE_URL's server (default 127.0.0.1):
+ * embedded, PostgreSQL twice, embedded again, the best of each compared.
  *
  *   node --import tsx bench/batch-http.ts [documents=2500] [stores=sqlite,postgres]
  *
@@ -46,17 +47,33 @@ async function run(label: string, signature: object, pdf: Buffer, store = 'sqlit
   } finally {
     // SIGTERM lets a profiling server write its profile; SIGKILL if it does not stop.
     await server.stop();
-    await rm(workFolder, { recursive: true, force: true });
+    workFolders.push(workFolder);
     await database?.drop();
   }
 }
 
+/*
+ * Work folders are removed only at the end: on this machine's ext4 (no journal) files created within
+ * minutes of thousands of deletions cost several times more (the inode allocator skips recently deleted
+ * inodes), so removing one run's 5,000 blobs right before the next taxed the next. The PostgreSQL
+ * comparison is the best of two rounds in alternating order for the same reason.
+ */
+const workFolders: string[] = [];
+
 const pdf = generatedPdf();
 console.log(`${COUNT} × ${(pdf.length / 1024).toFixed(0)} KB PDFs in one multipart operation, Node ${process.version}`);
-const baseline = await run('CAdES-B-B', { format: 'CAdES', level: 'B-B' }, pdf);
-const pades = await run('PAdES-B-T', { format: 'PAdES', level: 'B-T' }, pdf);
-console.log(`ratio PAdES-B-T / CAdES-B-B total time: ${(pades / baseline).toFixed(2)}`);
-if (STORES.includes('postgres')) {
-  const onPostgres = await run('PAdES-B-T PostgreSQL', { format: 'PAdES', level: 'B-T' }, pdf, 'postgres');
-  console.log(`ratio PostgreSQL / embedded, PAdES-B-T total time: ${(onPostgres / pades).toFixed(2)} (issue 11 goal ≤ 1.5)`);
+try {
+  const baseline = await run('CAdES-B-B', { format: 'CAdES', level: 'B-B' }, pdf);
+  let pades = await run('PAdES-B-T', { format: 'PAdES', level: 'B-T' }, pdf);
+  console.log(`ratio PAdES-B-T / CAdES-B-B total time: ${(pades / baseline).toFixed(2)}`);
+  if (STORES.includes('postgres')) {
+    const signature = { format: 'PAdES', level: 'B-T' };
+    let onPostgres = await run('PAdES-B-T PostgreSQL', signature, pdf, 'postgres');
+    onPostgres = Math.min(onPostgres, await run('PAdES-B-T PostgreSQL', signature, pdf, 'postgres'));
+    pades = Math.min(pades, await run('PAdES-B-T', signature, pdf));
+    console.log(`best of two: embedded ${pades.toFixed(1)} s, PostgreSQL ${onPostgres.toFixed(1)} s`);
+    console.log(`ratio PostgreSQL / embedded, PAdES-B-T total time: ${(onPostgres / pades).toFixed(2)} (issue 11 goal ≤ 1.5)`);
+  }
+} finally {
+  for (const folder of workFolders) await rm(folder, { recursive: true, force: true });
 }

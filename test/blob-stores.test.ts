@@ -4,13 +4,15 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { access, link, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../src/store/store.js';
 import { SMALL_BLOB_BYTES } from '../src/store/small-blobs-in-database.js';
+import { ProcessLocalCopies } from '../src/store/process-local-copies.js';
 import { readAll } from '../src/util/read-all.js';
 import { openTestStore, testStores } from './support/test-service.js';
+import { until } from './support/until.js';
 
 for (const kind of testStores()) {
   describe(`blob store (${kind})`, () => {
@@ -232,5 +234,50 @@ describe('small blobs as database rows (embedded store)', () => {
     assert.equal(await store.blobs.exists('reg/rewritten-e'), false);
     assert.equal(await exists(fileOf('reg/rewritten-e')), false);
     await assert.rejects(readAll(store.blobs.createReadStream('reg/rewritten-e')));
+  });
+});
+
+describe('local copies of staged inputs (PostgreSQL mode)', () => {
+  test('read once then gone; a copy is only read by its own process; folders of processes that are gone (or of an earlier process with this pid) are removed', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'signet-copies-'));
+    try {
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+      for (const name of [`${gone}-aaaaaaaaaaaa`, `${process.pid}-bbbbbbbbbbbb`, `${process.ppid}-cccccccccccc`]) await mkdir(path.join(root, name), { recursive: true });
+      const copies = await ProcessLocalCopies.open(root);
+      const left = (await readdir(root)).sort();
+      assert.equal(left.length, 2, left.join());
+      assert.ok(left.includes(`${process.ppid}-cccccccccccc`), 'a running process keeps its folder');
+      const bytes = randomBytes(200 * 1024);
+      await Promise.all([copies.put('in/doc-1', [bytes.subarray(0, 7), bytes.subarray(7)]), copies.put('in/doc-3', [bytes.subarray(5)])]);
+      assert.ok((await copies.take('in/doc-1'))!.equals(bytes), 'copies written at once do not overlap');
+      assert.ok((await copies.take('in/doc-3'))!.equals(bytes.subarray(5)));
+      assert.equal(await copies.take('in/doc-1'), undefined, 'read once: a retry reads the database');
+      await copies.put('in/doc-2', [bytes]);
+      copies.drop('in/doc-2');
+      assert.equal(await copies.take('in/doc-2'), undefined);
+      await copies.close();
+      assert.deepEqual(await readdir(root), [`${process.ppid}-cccccccccccc`]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('copies go into segments of 64 MB; a full segment whose copies were all read is deleted', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'signet-copies-'));
+    try {
+      const copies = await ProcessLocalCopies.open(root);
+      const [folder] = await readdir(root);
+      const chunk = randomBytes(1024 * 1024);
+      for (let i = 0; i < 70; i++) await copies.put(`in/doc-${i}`, [chunk, Buffer.from([i])]);
+      assert.deepEqual((await readdir(path.join(root, folder!))).sort(), ['segment-0', 'segment-1']);
+      for (let i = 0; i < 70; i++) {
+        const copy = await copies.take(`in/doc-${i}`);
+        assert.ok(copy && copy.length === chunk.length + 1 && copy[chunk.length] === i && copy.subarray(0, chunk.length).equals(chunk), `doc-${i}`);
+      }
+      await until('the first segment deleted', async () => ((await readdir(path.join(root, folder!))).join() === 'segment-1' ? true : undefined), 5000);
+      await copies.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

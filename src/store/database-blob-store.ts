@@ -9,6 +9,7 @@ import { assertBlobKey, buffersOf, type BlobSource, type BlobStore, type BlobWri
 import type { Database } from './schema.js';
 import { smallBlobWrites } from './postgres-group-writes.js';
 import { compiledQuery } from './compiled-query.js';
+import type { ProcessLocalCopies } from './process-local-copies.js';
 
 /** 1 MiB: few rows for large documents, little memory per stream, far below PostgreSQL's 1 GB field cap. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -35,6 +36,8 @@ export class DatabaseBlobStore implements BlobStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly relaxed: Kysely<Database> = db,
+    /** Staged inputs kept as local files too, for this process's signer (process-local-copies.ts). */
+    private readonly copies?: ProcessLocalCopies,
   ) {
     this.#smallWrites = smallBlobWrites(db);
     this.#smallRelaxedWrites = smallBlobWrites(relaxed);
@@ -43,7 +46,17 @@ export class DatabaseBlobStore implements BlobStore {
   /** Durable writes are flushed when they resolve; others once `makeDurable` has run after them. */
   async write(key: string, source: BlobSource, options: BlobWriteOptions = {}): Promise<StoredBlob> {
     const durable = options.durable ?? true;
-    const stored = await this.#write(durable ? this.db : this.relaxed, durable ? this.#smallWrites : this.#smallRelaxedWrites, key, source, options);
+    // A staged input's local copy is written beside its row, not after it (the upload waits for both).
+    const buffers = buffersOf(source);
+    const copying = this.copies && buffers && key.startsWith('in/') ? this.copies.put(key, buffers) : undefined;
+    let stored: StoredBlob;
+    try {
+      stored = await this.#write(durable ? this.db : this.relaxed, durable ? this.#smallWrites : this.#smallRelaxedWrites, key, source, options);
+    } catch (error) {
+      if (copying) await copying.then(() => this.copies!.drop(key));
+      throw error;
+    }
+    await copying;
     if (!durable) this.#relaxedWrites++;
     return stored;
   }
@@ -160,6 +173,8 @@ export class DatabaseBlobStore implements BlobStore {
   /** The whole blob in one query: its caller holds all of it anyway (a stream reads a chunk per query). */
   async readAll(key: string): Promise<Buffer> {
     assertBlobKey(key);
+    const copy = await this.copies?.take(key);
+    if (copy) return copy;
     const { rows } = await chunksOf(this.db, { key });
     if (rows.length === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
     const own = rows.map((row) => fromBase64(row.data64));
@@ -211,6 +226,7 @@ export class DatabaseBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
+    await this.copies?.drop(key);
     await this.db.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
   }
 

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import type { BlobStore } from './blob-store.js';
 import { DatabaseBlobStore } from './database-blob-store.js';
 import { FileBlobStore } from './file-blob-store.js';
+import { ProcessLocalCopies } from './process-local-copies.js';
 import { SmallBlobsInDatabase } from './small-blobs-in-database.js';
 import { openDatabase, type SqlDialect, type StoreDatabase } from './database.js';
 import { DeliveryRepository } from './delivery-repository.js';
@@ -56,7 +57,12 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   // Embedded, small durable writes are rows of the same database (one shared flush instead of a
   // file's six calls; small-blobs-in-database.ts).
   const files = database.dialect === 'postgres' ? undefined : new FileBlobStore(path.join(options.workFolder, 'blobs'));
-  const blobs: BlobStore = files ? new SmallBlobsInDatabase(files, database.db) : new DatabaseBlobStore(database.db, database.relaxed);
+  // PostgreSQL: the inputs this process stages are read back by its signer from local copies (process-local-copies.ts).
+  const copies = files ? undefined : await ProcessLocalCopies.open(path.join(options.workFolder, 'input-copies')).catch((error: unknown) => {
+    options.log?.warn({ err: (error as Error).message }, 'no local copies of staged inputs: the signer reads them from the database');
+    return undefined;
+  });
+  const blobs: BlobStore = files ? new SmallBlobsInDatabase(files, database.db) : new DatabaseBlobStore(database.db, database.relaxed, copies);
   if (files) {
     // In the background: a large store takes a while to list, and nothing waits for it.
     void files
@@ -93,6 +99,7 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
       stopClockSync();
       await notifications.close();
       await database.close();
+      await copies?.close();
     },
   };
 }
