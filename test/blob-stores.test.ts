@@ -268,13 +268,19 @@ describe('local copies of staged inputs (PostgreSQL mode)', () => {
       const copies = await ProcessLocalCopies.open(root);
       const [folder] = await readdir(root);
       const chunk = randomBytes(1024 * 1024);
-      for (let i = 0; i < 70; i++) await copies.put(`in/doc-${i}`, [chunk, Buffer.from([i])]);
-      assert.deepEqual((await readdir(path.join(root, folder!))).sort(), ['segment-0', 'segment-1']);
+      await Promise.all(Array.from({ length: 70 }, (_, i) => copies.put(`in/doc-${i}`, [chunk, Buffer.from([i])])));
+      assert.deepEqual((await readdir(path.join(root, folder!))).sort(), ['segment-0', 'segment-1'], 'written together, none overfills a segment');
+      assert.ok((await stat(path.join(root, folder!, 'segment-0'))).size <= 64 * 1024 * 1024);
       for (let i = 0; i < 70; i++) {
         const copy = await copies.take(`in/doc-${i}`);
         assert.ok(copy && copy.length === chunk.length + 1 && copy[chunk.length] === i && copy.subarray(0, chunk.length).equals(chunk), `doc-${i}`);
       }
       await until('the first segment deleted', async () => ((await readdir(path.join(root, folder!))).join() === 'segment-1' ? true : undefined), 5000);
+      // Its folder removed by someone: the next segment makes it again.
+      await rm(path.join(root, folder!), { recursive: true, force: true });
+      for (let i = 0; i < 70; i++) await copies.put(`in/again-${i}`, [chunk]);
+      assert.ok((await copies.take('in/again-69'))!.equals(chunk));
+      assert.ok((await readdir(path.join(root, folder!))).length > 0, 'the folder made again');
       await copies.close();
     } finally {
       await rm(root, { recursive: true, force: true });

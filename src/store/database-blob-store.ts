@@ -48,7 +48,8 @@ export class DatabaseBlobStore implements BlobStore {
     const durable = options.durable ?? true;
     // A staged input's local copy is written beside its row, not after it (the upload waits for both).
     const buffers = buffersOf(source);
-    const copying = this.copies && buffers && key.startsWith('in/') ? this.copies.put(key, buffers) : undefined;
+    // (A write without buffers makes no copy, and an earlier one of the key must not outlive it.)
+    const copying = this.copies && key.startsWith('in/') ? (buffers ? this.copies.put(key, buffers) : Promise.resolve(this.copies.drop(key))) : undefined;
     let stored: StoredBlob;
     try {
       stored = await this.#write(durable ? this.db : this.relaxed, durable ? this.#smallWrites : this.#smallRelaxedWrites, key, source, options);
@@ -128,6 +129,7 @@ export class DatabaseBlobStore implements BlobStore {
    */
   async #writeAfterPrefix(db: Kysely<Database>, smallWrites: ReturnType<typeof smallBlobWrites>, key: string, buffers: readonly Buffer[], prefix: { key: string; size: number }, hashing: boolean): Promise<StoredBlob> {
     assertBlobKey(prefix.key);
+    if (prefix.key === key) throw new Error(`blob ${key} cannot begin with itself`);
     const hash = createHash('sha256');
     const rest: Buffer[] = [];
     let skip = prefix.size;

@@ -5,19 +5,23 @@ import { randomIdentifierBytes } from '../util/random-identifier-bytes.js';
 
 /** A segment takes copies until it holds this much; the next copy starts a new one. */
 const SEGMENT_BYTES = 64 * 1024 * 1024;
-/** A segment whose copies were not all read within this time goes whole (another instance signed them). */
-const SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
+/** A sealed segment whose copies were not all read within this time goes whole (another instance signed them, CAdES never reads). */
+const SEGMENT_MAX_AGE_MS = 10 * 60 * 1000;
+/** At most this much on disk at once (16 segments, 16 file handles): beyond it, inputs are not copied. */
+const MAX_BYTES = 1024 * 1024 * 1024;
 
 interface Segment {
   file: string;
   handle: FileHandle;
   createdAt: number;
-  /** Copies in it not yet taken or dropped. */
-  live: number;
   /** Bytes handed out so far (the next copy's offset). */
   end: number;
-  /** No longer written to: deleted once it holds no copy. */
-  sealed: boolean;
+  /** Writes and reads in flight. */
+  pending: number;
+  /** No longer written to (since when): deleted once it holds no copy, or when it is too old. */
+  sealedAt?: number;
+  /** The keys of its copies not yet taken or dropped. */
+  keys: Set<string>;
 }
 
 interface Copy {
@@ -41,13 +45,19 @@ interface Copy {
 export class ProcessLocalCopies {
   readonly #copies = new Map<string, Copy>();
   readonly #segments = new Set<Segment>();
+  readonly #sweeper: NodeJS.Timeout;
   #current?: Segment;
   #opening?: Promise<Segment>;
   #sequence = 0;
 
-  private constructor(private readonly folder: string) {}
+  private constructor(private readonly folder: string) {
+    this.#sweeper = setInterval(() => this.#dropOldSegments(), 60_000).unref();
+  }
 
-  /** A folder of this process under `root`; the folders of processes that are gone are removed. */
+  /**
+   * A folder of this process under `root` (on this machine: a temporary folder, not the work folder that
+   * instances may share — in containers each is pid 1); the folders of processes that are gone are removed.
+   */
   static async open(root: string): Promise<ProcessLocalCopies> {
     await mkdir(root, { recursive: true });
     for (const name of await readdir(root)) {
@@ -60,23 +70,24 @@ export class ProcessLocalCopies {
     return new ProcessLocalCopies(folder);
   }
 
-  /** Keeps a copy of `key`'s bytes; one that cannot be written only costs a database read later. */
+  /** Keeps a copy of `key`'s bytes; one that cannot be written (or no room) only costs a database read later. */
   async put(key: string, buffers: readonly Buffer[]): Promise<void> {
+    this.drop(key);
     const length = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     if (length > SEGMENT_BYTES) return;
-    let segment: Segment | undefined;
+    let place: { segment: Segment; offset: number } | undefined;
     try {
-      segment = await this.#segmentFor(length);
-      // The offset is taken before the write, so copies written at once never overlap.
-      const offset = segment.end;
-      segment.end += length;
-      segment.live++;
-      await segment.handle.writev(buffers as Buffer[], offset);
-      this.drop(key);
-      this.#copies.set(key, { segment, offset, length });
+      place = await this.#reserve(length);
+      if (!place) return;
+      const { bytesWritten } = await place.segment.handle.writev(buffers as Buffer[], place.offset);
+      // A short write (a full disk) would leave a gap that reads back as zeros: no copy then.
+      if (bytesWritten !== length) throw new Error('short write');
+      place.segment.keys.add(key);
+      this.#copies.set(key, { segment: place.segment, offset: place.offset, length });
     } catch {
       // No copy: the signer reads the database.
-      if (segment) this.#release(segment);
+    } finally {
+      if (place) this.#settle(place.segment);
     }
   }
 
@@ -85,6 +96,7 @@ export class ProcessLocalCopies {
     const copy = this.#copies.get(key);
     if (!copy) return undefined;
     this.#copies.delete(key);
+    copy.segment.pending++;
     try {
       const bytes = Buffer.allocUnsafe(copy.length);
       const { bytesRead } = await copy.segment.handle.read(bytes, 0, copy.length, copy.offset);
@@ -92,7 +104,8 @@ export class ProcessLocalCopies {
     } catch {
       return undefined;
     } finally {
-      this.#release(copy.segment);
+      copy.segment.keys.delete(key);
+      this.#settle(copy.segment);
     }
   }
 
@@ -100,11 +113,13 @@ export class ProcessLocalCopies {
     const copy = this.#copies.get(key);
     if (!copy) return;
     this.#copies.delete(key);
-    this.#release(copy.segment);
+    copy.segment.keys.delete(key);
+    this.#settle(copy.segment, false);
   }
 
   /** At a clean stop: what was not read yet is read from the database by whoever signs it. */
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     this.#copies.clear();
     await this.#opening?.catch(() => {});
     for (const segment of this.#segments) await segment.handle.close().catch(() => {});
@@ -112,59 +127,71 @@ export class ProcessLocalCopies {
     await rm(this.folder, { recursive: true, force: true });
   }
 
-  /** The segment that takes the next `length` bytes: the current one, or a new one (one at a time). */
-  async #segmentFor(length: number): Promise<Segment> {
+  /**
+   * Room for `length` bytes: in the current segment, or a new one (one opened at a time). Taken at
+   * once after the check, so copies written together never overlap nor overfill a segment; undefined
+   * when the copies already hold MAX_BYTES.
+   */
+  async #reserve(length: number): Promise<{ segment: Segment; offset: number } | undefined> {
     for (;;) {
       if (this.#opening) {
         await this.#opening;
         continue;
       }
       const current = this.#current;
-      if (current && current.end + length <= SEGMENT_BYTES) return current;
+      if (current && current.end + length <= SEGMENT_BYTES) {
+        const offset = current.end;
+        current.end += length;
+        current.pending++;
+        return { segment: current, offset };
+      }
+      if (this.#segments.size * SEGMENT_BYTES >= MAX_BYTES) {
+        this.#dropOldSegments();
+        if (this.#segments.size * SEGMENT_BYTES >= MAX_BYTES) return undefined;
+      }
       this.#opening = this.#newSegment();
       try {
         this.#current = await this.#opening;
       } finally {
         this.#opening = undefined;
       }
-      if (current) this.#seal(current);
-      this.#dropOldSegments();
+      if (current) {
+        current.sealedAt = Date.now();
+        this.#settle(current, false);
+      }
     }
   }
 
   async #newSegment(): Promise<Segment> {
+    // The folder again, should something have removed it.
+    await mkdir(this.folder, { recursive: true });
     const file = path.join(this.folder, `segment-${this.#sequence++}`);
-    const segment: Segment = { file, handle: await open(file, 'w+'), createdAt: Date.now(), live: 0, end: 0, sealed: false };
+    const segment: Segment = { file, handle: await open(file, 'w+'), createdAt: Date.now(), end: 0, pending: 0, keys: new Set() };
     this.#segments.add(segment);
     return segment;
   }
 
-  #seal(segment: Segment): void {
-    segment.sealed = true;
-    if (segment.live === 0) this.#remove(segment);
-  }
-
-  /** One copy less in `segment`; a sealed segment that holds none is deleted. */
-  #release(segment: Segment): void {
-    segment.live--;
-    if (segment.sealed && segment.live === 0) this.#remove(segment);
+  /** After a read or write (`finished`) or any change: a sealed segment with no copy left and nothing in flight is deleted. */
+  #settle(segment: Segment, finished = true): void {
+    if (finished && segment.pending > 0) segment.pending--;
+    if (segment.sealedAt !== undefined && segment.keys.size === 0 && segment.pending === 0) this.#remove(segment);
   }
 
   #remove(segment: Segment): void {
     if (!this.#segments.delete(segment)) return;
+    for (const key of segment.keys) this.#copies.delete(key);
     void segment.handle
       .close()
       .catch(() => {})
-      .finally(() => rm(segment.file, { force: true }));
+      .finally(() => rm(segment.file, { force: true }))
+      .catch(() => {});
   }
 
-  /** Copies nobody took within the hour (another instance signed those documents) go with their segment. */
+  /** Sealed segments whose copies nobody took within SEGMENT_MAX_AGE_MS of sealing go whole. */
   #dropOldSegments(): void {
     const now = Date.now();
     for (const segment of this.#segments) {
-      if (!segment.sealed || now - segment.createdAt < SEGMENT_MAX_AGE_MS) continue;
-      for (const [key, copy] of this.#copies) if (copy.segment === segment) this.#copies.delete(key);
-      this.#remove(segment);
+      if (segment.sealedAt !== undefined && now - segment.sealedAt >= SEGMENT_MAX_AGE_MS && segment.pending === 0) this.#remove(segment);
     }
   }
 }

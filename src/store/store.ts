@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -58,7 +59,8 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
   // file's six calls; small-blobs-in-database.ts).
   const files = database.dialect === 'postgres' ? undefined : new FileBlobStore(path.join(options.workFolder, 'blobs'));
   // PostgreSQL: the inputs this process stages are read back by its signer from local copies (process-local-copies.ts).
-  const copies = files ? undefined : await ProcessLocalCopies.open(path.join(options.workFolder, 'input-copies')).catch((error: unknown) => {
+  // On this machine, not in the work folder: instances (containers, each pid 1) may share that.
+  const copies = files ? undefined : await ProcessLocalCopies.open(path.join(os.tmpdir(), 'signet-input-copies')).catch((error: unknown) => {
     options.log?.warn({ err: (error as Error).message }, 'no local copies of staged inputs: the signer reads them from the database');
     return undefined;
   });
@@ -98,8 +100,8 @@ export async function openStore(options: { databaseUrl?: string; workFolder: str
     async close() {
       stopClockSync();
       await notifications.close();
-      await database.close();
       await copies?.close();
+      await database.close();
     },
   };
 }
