@@ -66,7 +66,7 @@ export class DatabaseBlobStore implements BlobStore {
     const hashing = options.hash ?? true;
     assertBlobKey(key);
     const buffers = buffersOf(source);
-    if (buffers && options.prefix) return this.#writeAfterPrefix(db, smallWrites, key, buffers, options.prefix, hashing);
+    if (buffers && options.prefix) return this.#writeAfterPrefix(db, key, buffers, options.prefix, hashing);
     const total = buffers?.reduce((sum, buffer) => sum + buffer.length, 0) ?? Infinity;
     if (buffers && total <= CHUNK_BYTES) {
       // One chunk: written in place by one statement, which replaces an earlier version whole (its
@@ -124,10 +124,12 @@ export class DatabaseBlobStore implements BlobStore {
   }
 
   /**
-   * Only what follows the prefix is stored, with a reference to the prefix blob on the first chunk: a
-   * PAdES output costs its update (kilobytes), not a second copy of its original, in rows and WAL.
+   * Only what follows the prefix is stored: chunk 0 a marker naming the prefix blob (`data` NULL, so
+   * that code from before migration 013 fails to read it rather than serve the update alone), the
+   * update from chunk 1 — kilobytes for a PAdES output instead of a second copy of its original, in one
+   * statement that also replaces an earlier version whole.
    */
-  async #writeAfterPrefix(db: Kysely<Database>, smallWrites: ReturnType<typeof smallBlobWrites>, key: string, buffers: readonly Buffer[], prefix: { key: string; size: number }, hashing: boolean): Promise<StoredBlob> {
+  async #writeAfterPrefix(db: Kysely<Database>, key: string, buffers: readonly Buffer[], prefix: { key: string; size: number }, hashing: boolean): Promise<StoredBlob> {
     assertBlobKey(prefix.key);
     if (prefix.key === key) throw new Error(`blob ${key} cannot begin with itself`);
     const hash = createHash('sha256');
@@ -143,19 +145,8 @@ export class DatabaseBlobStore implements BlobStore {
     }
     if (skip > 0) throw new Error(`blob ${key} is shorter than its prefix ${prefix.key}`);
     const data = Buffer.concat(rest);
-    // The usual case, an update of kilobytes: one row, grouped with the other small writes of the moment.
-    if (data.length <= GROUPED_WRITE_BYTES) {
-      await smallWrites.call({ key, data, prefixKey: prefix.key });
-      return { size, sha256: hashing ? hash.digest('hex') : '' };
-    }
-    const chunks = Array.from({ length: Math.max(1, Math.ceil(data.length / CHUNK_BYTES)) }, (_, seq) => data.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES));
-    await db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('blob_chunks').where('blob_key', '=', key).execute();
-      await trx
-        .insertInto('blob_chunks')
-        .values(chunks.map((chunk, seq) => ({ blob_key: key, seq, data: chunk, prefix_key: seq === 0 ? prefix.key : null })))
-        .execute();
-    });
+    const chunks = Array.from({ length: Math.ceil(data.length / CHUNK_BYTES) }, (_, index) => data.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES));
+    await replaceWithPrefixedChunks(db, { key, prefixKey: prefix.key, chunks });
     return { size, sha256: hashing ? hash.digest('hex') : '' };
   }
 
@@ -179,8 +170,8 @@ export class DatabaseBlobStore implements BlobStore {
     if (copy) return copy;
     const { rows } = await chunksOf(this.db, { key });
     if (rows.length === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
-    const own = rows.map((row) => fromBase64(row.data64));
-    const prefixKey = rows[0]!.prefix_key;
+    const prefixKey = markerOf(rows[0]!);
+    const own = (prefixKey ? rows.slice(1) : rows).map((row) => fromBase64(row.data64 ?? ''));
     if (prefixKey) return Buffer.concat([await this.readAll(prefixKey), ...own]);
     return own.length === 1 ? own[0]! : Buffer.concat(own);
   }
@@ -206,8 +197,9 @@ export class DatabaseBlobStore implements BlobStore {
           if (seq === 0) throw Object.assign(new Error(`blob ${key} does not exist`), { code: 'ENOENT' });
           return;
         }
-        if (seq === 0 && row.prefix_key) yield* prefixStream(row.prefix_key);
-        yield fromBase64(row.data64);
+        const prefixKey = seq === 0 ? markerOf(row) : null;
+        if (prefixKey) yield* prefixStream(prefixKey);
+        else yield fromBase64(row.data64 ?? '');
       }
     }
     return Readable.from(chunks(), { objectMode: false });
@@ -216,7 +208,7 @@ export class DatabaseBlobStore implements BlobStore {
   async size(key: string): Promise<number> {
     const row = await this.db
       .selectFrom('blob_chunks')
-      .select([sql<number>`coalesce(sum(octet_length(data)), 0)`.as('size'), sql<string | null>`max(prefix_key)`.as('prefix_key')])
+      .select([sql<number>`coalesce(sum(octet_length(data)), 0)`.as('size'), sql<string | null>`max(prefix_key) FILTER (WHERE seq = 0 AND data IS NULL)`.as('prefix_key')])
       .where('blob_key', '=', key)
       .executeTakeFirst();
     const own = Number(row?.size ?? 0);
@@ -269,11 +261,30 @@ const replaceWithOneChunk = compiledQuery((db: Kysely<Database>, p: { key: strin
  * third smaller and Node decodes it natively. (Binary results: pg decodes all fields as UTF-8.)
  */
 const chunksOf = compiledQuery((db: Kysely<Database>, p: { key: string }) =>
-  db.selectFrom('blob_chunks').select([sql<string>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).orderBy('seq'),
+  db.selectFrom('blob_chunks').select([sql<string | null>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).orderBy('seq'),
 );
 const chunkOf = compiledQuery((db: Kysely<Database>, p: { key: string; seq: number }) =>
-  db.selectFrom('blob_chunks').select([sql<string>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).where('seq', '=', p.seq),
+  db.selectFrom('blob_chunks').select([sql<string | null>`encode(data, 'base64')`.as('data64'), 'prefix_key']).where('blob_key', '=', p.key).where('seq', '=', p.seq),
 );
+
+/**
+ * The prefix blob a chunk 0 names, if it is a marker: `prefix_key` with no bytes. A chunk 0 with bytes
+ * and a `prefix_key` was rewritten by code from before migration 13 (which leaves that column alone):
+ * a plain blob.
+ */
+function markerOf(row: { data64: string | null; prefix_key: string | null }): string | null {
+  return row.data64 === null ? row.prefix_key : null;
+}
+
+/** A blob that begins with another: its marker chunk 0, then its own chunks, replacing any earlier version whole. */
+const replaceWithPrefixedChunks = async (db: Kysely<Database>, p: { key: string; prefixKey: string; chunks: readonly Buffer[] }) => {
+  await db
+    .with('older_chunks', (qc) => qc.deleteFrom('blob_chunks').where('blob_key', '=', p.key).where('seq', '>', p.chunks.length))
+    .insertInto('blob_chunks')
+    .values([{ blob_key: p.key, seq: 0, data: null, prefix_key: p.prefixKey }, ...p.chunks.map((data, index) => ({ blob_key: p.key, seq: index + 1, data, prefix_key: null }))])
+    .onConflict((conflict) => conflict.columns(['blob_key', 'seq']).doUpdateSet({ data: (eb) => eb.ref('excluded.data'), prefix_key: (eb) => eb.ref('excluded.prefix_key') }))
+    .execute();
+};
 
 /** Once before every registration's token: compiled once, a prepared statement (prepared-statements.ts). */
 const firstChunkOf = compiledQuery((db: Kysely<Database>, p: { key: string }) =>

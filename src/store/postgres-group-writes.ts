@@ -25,17 +25,16 @@ async function run<Row>(db: Kysely<Database>, text: string, parameters: unknown[
 }
 
 const SMALL_BLOBS_SQL = `
-WITH input AS (SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[]) AS i(blob_key, data, prefix_key)),
+WITH input AS (SELECT * FROM unnest($1::text[], $2::bytea[]) AS i(blob_key, data)),
      older_chunks AS (DELETE FROM blob_chunks b USING input WHERE b.blob_key = input.blob_key AND b.seq > 0)
-INSERT INTO blob_chunks (blob_key, seq, data, prefix_key) SELECT blob_key, 0, data, prefix_key FROM input
-ON CONFLICT (blob_key, seq) DO UPDATE SET data = excluded.data, prefix_key = excluded.prefix_key`;
+INSERT INTO blob_chunks (blob_key, seq, data) SELECT blob_key, 0, data FROM input
+ON CONFLICT (blob_key, seq) DO UPDATE SET data = excluded.data, prefix_key = NULL`;
 preparable(SMALL_BLOBS_SQL);
 
-/** A blob of one chunk; `prefixKey`: the blob whose bytes come first (BlobWriteOptions.prefix). */
+/** A blob of one chunk. */
 export interface SmallBlobWrite {
   key: string;
   data: Buffer;
-  prefixKey?: string;
 }
 
 /** Blobs of one chunk, each written in place whole (an earlier version's other chunks go). */
@@ -43,7 +42,7 @@ export function smallBlobWrites(db: Kysely<Database>): BatchedCalls<SmallBlobWri
   return new BatchedCalls<SmallBlobWrite, undefined>(async (writes) => {
     // The same key twice in one statement is an error: the later write wins, as it would in turn.
     const latest = [...new Map(writes.map((write) => [write.key, write])).values()];
-    await run(db, SMALL_BLOBS_SQL, [latest.map((write) => write.key), latest.map((write) => write.data), latest.map((write) => write.prefixKey ?? null)]);
+    await run(db, SMALL_BLOBS_SQL, [latest.map((write) => write.key), latest.map((write) => write.data)]);
     return writes.map(() => undefined);
   }, groupOptions);
 }

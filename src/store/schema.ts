@@ -140,8 +140,9 @@ export interface DocumentTable {
 export interface BlobChunkTable {
   blob_key: string;
   seq: number;
-  data: Buffer;
-  /** On seq 0 only: the blob whose whole bytes come before this blob's own chunks (migration 013). */
+  /** NULL only on the marker chunk 0 of a blob that begins with another (migration 013). */
+  data: Buffer | null;
+  /** On the marker chunk 0 only: the blob whose whole bytes come before this blob's own chunks (migration 013). */
   prefix_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 

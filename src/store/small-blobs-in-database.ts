@@ -134,6 +134,7 @@ export class SmallBlobsInDatabase implements BlobStore {
 
   private async row(key: string): Promise<Buffer | undefined> {
     assertBlobKey(key);
-    return (await selectRow(this.db, { key })).rows[0]?.data;
+    // (NULL data is PostgreSQL's marker of a blob with a prefix, migration 013; never written here.)
+    return (await selectRow(this.db, { key })).rows[0]?.data ?? undefined;
   }
 }
