@@ -1,8 +1,11 @@
 import type { CoreContext } from '../core-context.js';
 import { currentTimeMs } from '../../util/clock.js';
 
-/** Areas whose blob ids are document ids (staged inputs, signed outputs). */
-const DOCUMENT_AREAS = ['in', 'out'] as const;
+/**
+ * Areas whose blob ids are document ids (signed outputs, staged inputs): outputs first, since an output
+ * may begin with a reference to its input (BlobWriteOptions.prefix), which must outlive it.
+ */
+const DOCUMENT_AREAS = ['out', 'in'] as const;
 /** Areas whose blob ids are a registration's `blob_id` (content, URL snapshots). */
 const REGISTRATION_AREAS = ['reg', 'snappdf', 'snappng'] as const;
 const BATCH = 500;
