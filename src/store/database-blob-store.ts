@@ -48,8 +48,10 @@ export class DatabaseBlobStore implements BlobStore {
     const durable = options.durable ?? true;
     // A staged input's local copy is written beside its row, not after it (the upload waits for both).
     const buffers = buffersOf(source);
-    // (A write without buffers makes no copy, and an earlier one of the key must not outlive it.)
-    const copying = this.copies && key.startsWith('in/') ? (buffers ? this.copies.put(key, buffers) : Promise.resolve(this.copies.drop(key))) : undefined;
+    const input = key.startsWith('in/');
+    // A write without buffers makes no copy, and an earlier one of the key must not outlive it.
+    if (input && !buffers) this.copies?.drop(key);
+    const copying = input && buffers ? this.copies?.put(key, buffers) : undefined;
     let stored: StoredBlob;
     try {
       stored = await this.#write(durable ? this.db : this.relaxed, durable ? this.#smallWrites : this.#smallRelaxedWrites, key, source, options);

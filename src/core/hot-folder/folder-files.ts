@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, link, lstat, lutimes, readdir, readFile, readlink, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, lutimes, readdir, readFile, readlink, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,13 +10,6 @@ import { fsyncPath } from '../../util/durable-files.js';
  * File steps of the hot folder (API.md §12) that must leave no half state a consumer could see or a
  * restart could misread: whole files appear by rename, names already present are never overwritten.
  */
-
-export async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * Reserves `name`, else `name-1`, `name-2`, … before the extension: the first that `folder` does not hold

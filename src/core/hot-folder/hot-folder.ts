@@ -262,29 +262,29 @@ export class HotFolder {
     const started = performance.now();
     let submittedAt = started;
     let signedAt = started;
-    let documents!: OperationDocument[];
     const finishing = new BatchFinishing(batch, folder);
+    // Refused before a restart: finished as such (its files may be placed in part; it was never submitted).
+    let refusal = await readJson<Refusal>(path.join(folder, REFUSED_FILE));
     let operation: SignatureOperation | undefined;
-    const refusal = await readJson<Refusal>(path.join(folder, REFUSED_FILE));
-    if (refusal) {
-      // Refused before a restart: finished as such (its files may be placed in part; it was never submitted).
-      documents = record.files.map((name) => refusedDocument(batch, name, refusal));
-    } else {
+    if (!refusal) {
       try {
         operation = await this.#operationOf(batch, folder, record);
       } catch (error) {
         // Refused for good (a key the client may not use, an invalid option): each file gets its .error.txt.
         if (!isSignetError(error) || error.transient || error.status >= 500) throw error;
-        await writeJsonWhole(path.join(folder, REFUSED_FILE), { code: error.code, message: error.message } satisfies Refusal);
-        documents = record.files.map((name) => refusedDocument(batch, name, error));
+        refusal = { code: error.code, message: error.message };
+        await writeJsonWhole(path.join(folder, REFUSED_FILE), refusal);
       }
     }
+    let documents: OperationDocument[];
     if (operation) {
       submittedAt = performance.now();
       const finished = await this.#waitUntilFinished(operation, finishing);
       signedAt = performance.now();
       if (!finished) return;
       documents = finished.documents.map((document) => (document.status === 'RECEIVED' ? { ...document, status: 'FAILED' as const, error: finished.task.error } : document));
+    } else {
+      documents = record.files.map((name) => refusedDocument(batch, name, refusal!));
     }
     await this.#finishDocuments(finishing, documents);
     // The renames on disk before the batch folder (with its plan) goes.
@@ -299,18 +299,16 @@ export class HotFolder {
 
   /** The batch's file list: recorded, or (claimed before a crash, never recorded) what the folder holds. */
   async #record(folder: string): Promise<BatchRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(path.join(folder, BATCH_FILE), 'utf8')) as BatchRecord;
-    } catch {
-      const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.')).sort();
-      if (files.length === 0) {
-        await rm(folder, { recursive: true, force: true });
-        return undefined;
-      }
-      const record = { files };
-      await writeJsonWhole(path.join(folder, BATCH_FILE), record);
-      return record;
+    const recorded = await readJson<BatchRecord>(path.join(folder, BATCH_FILE));
+    if (recorded) return recorded;
+    const files = (await readdir(folder).catch(() => [] as string[])).filter((name) => !name.startsWith('.')).sort();
+    if (files.length === 0) {
+      await rm(folder, { recursive: true, force: true });
+      return undefined;
     }
+    const record = { files };
+    await writeJsonWhole(path.join(folder, BATCH_FILE), record);
+    return record;
   }
 
   /** The batch's operation: found by its reference (after a restart), else submitted now. */
@@ -396,7 +394,9 @@ export class HotFolder {
       // Restarted (or retried) with plans to complete: their reservations are touched, so that the
       // start-up sweep of another instance sharing the folders does not take them for a crash's leftovers.
       finishing.touched = true;
-      await this.#touchReservations(pending.map((document) => plans.get(document.name)!));
+      const now = new Date();
+      const held = pending.flatMap((document) => this.#reservationsOf(finishing.batch, plans.get(document.name)!));
+      await mapLimit(held, FINISH_CONCURRENCY, ({ folder, name }) => touchReservation(folder, name, now));
     }
     const toWrite = pending.filter((document) => !plans.get(document.name)!.written);
     if (toWrite.length > 0) {
@@ -428,12 +428,15 @@ export class HotFolder {
     return targets;
   }
 
-  async #touchReservations(plans: readonly Plan[]): Promise<void> {
-    const now = new Date();
-    await mapLimit(plans, FINISH_CONCURRENCY, async (plan) => {
-      for (const target of this.#targetsOf(plan)) await touchReservation(path.dirname(target), path.basename(target), now);
-      await touchReservation(this.settings.backup, plan.backup, now);
-    });
+  /** The names a plan holds, each with its folder and the mark that reserved it. */
+  #reservationsOf(batch: string, plan: Plan): Array<{ folder: string; name: string; mark: string }> {
+    const { output, backup } = this.settings;
+    const mark = (role: string) => reservationMark(batch, plan.id, role);
+    return [
+      { folder: output, name: plan.output, mark: mark('output') },
+      { folder: backup, name: plan.backup, mark: mark('backup') },
+      ...(plan.backupError ? [{ folder: backup, name: plan.backupError, mark: mark('error') }] : []),
+    ];
   }
 
   /** The document's new files under their temporary names (answered, to be flushed). */
@@ -489,11 +492,7 @@ export class HotFolder {
   }
 
   async #releasePlan(batch: string, plan: Plan): Promise<void> {
-    const { output, backup } = this.settings;
-    const mark = (role: string) => reservationMark(batch, plan.id, role);
-    await releaseName(output, plan.output, mark('output'));
-    await releaseName(backup, plan.backup, mark('backup'));
-    if (plan.backupError) await releaseName(backup, plan.backupError, mark('error'));
+    for (const { folder, name, mark } of this.#reservationsOf(batch, plan)) await releaseName(folder, name, mark);
   }
 
   /** Every original moved: what is left is the batch's own bookkeeping (and a write a crash cut short). */
